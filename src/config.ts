@@ -1,0 +1,55 @@
+// Reads the storage root from a Distribution config.yml, as `registry
+// garbage-collect CONFIG` does: storage.filesystem.rootdirectory, overridden
+// by REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY; any other storage driver is
+// refused (this tool works on local disks only).
+
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { JanitorError, errnoCode } from './errors.js';
+
+/** Keys under `storage:` that configure the registry, not a driver. */
+const NON_DRIVER_KEYS = new Set(['delete', 'cache', 'maintenance', 'redirect', 'tag']);
+export const DEFAULT_FILESYSTEM_ROOT = '/var/lib/registry';
+
+export function rootFromConfigText(text: string, file: string, env: NodeJS.ProcessEnv): string {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+    throw new JanitorError('E_CONFIG', `cannot parse registry config ${file}: ${why}`, { path: file, cause });
+  }
+  const storage = typeof doc === 'object' && doc !== null ? (doc as { storage?: unknown }).storage : undefined;
+  const drivers =
+    typeof storage === 'object' && storage !== null ? Object.keys(storage).filter((k) => !NON_DRIVER_KEYS.has(k)) : [];
+  const driver = env.REGISTRY_STORAGE ?? (drivers.length === 1 ? drivers[0] : undefined);
+  if (driver === undefined) {
+    throw new JanitorError('E_CONFIG', `registry config ${file} names ${drivers.length === 0 ? 'no' : 'more than one'} storage driver`, {
+      path: file,
+    });
+  }
+  if (driver !== 'filesystem') {
+    throw new JanitorError('E_CONFIG', `registry config ${file} uses the ${driver} storage driver; only filesystem is supported`, {
+      path: file,
+    });
+  }
+  const fromEnv = env.REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY;
+  if (fromEnv) return fromEnv;
+  const params = (storage as Record<string, unknown>).filesystem;
+  const configured = typeof params === 'object' && params !== null ? (params as { rootdirectory?: unknown }).rootdirectory : undefined;
+  if (configured === undefined || configured === null || configured === '') return DEFAULT_FILESYSTEM_ROOT;
+  if (typeof configured !== 'string') {
+    throw new JanitorError('E_CONFIG', `registry config ${file}: storage.filesystem.rootdirectory is not a string`, { path: file });
+  }
+  return configured;
+}
+
+export function rootFromConfigFile(file: string, env: NodeJS.ProcessEnv): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new JanitorError('E_CONFIG', `cannot read registry config ${file}: ${errnoCode(cause) ?? String(cause)}`, { path: file, cause });
+  }
+  return rootFromConfigText(text, file, env);
+}

@@ -1,0 +1,63 @@
+// Which revisions of a repository are kept, and what a kept one marks.
+//
+// Plain gc: every revision whose manifest could be read is kept (the
+// reference's rule). With -m: a revision is kept when a tag's current link
+// names it, or it is reachable from a kept revision of the same repository
+// through manifest list / OCI index children (any depth), or it is a
+// referrer (OCI 1.1 `subject`) of a kept revision; to a fixpoint. This is
+// the rule Distribution 2.8.2's -m lacks (issue 3178): there, index children
+// count as untagged and lose their revision links and layers.
+
+import type { Digest } from '../digest.js';
+import type { BlobIndex } from '../blob-index.js';
+import type { RepoScan, Revision } from '../storage/scan-repository.js';
+
+/** Revisions reachable from `roots` by index children and referrers. */
+export function closeOverReferences(scan: RepoScan, roots: Iterable<Digest>): Set<Digest> {
+  const byDigest = new Map<Digest, Revision>();
+  const referrers = new Map<Digest, Digest[]>();
+  for (const revision of scan.revisions) {
+    if (!revision.manifest) continue;
+    byDigest.set(revision.digest, revision);
+    const subject = revision.manifest.subject;
+    if (subject) {
+      const list = referrers.get(subject);
+      if (list) list.push(revision.digest);
+      else referrers.set(subject, [revision.digest]);
+    }
+  }
+  const kept = new Set<Digest>();
+  const queue: Digest[] = [];
+  for (const root of roots) if (byDigest.has(root)) queue.push(root);
+  while (queue.length > 0) {
+    const digest = queue.pop()!;
+    if (kept.has(digest)) continue;
+    kept.add(digest);
+    for (const child of byDigest.get(digest)!.manifest!.children) if (byDigest.has(child)) queue.push(child);
+    for (const referrer of referrers.get(digest) ?? []) queue.push(referrer);
+  }
+  return kept;
+}
+
+/** The digests tag current links name, tags without one left out. */
+export function taggedDigests(scan: RepoScan): Digest[] {
+  const digests: Digest[] = [];
+  for (const tag of scan.tags) if (tag.current) digests.push(tag.current);
+  return digests;
+}
+
+export function selectKept(scan: RepoScan, deleteUntagged: boolean): Set<Digest> {
+  if (deleteUntagged) return closeOverReferences(scan, taggedDigests(scan));
+  const kept = new Set<Digest>();
+  for (const revision of scan.revisions) if (revision.manifest) kept.add(revision.digest);
+  return kept;
+}
+
+/** Marks a kept revision: its own blob and everything References() lists. */
+export function markRevision(index: BlobIndex, revision: Revision): void {
+  index.mark(revision.digest);
+  const manifest = revision.manifest;
+  if (!manifest) return;
+  for (const blob of manifest.blobs) index.mark(blob);
+  for (const child of manifest.children) index.mark(child);
+}

@@ -1,0 +1,46 @@
+import nodeFs, { constants } from 'node:fs';
+
+// The injected filesystem: the synchronous subset of `node:fs` the tool uses.
+// Node's `fs` module and a memfs `Volume` both satisfy it, so unit tests run
+// the production code on an in-memory tree.
+//
+// Why synchronous: reading 200,000 small files on this project's 2-core
+// machine took 11.5 µs/file with openSync/readSync/closeSync into one reused
+// buffer, 25 µs with callbacks and 97 µs with fs.promises (measured with
+// 64 reads in flight; more libuv threads made it slower). The tree walk is
+// dominated by such reads, so the hot path stays synchronous and parallelism
+// comes from worker threads (see storage/scan-pool.ts), not from async I/O.
+
+export interface DirEntry {
+  name: string;
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+}
+
+export interface FileStats {
+  size: number;
+  mtimeMs: number;
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+}
+
+export interface FileSystem {
+  readdirSync(path: string, options: { withFileTypes: true }): DirEntry[];
+  openSync(path: string, flags: number): number;
+  readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): number;
+  fstatSync(fd: number): FileStats;
+  closeSync(fd: number): void;
+  lstatSync(path: string): FileStats;
+  unlinkSync(path: string): void;
+  rmdirSync(path: string): void;
+  realpathSync(path: string): string;
+  utimesSync(path: string, atime: number | Date, mtime: number | Date): void;
+}
+
+/** O_RDONLY|O_NOFOLLOW: a symlink as the last path component fails with ELOOP. */
+export const OPEN_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
+
+/** Node's own fs is the production FileSystem: checked here at compile time. */
+export const nodeFileSystem: FileSystem = nodeFs;

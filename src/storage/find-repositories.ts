@@ -1,0 +1,42 @@
+// Finding repositories, as the registry's catalog does: walk repositories/
+// recursively, never entering a directory whose name starts with '_'. A
+// directory with a `_layers` (v2.8) or `_manifests` (v3) child is a
+// repository, and the walk goes on below it: `a/b` and `a/b/c` can both be
+// repositories. An invalid name on a repository is an error (v2.8 aborts the
+// whole GC on one too).
+
+import { JanitorError } from '../errors.js';
+import { isRepositoryName } from '../layout.js';
+import type { TreeReader } from './tree-reader.js';
+
+export function findRepositories(reader: TreeReader, warn: (message: string) => void): string[] {
+  const found: string[] = [];
+  // A brand-new registry has no repositories/ until its first push.
+  const top = reader.list({ kind: 'repositoriesRoot' }, { optional: true });
+  if (!top) return found;
+  const rootPath = reader.pathOf({ kind: 'repositoriesRoot' });
+  const pending: { name: string; entries: typeof top }[] = [{ name: '', entries: top }];
+  while (pending.length > 0) {
+    const { name, entries } = pending.pop()!;
+    if (name !== '' && entries.some((e) => e.isDirectory() && (e.name === '_layers' || e.name === '_manifests'))) {
+      if (!isRepositoryName(name)) {
+        const where = `${rootPath}/${name}`;
+        throw new JanitorError('E_BAD_NAME', `invalid repository name ${JSON.stringify(name)} at ${where}`, { path: where });
+      }
+      found.push(name);
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith('_')) continue;
+      const child = name === '' ? entry.name : `${name}/${entry.name}`;
+      if (!entry.isDirectory()) {
+        warn(`ignoring stray file ${rootPath}/${child}`);
+        continue;
+      }
+      // Listing by raw relative path: the name is not validated until it
+      // proves to be a repository, and it is only ever read here.
+      const childEntries = reader.list({ kind: 'repositoryDir', name: child });
+      if (childEntries) pending.push({ name: child, entries: childEntries });
+    }
+  }
+  return found.sort();
+}

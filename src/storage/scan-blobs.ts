@@ -1,0 +1,42 @@
+// Inventory of blobs: one listing per fan-out bucket (256 for sha256), never
+// a walk of the 1M blob directories themselves. Anything under blobs/ that
+// the layout does not allow is an error, as in the reference (issue 4443):
+// an unknown entry there means the tree is not what the tool thinks it is.
+
+import { isAlgorithm, isHexFor } from '../digest.js';
+import { BlobIndex } from '../blob-index.js';
+import { JanitorError } from '../errors.js';
+import type { TreeReader } from './tree-reader.js';
+
+export function scanBlobs(reader: TreeReader): BlobIndex {
+  const index = new BlobIndex();
+  // A brand-new registry has no blobs/ until its first push: nothing to index.
+  const algorithms = reader.list({ kind: 'blobsRoot' }, { optional: true }) ?? [];
+  for (const algEntry of algorithms) {
+    const algorithm = algEntry.name;
+    if (!isAlgorithm(algorithm) || !algEntry.isDirectory()) {
+      throw stray(`${reader.pathOf({ kind: 'blobsRoot' })}/${algorithm}`);
+    }
+    const buckets = reader.list({ kind: 'blobAlgorithm', algorithm }) ?? [];
+    for (const bucketEntry of buckets) {
+      const prefix = bucketEntry.name;
+      const bucketPath = `${reader.pathOf({ kind: 'blobAlgorithm', algorithm })}/${prefix}`;
+      if (!bucketEntry.isDirectory() || !/^[a-f0-9]{2}$/.test(prefix)) throw stray(bucketPath);
+      const entries = reader.list({ kind: 'blobBucket', algorithm, prefix }) ?? [];
+      const hexes: string[] = [];
+      for (const entry of entries) {
+        const hex = entry.name;
+        if (!entry.isDirectory() || !isHexFor(algorithm, hex) || !hex.startsWith(prefix)) {
+          throw stray(`${bucketPath}/${hex}`);
+        }
+        hexes.push(hex);
+      }
+      index.addBucket(algorithm, prefix, hexes);
+    }
+  }
+  return index;
+}
+
+function stray(where: string): JanitorError {
+  return new JanitorError('E_STRAY', `unexpected entry under blobs/: ${where}`, { path: where });
+}

@@ -1,0 +1,142 @@
+// Reads one repository's metadata: revisions (with their manifests parsed),
+// tags (current target, push time, index history) and layer links. Pure
+// function of the tree: runs in-process or in a scan worker alike, and its
+// result is plain data (structured-clone safe).
+
+import { type Algorithm, type Digest, isAlgorithm, makeDigest } from '../digest.js';
+import { JanitorError } from '../errors.js';
+import type { DirEntry } from '../io/file-system.js';
+import { isTagName } from '../layout.js';
+import { type ManifestRefs, parseManifest } from '../manifest.js';
+import type { TreeReader } from './tree-reader.js';
+
+export interface Revision {
+  digest: Digest;
+  /** undefined when the revision's blob data is missing (skipped, as the reference does). */
+  manifest: ManifestRefs | undefined;
+  /** size of the manifest blob in bytes (0 when missing). */
+  size: number;
+}
+
+export interface TagEntry {
+  tag: string;
+  /** what current/link names; undefined for a tag directory without one. */
+  current: Digest | undefined;
+  /** mtime of current/link: the tag's last push. */
+  pushedMs: number;
+  /** digests under tags/<tag>/index/: every digest the tag has pointed at. */
+  index: Digest[];
+}
+
+export interface RepoScan {
+  name: string;
+  revisions: Revision[];
+  tags: TagEntry[];
+  warnings: string[];
+}
+
+/**
+ * Lists `<container>/<alg>/<hex>` digest directories. Unknown entries are
+ * errors: they would be paths the mark phase cannot account for.
+ */
+function listDigestDirs(
+  reader: TreeReader,
+  algorithms: DirEntry[] | undefined,
+  containerPath: string,
+  listAlgorithm: (algorithm: Algorithm) => DirEntry[] | undefined,
+): Digest[] {
+  const digests: Digest[] = [];
+  for (const algEntry of algorithms ?? []) {
+    const algorithm = algEntry.name;
+    if (!algEntry.isDirectory() || !isAlgorithm(algorithm)) throw stray(`${containerPath}/${algorithm}`);
+    for (const entry of listAlgorithm(algorithm) ?? []) {
+      const digest = entry.isDirectory() ? makeDigest(algorithm, entry.name) : undefined;
+      if (!digest) throw stray(`${containerPath}/${algorithm}/${entry.name}`);
+      digests.push(digest);
+    }
+  }
+  return digests;
+}
+
+function stray(where: string): JanitorError {
+  return new JanitorError('E_STRAY', `unexpected entry in the registry tree: ${where}`, { path: where });
+}
+
+export function scanRepository(reader: TreeReader, name: string): RepoScan {
+  const warnings: string[] = [];
+  const scan: RepoScan = { name, revisions: [], tags: [], warnings };
+
+  // Every "optional" below: a repository may lack any of these directories
+  // (a repository with only pushed layers, or one whose tags were all removed).
+  const revisionDigests = listDigestDirs(
+    reader,
+    reader.list({ kind: 'revisionsRoot', name }, { optional: true }),
+    reader.pathOf({ kind: 'revisionsRoot', name }),
+    (algorithm) => reader.list({ kind: 'revisionsAlgorithm', name, algorithm }),
+  );
+  for (const digest of revisionDigests) {
+    // A revision directory without its link is what a crash between the two
+    // steps of a revision removal leaves: the registry ignores it too.
+    const link = reader.readLink({ kind: 'revisionLink', name, digest }, digest, { optional: true });
+    if (!link) {
+      warnings.push(`${name}: revision ${digest} has no link file; ignored`);
+      continue;
+    }
+    // A revision whose blob data is gone is skipped silently by the reference.
+    const data = reader.read({ kind: 'blobData', digest }, { optional: true });
+    if (!data) {
+      warnings.push(`${name}: revision ${digest} has no blob data; skipped, as the reference does`);
+      scan.revisions.push({ digest, manifest: undefined, size: 0 });
+      continue;
+    }
+    const manifest = parseManifest(data.bytes, reader.pathOf({ kind: 'blobData', digest }));
+    scan.revisions.push({ digest, manifest, size: data.bytes.length });
+  }
+
+  const tagsPath = reader.pathOf({ kind: 'tagsRoot', name });
+  for (const tagEntry of reader.list({ kind: 'tagsRoot', name }, { optional: true }) ?? []) {
+    const tag = tagEntry.name;
+    if (!tagEntry.isDirectory() || !isTagName(tag)) {
+      const where = `${tagsPath}/${tag}`;
+      throw new JanitorError('E_BAD_NAME', `invalid tag ${JSON.stringify(tag)} at ${where}`, { path: where });
+    }
+    const children = reader.list({ kind: 'tagDir', name, tag }) ?? [];
+    const entry: TagEntry = { tag, current: undefined, pushedMs: 0, index: [] };
+    if (children.some((c) => c.name === 'current')) {
+      // current/ without its link: left by an interrupted push; reported below.
+      const read = reader.read({ kind: 'tagCurrentLink', name, tag }, { optional: true, mtime: true });
+      if (read) {
+        entry.current = reader.parseLink({ kind: 'tagCurrentLink', name, tag }, read.bytes);
+        entry.pushedMs = read.mtimeMs;
+      }
+    }
+    if (!entry.current) warnings.push(`${name}: tag ${tag} has no current link; it does not resolve`);
+    if (children.some((c) => c.name === 'index')) {
+      entry.index = listDigestDirs(
+        reader,
+        reader.list({ kind: 'tagIndexRoot', name, tag }),
+        reader.pathOf({ kind: 'tagIndexRoot', name, tag }),
+        (algorithm) => reader.list({ kind: 'tagIndexAlgorithm', name, tag, algorithm }),
+      );
+    }
+    scan.tags.push(entry);
+  }
+  scan.tags.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+
+  return scan;
+}
+
+/**
+ * The digests a repository has layer links for. Listed on demand (after the
+ * mark phase) rather than held from the scan: a 1M-blob tree has over a
+ * million of them, ~100 MB as strings.
+ */
+export function listLayerLinks(reader: TreeReader, name: string): Digest[] {
+  // A repository that never had a blob pushed to it has no _layers/.
+  return listDigestDirs(
+    reader,
+    reader.list({ kind: 'layersRoot', name }, { optional: true }),
+    reader.pathOf({ kind: 'layersRoot', name }),
+    (algorithm) => reader.list({ kind: 'layersAlgorithm', name, algorithm }),
+  );
+}

@@ -1,0 +1,139 @@
+// The read side of the storage boundary. Every read of the tree goes through
+// a TreeReader: it renders typed path kinds (layout.ts) under the v2
+// directory, refuses symlinks (in listings and, via O_NOFOLLOW, as the file
+// opened), and turns errno failures into typed errors that name the file.
+
+import path from 'node:path';
+import { type Digest, parseDigest } from '../digest.js';
+import { JanitorError, errnoCode } from '../errors.js';
+import { type DirEntry, type FileSystem, OPEN_NOFOLLOW } from '../io/file-system.js';
+import { type PathSpec, renderPath } from '../layout.js';
+
+// Manifests are capped at 4 MiB by the registry; links are 71 bytes. One
+// reused 1 MiB buffer serves nearly every read without allocating.
+const READ_BUFFER_BYTES = 1 << 20;
+
+export interface ReadResult {
+  /** A view valid only until the next read through this reader. */
+  bytes: Buffer;
+  mtimeMs: number;
+}
+
+/** Asserts `absolute` lies inside `root` (both already normalised). */
+export function assertInsideRoot(root: string, absolute: string): string {
+  const normal = path.posix.normalize(absolute);
+  if (normal !== absolute || !absolute.startsWith(root + '/')) {
+    throw new JanitorError('E_OUTSIDE_ROOT', `refusing path outside the registry root: ${absolute}`, { path: absolute });
+  }
+  return absolute;
+}
+
+export class TreeReader {
+  readonly fs: FileSystem;
+  /** Absolute, normalised path of the `v2` directory. */
+  readonly v2: string;
+  private buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+
+  constructor(fs: FileSystem, v2: string) {
+    this.fs = fs;
+    this.v2 = v2;
+  }
+
+  pathOf(spec: PathSpec): string {
+    return assertInsideRoot(this.v2, `${this.v2}/${renderPath(spec)}`);
+  }
+
+  /**
+   * Lists a directory. A symlink among the entries is an error wherever it
+   * is: the tool never follows links out of the tree. With `optional`, a
+   * missing directory returns undefined (callers say why that is fine).
+   */
+  list(spec: PathSpec, options: { optional?: boolean } = {}): DirEntry[] | undefined {
+    const where = this.pathOf(spec);
+    let entries: DirEntry[];
+    try {
+      entries = this.fs.readdirSync(where, { withFileTypes: true });
+    } catch (cause) {
+      const code = errnoCode(cause);
+      if (code === 'ENOENT' && options.optional) return undefined;
+      throw this.readError(where, cause);
+    }
+    for (const entry of entries) {
+      if (entry.isSymbolicLink()) {
+        const at = `${where}/${entry.name}`;
+        throw new JanitorError('E_SYMLINK', `symbolic link inside the registry tree: ${at}`, { path: at });
+      }
+    }
+    return entries;
+  }
+
+  /** Reads a whole file without following a symlink at its last component. */
+  read(spec: PathSpec, options: { optional?: boolean; mtime?: boolean } = {}): ReadResult | undefined {
+    const where = this.pathOf(spec);
+    let fd: number;
+    try {
+      fd = this.fs.openSync(where, OPEN_NOFOLLOW);
+    } catch (cause) {
+      if (errnoCode(cause) === 'ENOENT' && options.optional) return undefined;
+      throw this.readError(where, cause);
+    }
+    try {
+      let length = this.fs.readSync(fd, this.buffer, 0, this.buffer.length, 0);
+      let mtimeMs = 0;
+      if (length === this.buffer.length || options.mtime) {
+        const stats = this.fs.fstatSync(fd);
+        mtimeMs = stats.mtimeMs;
+        if (!stats.isFile()) {
+          throw new JanitorError('E_STRAY', `expected a regular file: ${where}`, { path: where });
+        }
+        if (stats.size >= this.buffer.length) {
+          this.buffer = Buffer.allocUnsafe(stats.size + 1);
+          length = this.fs.readSync(fd, this.buffer, 0, this.buffer.length, 0);
+        }
+      }
+      return { bytes: this.buffer.subarray(0, length), mtimeMs };
+    } catch (cause) {
+      throw cause instanceof JanitorError ? cause : this.readError(where, cause);
+    } finally {
+      this.fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * Reads a link file and returns the digest it holds. With `expected`, the
+   * content must name that digest: the registry trusts the content, so a
+   * mismatch means the tree is not what its paths say.
+   */
+  readLink(spec: PathSpec, expected?: Digest): Digest;
+  readLink(spec: PathSpec, expected: Digest | undefined, options: { optional: true }): Digest | undefined;
+  readLink(spec: PathSpec, expected?: Digest, options: { optional?: boolean } = {}): Digest | undefined {
+    const result = this.read(spec, options);
+    if (!result) return undefined;
+    return this.parseLink(spec, result.bytes, expected);
+  }
+
+  parseLink(spec: PathSpec, bytes: Buffer, expected?: Digest): Digest {
+    const where = this.pathOf(spec);
+    const text = bytes.toString('latin1');
+    const digest = parseDigest(text);
+    if (!digest) {
+      const shown = text.length === 0 ? 'it is empty' : `it holds ${JSON.stringify(text.slice(0, 80))}`;
+      throw new JanitorError('E_BAD_LINK', `unparsable link ${where}: ${shown}`, { path: where });
+    }
+    if (expected !== undefined && digest !== expected) {
+      throw new JanitorError('E_LINK_MISMATCH', `link ${where} names ${digest}, not the ${expected} of its path`, {
+        path: where,
+      });
+    }
+    return digest;
+  }
+
+  private readError(where: string, cause: unknown): JanitorError {
+    const code = errnoCode(cause);
+    if (code === 'ELOOP') {
+      return new JanitorError('E_SYMLINK', `symbolic link inside the registry tree: ${where}`, { path: where, cause });
+    }
+    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOENT' ? 'it does not exist' : (code ?? String(cause));
+    return new JanitorError('E_UNREADABLE', `cannot read ${where}: ${why}`, { path: where, cause });
+  }
+}
