@@ -1,0 +1,82 @@
+// Reading outcomes off real directories: which files and blobs are left.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const BIN = path.resolve(import.meta.dirname, '../../bin/registry-janitor.js');
+
+export function v2Of(root: string): string {
+  return path.join(root, 'docker/registry/v2');
+}
+
+/** Every file under `dir` with its mtime, sorted: to prove a run changed nothing. */
+export function snapshot(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (at: string): void => {
+    for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
+      const full = path.join(at, entry.name);
+      if (entry.isDirectory()) {
+        out.push(`${path.relative(dir, full)}/`);
+        walk(full);
+      } else {
+        out.push(`${path.relative(dir, full)} ${fs.lstatSync(full).mtimeMs}`);
+      }
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** The blob digests present under a root. */
+export function blobsOn(root: string): Set<string> {
+  const out = new Set<string>();
+  const base = path.join(v2Of(root), 'blobs/sha256');
+  if (!fs.existsSync(base)) return out;
+  for (const bucket of fs.readdirSync(base)) {
+    for (const hex of fs.readdirSync(path.join(base, bucket))) out.add(`sha256:${hex}`);
+  }
+  return out;
+}
+
+/** Revision digests present per repository, as "repo@digest". */
+export function revisionsOn(root: string, repos: string[]): Set<string> {
+  const out = new Set<string>();
+  for (const repo of repos) {
+    const dir = path.join(v2Of(root), 'repositories', repo, '_manifests/revisions/sha256');
+    if (!fs.existsSync(dir)) continue;
+    for (const hex of fs.readdirSync(dir)) out.add(`${repo}@sha256:${hex}`);
+  }
+  return out;
+}
+
+/** Layer links per repository whose blob is not on disk. */
+export function danglingLayerLinks(root: string, repos: string[]): string[] {
+  const blobs = blobsOn(root);
+  const out: string[] = [];
+  for (const repo of repos) {
+    const dir = path.join(v2Of(root), 'repositories', repo, '_layers/sha256');
+    if (!fs.existsSync(dir)) continue;
+    for (const hex of fs.readdirSync(dir)) if (!blobs.has(`sha256:${hex}`)) out.push(`${repo}@sha256:${hex}`);
+  }
+  return out;
+}
+
+export function copyTree(from: string, to: string): string {
+  fs.cpSync(from, to, { recursive: true, preserveTimestamps: true });
+  return to;
+}
+
+export interface CliRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  json: any;
+}
+
+/** Runs the built CLI as a user would. */
+export function runJanitor(args: string[], env: NodeJS.ProcessEnv = process.env): CliRun {
+  const run = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env });
+  let json: unknown;
+  if (args.includes('--json') && run.status === 0) json = JSON.parse(run.stdout);
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr, json };
+}
