@@ -33,6 +33,11 @@ export interface Descriptor {
   artifactType?: string;
 }
 
+export interface ImageDescriptor extends Descriptor {
+  config: Descriptor;
+  layers: Descriptor[];
+}
+
 export interface ImageSpec {
   /** layer contents; each becomes a blob (shared when equal). */
   layers: (string | Uint8Array)[];
@@ -98,7 +103,7 @@ export class TreeBuilder {
   }
 
   /** Pushes config + layers + a docker schema2 or OCI manifest (untagged). */
-  pushImage(repository: string, spec: ImageSpec): Descriptor {
+  pushImage(repository: string, spec: ImageSpec): ImageDescriptor {
     const oci = spec.format === 'oci';
     const layers = spec.layers.map((data) => this.pushBlob(repository, data, oci ? MEDIA.ociLayer : MEDIA.dockerLayer));
     const configText = spec.config ?? JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } });
@@ -107,13 +112,14 @@ export class TreeBuilder {
     const manifest: Record<string, unknown> = { schemaVersion: 2, mediaType, config, layers };
     if (spec.artifactType) manifest.artifactType = spec.artifactType;
     if (spec.subject) manifest.subject = { mediaType: spec.subject.mediaType, digest: spec.subject.digest, size: spec.subject.size };
-    return this.pushManifest(repository, manifest, mediaType);
+    return { ...this.pushManifest(repository, manifest, mediaType), config, layers };
   }
 
   /** Pushes a docker manifest list or OCI index over already-pushed children. */
   pushIndex(repository: string, children: Descriptor[], format: 'docker' | 'oci' = 'oci'): Descriptor {
     const mediaType = format === 'oci' ? MEDIA.ociIndex : MEDIA.list;
-    return this.pushManifest(repository, { schemaVersion: 2, mediaType, manifests: children }, mediaType);
+    const manifests = children.map(({ mediaType, digest, size, platform }) => ({ mediaType, digest, size, ...(platform ? { platform } : {}) }));
+    return this.pushManifest(repository, { schemaVersion: 2, mediaType, manifests }, mediaType);
   }
 }
 

@@ -54,8 +54,7 @@ function build(spec: { repos: RepoSpec[]; orphans: number }) {
       const contents = layers.map((l) => `layer-${l}`);
       const config = `config ${name} ${salt} ${contents.join(',')}`;
       const d = tree.pushImage(name, { layers: contents, config, format: oci ? 'oci' : 'docker', ...(subject ? { subject } : {}) });
-      const doc = JSON.parse(Buffer.from(mem.fs.readFileSync(tree.pathOf({ kind: 'blobData', digest: d.digest }))).toString());
-      const refs = [doc.config.digest, ...doc.layers.map((l: { digest: string }) => l.digest)];
+      const refs = [d.config.digest, ...d.layers.map((l) => l.digest)];
       refs.forEach((b) => layerLinks.add(b));
       manifests.push({ digest: d.digest, refs, children: [], subject: subject?.digest });
       descs.push(d);
