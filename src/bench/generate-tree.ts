@@ -1,0 +1,108 @@
+// Synthetic registry trees for the benchmark, deterministic by seed, written
+// through TreeBuilder (so through the production path functions).
+//
+// The mix, per repository: single-arch docker and OCI images and multi-arch
+// indexes (children pushed by digest), a few version tags on the newest, older
+// revisions left untagged by re-pushes of `latest` (their tag index entries remain),
+// an occasional referrer, and layers drawn partly from a shared base pool.
+// Repository names nest (team3/svc41 and team3/svc41/worker). About 3% of
+// blobs are orphans. A blob target of N gives about N blobs.
+
+import fs from 'node:fs';
+import type { Descriptor, WritableFileSystem } from '../testing/tree-builder.js';
+import { TreeBuilder, forPlatform } from '../testing/tree-builder.js';
+
+export interface GenerateOptions {
+  blobs: number;
+  seed: number;
+  root: string;
+}
+
+export interface GeneratedStats {
+  blobs: number;
+  repositories: number;
+  revisions: number;
+  tags: number;
+}
+
+/** mulberry32: a tiny deterministic PRNG. */
+function makeRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Blobs per repository: ~2,000, so 1M blobs make ~500 repositories.
+const BLOBS_PER_REPOSITORY = 2000;
+const SHARED_BASE_LAYERS = 64;
+
+export function generateTree(options: GenerateOptions, filesystem: WritableFileSystem = fs as unknown as WritableFileSystem): GeneratedStats {
+  const random = makeRandom(options.seed);
+  const pick = (n: number): number => Math.floor(random() * n);
+  const tree = new TreeBuilder(filesystem, `${options.root}/docker/registry/v2`);
+  const stats: GeneratedStats = { blobs: 0, repositories: 0, revisions: 0, tags: 0 };
+  const seen = new Set<string>();
+  const count = (digest: string): void => {
+    if (!seen.has(digest)) {
+      seen.add(digest);
+      stats.blobs++;
+    }
+  };
+  let serial = 0;
+  const unique = (label: string): string => `${label} ${options.seed} ${serial++} ${random().toString(36)}`;
+  const repositoryCount = Math.max(1, Math.round(options.blobs / BLOBS_PER_REPOSITORY));
+  const blobsPerRepository = options.blobs / repositoryCount;
+  const now = Date.UTC(2026, 10, 1);
+
+  for (let r = 0; r < repositoryCount; r++) {
+    const base = `team${r % 23}/svc${r}`;
+    const name = r % 5 === 4 ? `team${r % 23}/svc${r - 1}/worker` : base;
+    stats.repositories++;
+    const pushed: Descriptor[] = [];
+    const budget = stats.blobs + blobsPerRepository * 0.97;
+    const image = (format: 'docker' | 'oci', arch = 'amd64'): Descriptor => {
+      const layers = [`base-layer ${pick(SHARED_BASE_LAYERS)}`];
+      for (let i = 0, n = 1 + pick(4); i < n; i++) layers.push(unique('layer'));
+      const d = tree.pushImage(name, { layers, format, config: JSON.stringify({ architecture: arch, os: 'linux', id: unique('config') }) });
+      for (const blob of [d.digest, d.config.digest, ...d.layers.map((l) => l.digest)]) count(blob);
+      stats.revisions++;
+      return d;
+    };
+    while (stats.blobs < budget) {
+      const roll = random();
+      if (roll < 0.2) {
+        const children = ['amd64', 'arm64', 's390x'].slice(0, 2 + pick(2)).map((arch) => forPlatform(image('oci', arch), arch));
+        const index = tree.pushIndex(name, children, random() < 0.5 ? 'oci' : 'docker');
+        count(index.digest);
+        stats.revisions++;
+        pushed.push(index);
+      } else if (roll < 0.25 && pushed.length > 0) {
+        const subject = pushed[pick(pushed.length)]!;
+        const ref = tree.pushImage(name, { layers: [unique('signature')], format: 'oci', subject, artifactType: 'application/vnd.dev.cosign.simplesigning.v1+json' });
+        for (const blob of [ref.digest, ref.config.digest, ...ref.layers.map((l) => l.digest)]) count(blob);
+        stats.revisions++;
+      } else {
+        pushed.push(image(random() < 0.5 ? 'oci' : 'docker'));
+      }
+    }
+    // Tags: a rolling tag re-pushed over older revisions (they become
+    // untagged, with index history), then a few version tags on the newest.
+    const rolling = Math.min(pushed.length, 1 + pick(6));
+    for (let i = 0; i < rolling; i++) tree.tag(name, 'latest', pushed[i]!.digest, now - (rolling - i) * 3600_000);
+    stats.tags++;
+    // A few version tags on the newest (the issue's reference tree has
+    // "several tags per repo"; 2.8.2's -m reads every tag per revision).
+    const versions = Math.min(pushed.length, 2 + pick(6));
+    for (let v = 0; v < versions; v++) {
+      tree.tag(name, `v1.${pushed.length - 1 - v}`, pushed[pushed.length - 1 - v]!.digest, now - v * 86_400_000);
+      stats.tags++;
+    }
+    while (stats.blobs < (r + 1) * blobsPerRepository) count(tree.putBlob(unique('orphan')));
+  }
+  return stats;
+}
