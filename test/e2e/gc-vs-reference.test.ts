@@ -147,3 +147,24 @@ describeWithRegistry('gc compared with registry garbage-collect 2.8.2', () => {
     expect(again.json.layerLinksDeleted).toEqual([]);
   });
 });
+
+describeWithRegistry('the bundled example fixture', () => {
+  it('is a tree the real registry serves, before and after our gc -m', async () => {
+    const work = makeTempDir('fixture');
+    try {
+      const root = copyTree(path.resolve(import.meta.dirname, '../../fixtures/example'), path.join(work, 'root'));
+      const tags: [string, string][] = [['library/nginx', 'latest'], ['library/nginx', '1.25'], ['team/api', 'v2'], ['team/api/worker', 'main']];
+      for (const pass of ['before', 'after']) {
+        if (pass === 'after') expect(runJanitor(['gc', '-m', '--root', root]).status).toBe(0);
+        const registry = await startRegistry(root);
+        try {
+          for (const [repo, tag] of tags) expect((await pullFully(registry.url, repo, tag)).length, `${repo}:${tag} ${pass}`).toBeGreaterThan(2);
+        } finally {
+          await registry.stop();
+        }
+      }
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
