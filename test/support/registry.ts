@@ -189,3 +189,15 @@ export function runReferenceGc(rootdirectory: string, flags: string[]): Referenc
   if (!match) throw new Error(`reference gc printed no summary: ${run.stdout}`);
   return { marked: Number(match[1]), blobsEligible: Number(match[2]), manifestsEligible: Number(match[3]), stdout: run.stdout };
 }
+
+export const SKOPEO_BIN = '/usr/bin/skopeo';
+
+/**
+ * Copies every platform of `repo:tag` with skopeo (a real client, which
+ * verifies every digest) into an OCI layout; throws on any failure.
+ */
+export function skopeoCopyAll(url: string, repo: string, tag: string, into: string): void {
+  const source = `docker://${url.replace(/^http:\/\//, '')}/${repo}:${tag}`;
+  const run = spawnSync(SKOPEO_BIN, ['--insecure-policy', 'copy', '--all', '--src-tls-verify=false', source, `oci:${into}:${tag}`], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`skopeo copy ${source}: ${run.stderr}`);
+}
