@@ -4,8 +4,9 @@
 //
 // Blobs are listed one fan-out bucket (blobs/<alg>/<xx>/) at a time, so each
 // bucket gets an open-addressing table of raw digest bytes sized exactly for
-// its listing at load factor 0.7 and never grows: 32 key bytes + 1 flag byte
-// per slot, ~47 bytes per sha256 blob (47 MB at 1M blobs, 0.94 GB at 20M).
+// its listing at load factor 0.8 and never grows: 32 key bytes + 1 flag byte
+// per slot, ~41 bytes per sha256 blob (41 MB at 1M blobs, 0.83 GB at 20M);
+// linear probing at 0.8 averages 3 probes per hit.
 // Digests that are marked but have no blob on disk (the reference counts them
 // as marked too) are rare and live in a plain Set.
 
@@ -13,7 +14,7 @@ import { type Algorithm, type Digest, HEX_LENGTH, makeDigest, splitDigest } from
 
 const EXISTS = 1;
 const MARKED = 2;
-const LOAD_FACTOR = 0.7;
+const LOAD_FACTOR = 0.8;
 
 class BucketTable {
   readonly keyLength: number;
@@ -108,17 +109,33 @@ export class BlobIndex {
     }
   }
 
-  /** Calls `visit` for each existing blob not marked, bucket by bucket. */
-  forEachUnmarked(visit: (digest: Digest) => void): void {
-    for (const [bucket, table] of this.tables) {
-      const algorithm = bucket.slice(0, bucket.indexOf('/')) as Algorithm;
+  /** Existing blobs not marked. */
+  get unmarkedCount(): number {
+    return this.existing - this.markedExisting;
+  }
+
+  /**
+   * Calls `visit` once per bucket with the hex names of its existing,
+   * unmarked blobs, sorted: buckets in order, so the whole is in digest
+   * order and output can stream without holding the list.
+   */
+  forEachUnmarkedBucket(visit: (algorithm: Algorithm, prefix: string, hexes: string[]) => void): void {
+    for (const bucket of [...this.tables.keys()].sort()) {
+      const table = this.tables.get(bucket)!;
+      const slash = bucket.indexOf('/');
+      const hexes: string[] = [];
       for (let slot = 0; slot < table.capacity; slot++) {
-        if (table.flags[slot] !== EXISTS) continue;
-        const start = slot * table.keyLength;
-        const hex = table.keys.toString('hex', start, start + table.keyLength);
-        visit(makeDigest(algorithm, hex) as Digest);
+        if (table.flags[slot] === EXISTS) hexes.push(table.keys.toString('hex', slot * table.keyLength, (slot + 1) * table.keyLength));
       }
+      if (hexes.length > 0) visit(bucket.slice(0, slash) as Algorithm, bucket.slice(slash + 1), hexes.sort());
     }
+  }
+
+  /** Calls `visit` for each existing blob not marked, in digest order. */
+  forEachUnmarked(visit: (digest: Digest) => void): void {
+    this.forEachUnmarkedBucket((algorithm, _prefix, hexes) => {
+      for (const hex of hexes) visit(`${algorithm}:${hex}` as Digest);
+    });
   }
 
   private keyOf(hex: string): Buffer {

@@ -7,8 +7,8 @@ import { rootFromConfigFile } from './config.js';
 import { JanitorError, describeError } from './errors.js';
 import type { FileSystem } from './io/file-system.js';
 import { type GcResult, runGc } from './gc/run-gc.js';
-import { renderGcHuman, renderGcJson } from './report.js';
-import type { RepoScanner } from './storage/repo-scanner.js';
+import { renderGcHuman, writeGcJson } from './report.js';
+import type { StorageWorkers } from './storage/repo-scanner.js';
 import type { TreeReader } from './storage/tree-reader.js';
 
 export interface CliIo {
@@ -16,8 +16,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
-  /** builds the scanner for -j N on the real filesystem; absent in tests (in-process scan). */
-  makeScanner?: (reader: TreeReader, concurrency: number) => RepoScanner;
+  /** builds the read-side threads for -j N on the real filesystem; absent in tests (in-process). */
+  makeWorkers?: (reader: TreeReader, threads: number) => StorageWorkers;
   /** whether stderr is a terminal (progress lines). */
   interactive?: boolean;
 }
@@ -55,15 +55,16 @@ async function gcAction(io: CliIo, root: string, flags: GcFlags): Promise<void> 
   const progress = (line: string): void => {
     if (!flags.json) io.stderr(`${line}\n`);
   };
-  const makeScanner = io.makeScanner;
+  const makeWorkers = io.makeWorkers;
   const result: GcResult = await runGc(io.fs, root, {
     dryRun,
     deleteUntagged,
-    makeScanner: makeScanner && ((reader) => makeScanner(reader, flags.concurrency)),
+    makeWorkers: makeWorkers && ((reader) => makeWorkers(reader, flags.concurrency)),
     onPhase: (phase, ms) => progress(`phase ${phase} done in ${(ms / 1000).toFixed(2)} s`),
     onProgress: progress,
   });
-  io.stdout(flags.json ? renderGcJson(result) : renderGcHuman(result));
+  if (flags.json) writeGcJson(result, io.stdout);
+  else io.stdout(renderGcHuman(result));
 }
 
 function buildProgram(io: CliIo): Command {

@@ -1,7 +1,8 @@
 // Rendering results: a human summary (with the reference's own counts line)
 // or exactly one JSON object. Pure functions of the result: the CLI writes.
 
-import type { GcResult } from './gc/run-gc.js';
+import type { GcResult, RepoOutcome } from './gc/run-gc.js';
+import type { TagDecision } from './select/select-tags.js';
 
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -19,57 +20,128 @@ function pad(text: string | number, width: number, right = false): string {
   return right ? s.padStart(width) : s.padEnd(width);
 }
 
-export function renderGcHuman(result: GcResult): string {
+function verbOf(result: GcResult): string {
+  return result.dryRun ? 'eligible for deletion' : 'deleted';
+}
+
+function sum(result: GcResult, pick: (o: RepoOutcome) => number): number {
+  return result.repositories.reduce((total, o) => total + pick(o), 0);
+}
+
+export function renderGcHuman(result: GcResult, command = 'gc'): string {
   const lines: string[] = [];
-  const verb = result.dryRun ? 'eligible for deletion' : 'deleted';
+  const verb = verbOf(result);
   const mode = `${result.dryRun ? 'dry run' : 'real run'}${result.deleteUntagged ? ', deleting untagged manifests (-m)' : ''}`;
-  lines.push(`registry-janitor gc (${mode}) on ${result.v2 ?? result.root}`);
+  lines.push(`registry-janitor ${command} (${mode}) on ${result.v2 ?? result.root}`);
+  const decided = result.repositories.filter((r) => r.tagsRemoved.length + r.tagsKept.length > 0);
+  if (decided.length > 0) {
+    lines.push('');
+    lines.push(`tags ${result.dryRun ? 'that would be removed' : 'removed'} (-) and candidates kept (=):`);
+    for (const repo of decided) {
+      lines.push(`  ${repo.name}`);
+      for (const d of [...repo.tagsRemoved, ...repo.tagsKept].sort((a, b) => (a.tag < b.tag ? -1 : 1))) {
+        lines.push(`    ${d.remove ? '-' : '='} ${d.tag.padEnd(24)} ${d.reason}`);
+      }
+    }
+  }
   if (result.repositories.length > 0) {
     const width = Math.max(10, ...result.repositories.map((r) => r.name.length));
     lines.push('');
     lines.push(`  ${pad('repository', width)}  ${pad('tags', 5, true)}  ${pad('revisions', 9, true)}  ${pad('manifests', 9, true)}  ${pad('layer links', 11, true)}`);
     for (const repo of result.repositories) {
       lines.push(
-        `  ${pad(repo.name, width)}  ${pad(repo.tags, 5, true)}  ${pad(repo.revisions, 9, true)}  ${pad(repo.manifestsDeleted, 9, true)}  ${pad(repo.layerLinksDeleted, 11, true)}`,
+        `  ${pad(repo.name, width)}  ${pad(repo.tags, 5, true)}  ${pad(repo.revisions, 9, true)}  ${pad(repo.manifestsDeleted.length, 9, true)}  ${pad(repo.layerLinksDeleted.length, 11, true)}`,
       );
     }
     lines.push(`  (manifests and layer links: ${verb})`);
   }
+  const manifests = sum(result, (o) => o.manifestsDeleted.length);
   lines.push('');
-  lines.push(
-    `${result.blobsMarked} blobs marked, ${result.blobsDeleted.length} blobs and ${result.manifestsDeleted.length} manifests ${verb}`,
-  );
-  lines.push(`${result.layerLinksDeleted.length} layer links ${verb}`);
+  const tagsRemoved = sum(result, (o) => o.tagsRemoved.length);
+  if (command === 'prune') lines.push(`${tagsRemoved} tags ${result.dryRun ? 'would be removed' : 'removed'}`);
+  lines.push(`${result.blobsMarked} blobs marked, ${result.blobsDeletedCount} blobs and ${manifests} manifests ${verb}`);
+  lines.push(`${sum(result, (o) => o.layerLinksDeleted.length)} layer links ${verb}`);
   lines.push(`${formatBytes(result.bytesFreed)} ${result.dryRun ? 'would be freed' : 'freed'}`);
   if (result.warnings.length > 0) {
     lines.push('');
     lines.push(`warnings (${result.warnings.length}):`);
     for (const warning of result.warnings) lines.push(`  ${warning}`);
   }
-  if (!result.dryRun && result.blobsDeleted.length + result.manifestsDeleted.length > 0) {
+  if (!result.dryRun && result.blobsDeletedCount + manifests + tagsRemoved > 0) {
     lines.push('');
     lines.push('Restart the registry now: its blob descriptor cache still lists the deleted blobs.');
   }
   return lines.join('\n') + '\n';
 }
 
-export function renderGcJson(result: GcResult): string {
-  const phases = Object.fromEntries(result.phases.map((p) => [p.name, Math.round(p.ms)]));
-  return (
-    JSON.stringify({
-      dryRun: result.dryRun,
-      deleteUntagged: result.deleteUntagged,
-      root: result.root,
-      v2: result.v2 ?? null,
-      blobsMarked: result.blobsMarked,
-      blobsDeleted: result.blobsDeleted,
-      manifestsDeleted: result.manifestsDeleted,
-      layerLinksDeleted: result.layerLinksDeleted,
-      tagIndexEntriesDeleted: result.tagIndexEntriesDeleted,
-      bytesFreed: result.bytesFreed,
-      repositories: result.repositories,
-      warnings: result.warnings,
-      phasesMs: phases,
-    }) + '\n'
+/** Buffers small writes into ~64 KiB chunks. */
+function chunked(write: (text: string) => void): { put(text: string): void; flush(): void } {
+  let buffer = '';
+  return {
+    put(text) {
+      buffer += text;
+      if (buffer.length >= 65536) {
+        write(buffer);
+        buffer = '';
+      }
+    },
+    flush() {
+      if (buffer) write(buffer);
+      buffer = '';
+    },
+  };
+}
+
+/**
+ * Writes exactly one JSON object, streamed: a dry run on a 1M-blob tree can
+ * list ~1M digests, and one string of them all (~130 MB) is not needed.
+ */
+export function writeGcJson(result: GcResult, write: (text: string) => void): void {
+  const out = chunked(write);
+  const field = (name: string, value: unknown): void => out.put(`${JSON.stringify(name)}:${JSON.stringify(value)},`);
+  out.put('{');
+  field('dryRun', result.dryRun);
+  field('deleteUntagged', result.deleteUntagged);
+  field('root', result.root);
+  field('v2', result.v2 ?? null);
+  field('blobsMarked', result.blobsMarked);
+  const list = (name: string, emit: (each: (item: unknown) => void) => void): void => {
+    out.put(`${JSON.stringify(name)}:[`);
+    let first = true;
+    emit((item) => {
+      out.put(`${first ? '' : ','}${JSON.stringify(item)}`);
+      first = false;
+    });
+    out.put('],');
+  };
+  list('blobsDeleted', (each) => result.forEachBlobDeleted(each));
+  list('manifestsDeleted', (each) => {
+    for (const o of result.repositories) for (const digest of o.manifestsDeleted) each({ repository: o.name, digest });
+  });
+  list('layerLinksDeleted', (each) => {
+    for (const o of result.repositories) for (const digest of o.layerLinksDeleted) each({ repository: o.name, digest });
+  });
+  const decision = (d: TagDecision) => ({ repository: d.repository, tag: d.tag, digest: d.digest ?? null, pushed: d.pushedMs ? new Date(d.pushedMs).toISOString() : null, reason: d.reason });
+  list('tagsRemoved', (each) => {
+    for (const o of result.repositories) for (const d of o.tagsRemoved) each(decision(d));
+  });
+  list('tagsKept', (each) => {
+    for (const o of result.repositories) for (const d of o.tagsKept) each(decision(d));
+  });
+  field('tagIndexEntriesDeleted', sum(result, (o) => [...o.tagIndexEntries.values()].reduce((n, l) => n + l.length, 0)));
+  field('bytesFreed', result.bytesFreed);
+  field(
+    'repositories',
+    result.repositories.map((o) => ({
+      name: o.name,
+      tags: o.tags,
+      revisions: o.revisions,
+      tagsRemoved: o.tagsRemoved.length,
+      manifestsDeleted: o.manifestsDeleted.length,
+      layerLinksDeleted: o.layerLinksDeleted.length,
+    })),
   );
+  field('warnings', result.warnings);
+  out.put(`"phasesMs":${JSON.stringify(Object.fromEntries(result.phases.map((p) => [p.name, Math.round(p.ms)])))}}\n`);
+  out.flush();
 }

@@ -46,10 +46,30 @@ export function taggedDigests(scan: RepoScan): Digest[] {
   return digests;
 }
 
-export function selectKept(scan: RepoScan, deleteUntagged: boolean): Set<Digest> {
-  if (deleteUntagged) return closeOverReferences(scan, taggedDigests(scan));
+export interface KeepOptions {
+  deleteUntagged: boolean;
+  /** tags being removed in this run (prune): they no longer keep anything. */
+  removedTags?: ReadonlySet<string>;
+}
+
+/**
+ * The kept revisions of one repository.
+ * - gc: every readable revision; gc -m: the closure of the tags.
+ * - prune -m: the closure of the tags that remain.
+ * - prune: every readable revision except those the removed tags kept and
+ *   the remaining ones do not (they "lost their last tag"), so manifests
+ *   that were untagged before the run are left alone.
+ */
+export function selectKept(scan: RepoScan, options: KeepOptions): Set<Digest> {
+  const removed = options.removedTags;
+  const remaining = removed ? { ...scan, tags: scan.tags.filter((t) => !removed.has(t.tag)) } : scan;
+  if (options.deleteUntagged) return closeOverReferences(scan, taggedDigests(remaining));
   const kept = new Set<Digest>();
   for (const revision of scan.revisions) if (revision.manifest) kept.add(revision.digest);
+  if (!removed || removed.size === 0) return kept;
+  const before = closeOverReferences(scan, taggedDigests(scan));
+  const after = closeOverReferences(scan, taggedDigests(remaining));
+  for (const digest of before) if (!after.has(digest)) kept.delete(digest);
   return kept;
 }
 

@@ -1,52 +1,47 @@
-// gc: the mark-and-sweep, equivalent to `registry garbage-collect [-m]`.
+// gc and prune: the mark-and-sweep, equivalent to `registry garbage-collect
+// [-m]`, optionally removing selected tags first (prune).
 //
 // 1. inventory  list the blob fan-out buckets into the BlobIndex; find the
 //               repositories. Nothing is deleted before step 4.
-// 2. mark       scan every repository (revisions, manifests, tags); choose
-//               its kept revisions (keep-rules.ts) and mark them and what
-//               they reference. Any unreadable input aborts the run here.
-// 3. plan       manifests to delete (-m), layer links whose blob is gone or
-//               going, unmarked blobs and their sizes.
-// 4. sweep      skipped for a dry run. Tag index entries and revision
-//               directories, then layer links, then blobs: after a crash at
-//               any point every kept tag still serves, and a rerun finishes.
+// 2. mark       scan every repository (revisions, manifests, tags); apply
+//               the tag selection (prune) in memory; choose the kept
+//               revisions (keep-rules.ts); mark them and what they
+//               reference. Any unreadable input aborts the run here.
+// 3. plan       layer links whose blob is gone or going; unmarked blobs
+//               and their sizes.
+// 4. sweep      skipped for a dry run. Removed tags, then tag index entries
+//               and revision directories, then layer links, then blobs:
+//               after a crash at any point every kept tag still serves,
+//               and a rerun finishes (after a prune: a rerun of gc -m).
 // 5. verify     skipped for a dry run. Every kept tag still has its
 //               revision link and manifest blob.
 
-import type { BlobIndex } from '../blob-index.js';
+import { BlobIndex } from '../blob-index.js';
 import type { Digest } from '../digest.js';
-import { JanitorError, isENOENT } from '../errors.js';
+import { JanitorError } from '../errors.js';
 import type { FileSystem } from '../io/file-system.js';
+import type { TagSelector } from '../select/select-tags.js';
 import { findRepositories } from '../storage/find-repositories.js';
 import { locateRoot } from '../storage/locate-root.js';
+import { type BlobGroup, type StorageWorkers, InProcessWorkers } from '../storage/repo-scanner.js';
 import { scanBlobs } from '../storage/scan-blobs.js';
-import { type RepoScan, listLayerLinks } from '../storage/scan-repository.js';
-import { type RepoScanner, InProcessScanner } from '../storage/repo-scanner.js';
+import { listLayerLinks } from '../storage/scan-repository.js';
 import { TreeReader } from '../storage/tree-reader.js';
-import { type DeletionTarget, Vacuum } from '../vacuum.js';
-import { markRevision, selectKept } from './keep-rules.js';
+import { Vacuum } from '../vacuum.js';
+import { type RepoOutcome, markRepository } from './mark-repository.js';
 import { timePhases } from './phases.js';
+
+export type { RepoOutcome };
 
 export interface GcOptions {
   dryRun: boolean;
   deleteUntagged: boolean;
-  /** builds the repository scanner; defaults to scanning in-process on `fs`. */
-  makeScanner?: (reader: TreeReader) => RepoScanner;
+  /** prune: which tags to remove before the sweep. */
+  selector?: TagSelector;
+  /** builds the read-side threads; defaults to in-process on `fs`. */
+  makeWorkers?: (reader: TreeReader) => StorageWorkers;
   onPhase?: (phase: string, ms: number) => void;
   onProgress?: (message: string) => void;
-}
-
-export interface RepoSummary {
-  name: string;
-  tags: number;
-  revisions: number;
-  manifestsDeleted: number;
-  layerLinksDeleted: number;
-}
-
-export interface RepoDigest {
-  repository: string;
-  digest: Digest;
 }
 
 export interface GcResult {
@@ -55,158 +50,122 @@ export interface GcResult {
   root: string;
   v2: string | undefined;
   blobsMarked: number;
-  blobsDeleted: Digest[];
-  manifestsDeleted: RepoDigest[];
-  layerLinksDeleted: RepoDigest[];
-  tagIndexEntriesDeleted: number;
+  blobsDeletedCount: number;
   bytesFreed: number;
-  repositories: RepoSummary[];
+  repositories: RepoOutcome[];
   warnings: string[];
   phases: { name: string; ms: number }[];
-}
-
-/** The per-repository outcome of the mark phase that the plan needs. */
-interface RepoPlan {
-  summary: RepoSummary;
-  manifestTargets: DeletionTarget[];
-  keptTags: { tag: string; digest: Digest }[];
+  /** Visits the deleted (dry run: deletable) blobs in digest order. */
+  forEachBlobDeleted(visit: (digest: Digest) => void): void;
 }
 
 export async function runGc(fs: FileSystem, rootNamed: string, options: GcOptions): Promise<GcResult> {
   const timer = timePhases(options.onPhase);
   const located = locateRoot(fs, rootNamed);
+  let index = new BlobIndex();
   const result: GcResult = {
     dryRun: options.dryRun,
     deleteUntagged: options.deleteUntagged,
     root: located.root,
     v2: located.v2,
     blobsMarked: 0,
-    blobsDeleted: [],
-    manifestsDeleted: [],
-    layerLinksDeleted: [],
-    tagIndexEntriesDeleted: 0,
+    blobsDeletedCount: 0,
     bytesFreed: 0,
     repositories: [],
     warnings: [],
     phases: timer.phases,
+    forEachBlobDeleted: (visit) => index.forEachUnmarked(visit),
   };
+  const warn = (message: string): void => void result.warnings.push(message);
   if (!located.v2) {
-    result.warnings.push(`${located.root} holds no registry data yet: nothing to do`);
+    options.selector?.assertExplicitFound();
+    warn(`${located.root} holds no registry data yet: nothing to do`);
     return result;
   }
-  const reader = new TreeReader(fs, located.v2);
-  const warn = (message: string): void => void result.warnings.push(message);
+  const v2 = located.v2;
+  const reader = new TreeReader(fs, v2);
 
   // 1. inventory
-  const { index, names } = timer.run('inventory', () => ({
-    index: scanBlobs(reader),
-    names: findRepositories(reader, warn),
-  }));
+  const names = timer.run('inventory', () => {
+    index = scanBlobs(reader);
+    return findRepositories(reader, warn);
+  });
   options.onProgress?.(`${index.blobCount} blobs, ${names.length} repositories`);
 
-  // 2. mark
-  const plans: RepoPlan[] = [];
-  const scanner = options.makeScanner?.(reader) ?? new InProcessScanner(reader);
-  await timer.runAsync('mark', () =>
-    scanner.scan(names, (scan) => plans.push(markRepository(scan, options.deleteUntagged, index, warn))),
-  );
-  result.blobsMarked = index.markedCount;
+  // 2. mark and 3. plan use the read-side threads (-j); closed before any deletion.
+  const outcomes = result.repositories;
+  const workers = options.makeWorkers?.(reader) ?? new InProcessWorkers(reader);
+  try {
+    // 2. mark
+    await timer.runAsync('mark', () =>
+      workers.scanRepositories(names, (scan) => outcomes.push(markRepository(scan, options, index, warn))),
+    );
+    options.selector?.assertExplicitFound();
+    for (const rule of options.selector?.unmatchedRules() ?? []) warn(`${rule.origin} matches no repository`);
+    outcomes.sort((a, b) => (a.name < b.name ? -1 : 1));
+    result.blobsMarked = index.markedCount;
 
-  // 3. plan
-  const layerTargets: DeletionTarget[] = [];
-  const blobTargets: DeletionTarget[] = [];
-  timer.run('plan', () => {
-    plans.sort((a, b) => (a.summary.name < b.summary.name ? -1 : 1));
-    for (const plan of plans) {
-      for (const digest of listLayerLinks(reader, plan.summary.name)) {
-        if (index.survives(digest)) continue;
-        layerTargets.push({ kind: 'layerLink', repository: plan.summary.name, digest });
-        result.layerLinksDeleted.push({ repository: plan.summary.name, digest });
-        plan.summary.layerLinksDeleted++;
+    // 3. plan
+    await timer.runAsync('plan', async () => {
+      for (const outcome of outcomes) {
+        for (const digest of listLayerLinks(reader, outcome.name)) {
+          if (!index.survives(digest)) outcome.layerLinksDeleted.push(digest);
+        }
       }
-      for (const target of plan.manifestTargets) {
-        if (target.kind === 'revision') result.manifestsDeleted.push({ repository: target.repository, digest: target.digest });
-        else result.tagIndexEntriesDeleted++;
-      }
-      result.repositories.push(plan.summary);
-    }
-    index.forEachUnmarked((digest) => {
-      blobTargets.push({ kind: 'blob', digest });
-      result.blobsDeleted.push(digest);
-      result.bytesFreed += blobSize(fs, reader.pathOf({ kind: 'blobData', digest }));
+      result.blobsDeletedCount = index.unmarkedCount;
+      const groups: BlobGroup[] = [];
+      index.forEachUnmarkedBucket((algorithm, prefix, hexes) => void groups.push({ algorithm, prefix, hexes }));
+      result.bytesFreed = await workers.sumBlobSizes(groups);
     });
-    result.blobsDeleted.sort();
-  });
-
+  } finally {
+    await workers.close();
+  }
   if (options.dryRun) return result;
 
   // 4. sweep
-  const vacuum = new Vacuum(fs, located.v2);
+  const vacuum = new Vacuum(fs, v2);
   timer.run('sweep', () => {
-    for (const plan of plans) for (const target of plan.manifestTargets) vacuum.remove(target);
-    for (const target of layerTargets) vacuum.remove(target);
-    for (const target of blobTargets) vacuum.remove(target);
+    for (const { name, tagsRemoved } of outcomes) {
+      for (const { tag } of tagsRemoved) vacuum.remove({ kind: 'tag', repository: name, tag });
+    }
+    for (const { name, tagIndexEntries, manifestsDeleted } of outcomes) {
+      for (const [tag, digests] of tagIndexEntries) {
+        for (const digest of digests) vacuum.remove({ kind: 'tagIndexEntry', repository: name, tag, digest });
+      }
+      for (const digest of manifestsDeleted) vacuum.remove({ kind: 'revision', repository: name, digest });
+    }
+    for (const { name, layerLinksDeleted } of outcomes) {
+      for (const digest of layerLinksDeleted) vacuum.remove({ kind: 'layerLink', repository: name, digest });
+    }
+    index.forEachUnmarked((digest) => vacuum.remove({ kind: 'blob', digest }));
   });
 
   // 5. verify
-  timer.run('verify', () => verifyKeptTags(reader, plans));
+  timer.run('verify', () => verifyKeptTags(reader, outcomes));
   return result;
 }
 
-function markRepository(scan: RepoScan, deleteUntagged: boolean, index: BlobIndex, warn: (m: string) => void): RepoPlan {
-  for (const warning of scan.warnings) warn(warning);
-  const kept = selectKept(scan, deleteUntagged);
-  const summary: RepoSummary = {
-    name: scan.name,
-    tags: scan.tags.length,
-    revisions: scan.revisions.length,
-    manifestsDeleted: 0,
-    layerLinksDeleted: 0,
-  };
-  const manifestTargets: DeletionTarget[] = [];
-  for (const revision of scan.revisions) {
-    if (kept.has(revision.digest)) {
-      markRevision(index, revision);
-      continue;
-    }
-    // Not kept: only reachable with -m. A revision whose manifest is missing
-    // is neither kept nor deleted (the reference never enumerates it).
-    if (!revision.manifest) continue;
-    for (const tag of scan.tags) {
-      if (tag.index.includes(revision.digest)) {
-        manifestTargets.push({ kind: 'tagIndexEntry', repository: scan.name, tag: tag.tag, digest: revision.digest });
-      }
-    }
-    manifestTargets.push({ kind: 'revision', repository: scan.name, digest: revision.digest });
-    summary.manifestsDeleted++;
-  }
-  const keptTags: RepoPlan['keptTags'] = [];
-  for (const tag of scan.tags) {
-    if (tag.current && kept.has(tag.current)) keptTags.push({ tag: tag.tag, digest: tag.current });
-    else if (tag.current) warn(`${scan.name}: tag ${tag.tag} names ${tag.current}, which has no readable revision in this repository`);
-  }
-  return { summary, manifestTargets, keptTags };
-}
-
-function blobSize(fs: FileSystem, dataPath: string): number {
-  try {
-    return fs.lstatSync(dataPath).size;
-  } catch (cause) {
-    // A blob directory without data is what a crash between unlinking data
-    // and removing the directory leaves: it still gets removed, frees nothing.
-    if (isENOENT(cause)) return 0;
-    throw new JanitorError('E_UNREADABLE', `cannot stat ${dataPath}`, { path: dataPath, cause });
-  }
-}
-
-function verifyKeptTags(reader: TreeReader, plans: RepoPlan[]): void {
-  for (const plan of plans) {
-    for (const { tag, digest } of plan.keptTags) {
-      const name = plan.summary.name;
+function verifyKeptTags(reader: TreeReader, outcomes: RepoOutcome[]): void {
+  for (const { name, keptTags } of outcomes) {
+    for (const { tag, digest } of keptTags) {
       reader.readLink({ kind: 'revisionLink', name, digest }, digest);
       if (!reader.read({ kind: 'blobData', digest }, { optional: true })) {
         throw new JanitorError('E_UNREADABLE', `verify failed: ${name}:${tag} lost its manifest blob ${digest}`);
       }
     }
   }
+}
+
+export interface RepoDigest {
+  repository: string;
+  digest: Digest;
+}
+
+/** The deletion lists as plain arrays (small trees, tests). */
+export function listDeletions(result: GcResult): { blobsDeleted: Digest[]; manifestsDeleted: RepoDigest[]; layerLinksDeleted: RepoDigest[] } {
+  const blobsDeleted: Digest[] = [];
+  result.forEachBlobDeleted((digest) => blobsDeleted.push(digest));
+  const flatten = (pick: (o: RepoOutcome) => Iterable<Digest>): RepoDigest[] =>
+    result.repositories.flatMap((o) => [...pick(o)].map((digest) => ({ repository: o.name, digest })));
+  return { blobsDeleted, manifestsDeleted: flatten((o) => o.manifestsDeleted), layerLinksDeleted: flatten((o) => o.layerLinksDeleted) };
 }

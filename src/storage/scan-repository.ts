@@ -93,6 +93,17 @@ export function scanRepository(reader: TreeReader, name: string): RepoScan {
     scan.revisions.push({ digest, manifest, size: data.bytes.length });
   }
 
+  scan.tags = scanTags(reader, name, warnings);
+  return scan;
+}
+
+/**
+ * A repository's tags: current target, push time (mtime of current/link)
+ * and index history, sorted by name. Used alone by `tags rm`, which needs
+ * no manifests.
+ */
+export function scanTags(reader: TreeReader, name: string, warnings: string[]): TagEntry[] {
+  const tags: TagEntry[] = [];
   const tagsPath = reader.pathOf({ kind: 'tagsRoot', name });
   for (const tagEntry of reader.list({ kind: 'tagsRoot', name }, { optional: true }) ?? []) {
     const tag = tagEntry.name;
@@ -119,11 +130,10 @@ export function scanRepository(reader: TreeReader, name: string): RepoScan {
         (algorithm) => reader.list({ kind: 'tagIndexAlgorithm', name, tag, algorithm }),
       );
     }
-    scan.tags.push(entry);
+    tags.push(entry);
   }
-  scan.tags.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
 
-  return scan;
+  return tags.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
 }
 
 /**

@@ -1,19 +1,21 @@
-// A scan worker: receives repository names, answers with their RepoScan (or
-// the typed error that stopped the scan). See scan-pool.ts.
+// A read-side worker thread: takes jobs (scan a repository, size a bucket of
+// blobs) and answers with the result or the typed error that stopped it.
+// See scan-pool.ts.
 
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { JanitorError, describeError } from '../errors.js';
-import type { WorkerReply } from './scan-pool.js';
+import { sumGroupSize } from './repo-scanner.js';
+import type { WorkerJob, WorkerReply } from './scan-pool.js';
 import { scanRepository } from './scan-repository.js';
 import { TreeReader } from './tree-reader.js';
 
 const reader = new TreeReader(fs, (workerData as { v2: string }).v2);
 
-parentPort?.on('message', (name: string) => {
+parentPort?.on('message', (job: WorkerJob) => {
   let reply: WorkerReply;
   try {
-    reply = { scan: scanRepository(reader, name) };
+    reply = 'scan' in job ? { scan: scanRepository(reader, job.scan) } : { bytes: sumGroupSize(reader, job.size) };
   } catch (error) {
     reply = {
       error: {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Digest } from '../../src/digest.js';
 import { JanitorError } from '../../src/errors.js';
-import { runGc } from '../../src/gc/run-gc.js';
+import { listDeletions, runGc } from '../../src/gc/run-gc.js';
 import type { WritableFileSystem } from '../../src/testing/tree-builder.js';
 import { ROOT } from '../support/memfs-tree.js';
 import { sampleTree } from '../support/sample-tree.js';
@@ -143,7 +143,7 @@ describe('tolerated damage, as the reference tolerates it', () => {
     tree.write({ kind: 'revisionLink', name: 'team/web', digest: ghost as Digest }, ghost);
     const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true });
     expect(result.warnings.join('\n')).toContain(`revision ${ghost} has no blob data`);
-    expect(result.blobsDeleted).toContain(sample.orphan);
+    expect(listDeletions(result).blobsDeleted).toContain(sample.orphan);
     expect(fs.readdirSync(tree.pathOf({ kind: 'revisionsAlgorithm', name: 'team/web', algorithm: 'sha256' }), { withFileTypes: true }).map((e) => e.name)).toContain('ab'.repeat(32));
   });
 
@@ -152,7 +152,7 @@ describe('tolerated damage, as the reference tolerates it', () => {
     fs.mkdirSync(tree.pathOf({ kind: 'tagIndexAlgorithm', name: 'team/app', tag: 'half', algorithm: 'sha256' }), { recursive: true });
     const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true });
     expect(result.warnings.join('\n')).toContain('tag half has no current link');
-    expect(result.manifestsDeleted).toEqual([{ repository: 'team/app', digest: sample.untagged.digest }]);
+    expect(listDeletions(result).manifestsDeleted).toEqual([{ repository: 'team/app', digest: sample.untagged.digest }]);
   });
 
   it('a revision directory left without its link by an interrupted delete', async () => {
@@ -160,6 +160,6 @@ describe('tolerated damage, as the reference tolerates it', () => {
     fs.unlinkSync(tree.pathOf({ kind: 'revisionLink', name: 'team/app', digest: sample.untagged.digest }));
     const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true });
     expect(result.warnings.join('\n')).toContain(`revision ${sample.untagged.digest} has no link file`);
-    expect(result.blobsDeleted).toContain(sample.untagged.digest);
+    expect(listDeletions(result).blobsDeleted).toContain(sample.untagged.digest);
   });
 });

@@ -1,0 +1,108 @@
+// Deciding, per repository, which tags go. A tag is removed when at least
+// one rule (or an explicit REPO:TAG) selects it and no rule that considers
+// it protects it: protection wins. keep-latest ranks candidates by push
+// time, newest first; equal push times are ranked by name in natural order,
+// the later name counting as newer (build-10 before build-9).
+
+import type { Digest } from '../digest.js';
+import { JanitorError } from '../errors.js';
+import type { ExplicitTag, Rule } from './rules.js';
+
+export interface TagInfo {
+  tag: string;
+  current: Digest | undefined;
+  pushedMs: number;
+}
+
+export interface TagDecision {
+  repository: string;
+  tag: string;
+  digest: Digest | undefined;
+  pushedMs: number;
+  remove: boolean;
+  reason: string;
+}
+
+const naturalOrder = new Intl.Collator('en', { numeric: true });
+
+function age(nowMs: number, pushedMs: number): string {
+  const hours = (nowMs - pushedMs) / 3_600_000;
+  return hours >= 48 ? `${Math.floor(hours / 24)} days ago` : hours >= 1 ? `${Math.floor(hours)} hours ago` : 'within the hour';
+}
+
+export class TagSelector {
+  private readonly rules: Rule[];
+  private readonly explicit: ExplicitTag[];
+  private readonly nowMs: number;
+  private readonly found = new Set<string>();
+  private readonly seenRepositories = new Set<string>();
+  private readonly ruleMatched = new Set<Rule>();
+
+  constructor(rules: Rule[], explicit: ExplicitTag[], nowMs: number) {
+    this.rules = rules;
+    this.explicit = explicit;
+    this.nowMs = nowMs;
+  }
+
+  /** Decisions for every candidate tag of one repository (others are untouched). */
+  decide(repository: string, tags: readonly TagInfo[]): TagDecision[] {
+    this.seenRepositories.add(repository);
+    const removeBy = new Map<string, string>();
+    const keepBy = new Map<string, string>();
+    for (const { repository: r, tag } of this.explicit) {
+      if (r !== repository) continue;
+      if (tags.some((t) => t.tag === tag)) {
+        this.found.add(`${r}:${tag}`);
+        removeBy.set(tag, 'named on the command line');
+      }
+    }
+    for (const rule of this.rules) {
+      if (!rule.matchRepository(repository)) continue;
+      this.ruleMatched.add(rule);
+      const candidates = tags.filter((t) => (rule.tag ? rule.tag.test(t.tag) : true));
+      const latest = new Set<string>();
+      if (rule.keepLatest !== undefined) {
+        const ranked = [...candidates].sort((a, b) => b.pushedMs - a.pushedMs || naturalOrder.compare(b.tag, a.tag));
+        for (const t of ranked.slice(0, rule.keepLatest)) latest.add(t.tag);
+      }
+      for (const t of candidates) {
+        const keepTag = rule.keepTags.find((k) => k.test(t.tag));
+        if (keepTag) keepBy.set(t.tag, `${rule.origin}: kept by keep-tag ${keepTag.source}`);
+        else if (latest.has(t.tag)) keepBy.set(t.tag, `${rule.origin}: one of the ${rule.keepLatest} most recently pushed`);
+        else if (rule.olderThanMs !== undefined && this.nowMs - t.pushedMs < rule.olderThanMs) {
+          keepBy.set(t.tag, `${rule.origin}: pushed ${age(this.nowMs, t.pushedMs)}, newer than the older-than limit`);
+        } else if (!removeBy.has(t.tag)) {
+          const why = [rule.tag ? `matches ${rule.tag.source}` : '', rule.olderThanMs !== undefined ? `pushed ${age(this.nowMs, t.pushedMs)}` : '']
+            .filter(Boolean)
+            .join(', ');
+          removeBy.set(t.tag, `${rule.origin}${why ? `: ${why}` : ''}`);
+        }
+      }
+    }
+    const decisions: TagDecision[] = [];
+    for (const t of tags) {
+      const kept = keepBy.get(t.tag);
+      const removed = removeBy.get(t.tag);
+      if (kept === undefined && removed === undefined) continue;
+      decisions.push({ repository, tag: t.tag, digest: t.current, pushedMs: t.pushedMs, remove: kept === undefined, reason: kept ?? removed! });
+    }
+    return decisions;
+  }
+
+  /** After every repository was seen: explicit tags that do not exist are errors. */
+  assertExplicitFound(): void {
+    for (const { repository, tag } of this.explicit) {
+      if (!this.seenRepositories.has(repository)) {
+        throw new JanitorError('E_NOT_FOUND', `repository ${repository} does not exist`);
+      }
+      if (!this.found.has(`${repository}:${tag}`)) {
+        throw new JanitorError('E_NOT_FOUND', `tag ${repository}:${tag} does not exist`);
+      }
+    }
+  }
+
+  /** Rules whose repository globs matched nothing (a typo, most likely). */
+  unmatchedRules(): Rule[] {
+    return this.rules.filter((rule) => !this.ruleMatched.has(rule));
+  }
+}
