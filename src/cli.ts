@@ -5,11 +5,15 @@
 import { Command, CommanderError, Option } from 'commander';
 import { rootFromConfigFile } from './config.js';
 import { JanitorError, describeError } from './errors.js';
+import { type GcOptions, runGc } from './gc/run-gc.js';
 import type { FileSystem } from './io/file-system.js';
-import { type GcResult, runGc } from './gc/run-gc.js';
+import { type LsSort, runLs } from './ls/run-ls.js';
 import { renderGcHuman, writeGcJson } from './report.js';
+import { renderLsHuman, renderLsJson, renderTagsRmHuman, renderTagsRmJson } from './report-tags.js';
+import { type SelectionFlags, buildSelector } from './select/selection.js';
 import type { StorageWorkers } from './storage/repo-scanner.js';
 import type { TreeReader } from './storage/tree-reader.js';
+import { runTagsRm } from './tags/run-tags-rm.js';
 
 export interface CliIo {
   fs: FileSystem;
@@ -18,19 +22,22 @@ export interface CliIo {
   stderr: (text: string) => void;
   /** builds the read-side threads for -j N on the real filesystem; absent in tests (in-process). */
   makeWorkers?: (reader: TreeReader, threads: number) => StorageWorkers;
-  /** whether stderr is a terminal (progress lines). */
-  interactive?: boolean;
+  /** the clock for --older-than (tests pin it). */
+  now?: () => number;
 }
 
 export const DEFAULT_ROOT = '/var/lib/registry';
 
-interface GcFlags {
+interface CommonFlags {
   root?: string;
   config?: string;
-  dryRun?: boolean;
-  deleteUntagged?: boolean;
   json?: boolean;
   concurrency: number;
+}
+
+interface SweepFlags extends CommonFlags {
+  dryRun?: boolean;
+  deleteUntagged?: boolean;
 }
 
 function parseConcurrency(value: string): number {
@@ -41,68 +48,110 @@ function parseConcurrency(value: string): number {
   return n;
 }
 
-function resolveRoot(flags: GcFlags, env: NodeJS.ProcessEnv): string {
+function resolveRoot(fs: FileSystem, flags: CommonFlags, env: NodeJS.ProcessEnv): string {
   if (flags.root !== undefined && flags.config !== undefined) {
     throw new JanitorError('E_USAGE', '--root and --config name the same thing: give one of them');
   }
-  if (flags.config !== undefined) return rootFromConfigFile(flags.config, env);
+  if (flags.config !== undefined) return rootFromConfigFile(fs, flags.config, env);
   return flags.root ?? DEFAULT_ROOT;
 }
 
-async function gcAction(io: CliIo, root: string, flags: GcFlags): Promise<void> {
-  const dryRun = flags.dryRun === true;
-  const deleteUntagged = flags.deleteUntagged === true;
-  const progress = (line: string): void => {
-    if (!flags.json) io.stderr(`${line}\n`);
-  };
-  const makeWorkers = io.makeWorkers;
-  const result: GcResult = await runGc(io.fs, root, {
-    dryRun,
-    deleteUntagged,
-    makeWorkers: makeWorkers && ((reader) => makeWorkers(reader, flags.concurrency)),
-    onPhase: (phase, ms) => progress(`phase ${phase} done in ${(ms / 1000).toFixed(2)} s`),
-    onProgress: progress,
-  });
-  if (flags.json) writeGcJson(result, io.stdout);
-  else io.stdout(renderGcHuman(result));
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function addRootOptions(command: Command): Command {
+  return command
+    .option('--root <dir>', `the filesystem driver's rootdirectory, or its docker/registry/v2 (default ${DEFAULT_ROOT})`)
+    .option('--config <file>', "read the rootdirectory from the registry's config.yml")
+    .option('--json', 'print exactly one JSON object on stdout')
+    .addOption(new Option('-j, --concurrency <n>', 'reader threads (this one included)').argParser(parseConcurrency).default(2));
 }
 
-function buildProgram(io: CliIo): Command {
+function addSelectionOptions(command: Command): Command {
+  return command
+    .argument('[REPO:TAG...]', 'tags to remove, by name')
+    .option('--repo <glob>', 'only repositories matching (repeatable; * within a path component, ** across)', collect)
+    .option('--exclude-repo <glob>', 'never these repositories (repeatable)', collect)
+    .option('--tag <regex>', 'candidates: tags whose name matches')
+    .option('--keep-tag <regex>', 'keep candidates whose name matches (repeatable)', collect)
+    .option('--keep-latest <n>', 'keep the N most recently pushed candidates of each repository')
+    .option('--older-than <duration>', 'keep candidates pushed more recently than this (30d, 12h, 90m)')
+    .option('--policy <file>', 'rules from a YAML or JSON policy file');
+}
+
+export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
+  const progress = (flags: CommonFlags) => (phase: string, ms: number) => {
+    if (!flags.json) io.stderr(`phase ${phase} done in ${(ms / 1000).toFixed(2)} s\n`);
+  };
+  const workersFor = (flags: CommonFlags): GcOptions['makeWorkers'] => {
+    const make = io.makeWorkers;
+    return make && ((reader) => make(reader, flags.concurrency));
+  };
+  const sweep = async (root: string, flags: SweepFlags, extra: Partial<GcOptions> = {}, command = 'gc'): Promise<void> => {
+    const result = await runGc(io.fs, root, {
+      dryRun: flags.dryRun === true,
+      deleteUntagged: flags.deleteUntagged === true,
+      makeWorkers: workersFor(flags),
+      onPhase: progress(flags),
+      ...extra,
+    });
+    if (flags.json) writeGcJson(result, io.stdout);
+    else io.stdout(renderGcHuman(result, command));
+  };
+  const now = io.now ?? Date.now;
+
   const program = new Command('registry-janitor')
     .description('Reclaim disk space in a Distribution registry storage tree (run it with the registry stopped or read-only).')
     .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(text) })
-    .showHelpAfterError(false);
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 
-  const concurrency = new Option('-j, --concurrency <n>', 'reader threads for the repository scan').argParser(parseConcurrency).default(2);
-
-  program
-    .command('gc')
+  addRootOptions(program.command('gc'))
     .description('mark and sweep unreferenced blobs, like `registry garbage-collect`')
-    .option('--root <dir>', `the filesystem driver's rootdirectory, or its docker/registry/v2 (default ${DEFAULT_ROOT})`)
-    .option('--config <file>', "read the rootdirectory from the registry's config.yml")
     .option('-d, --dry-run', 'report what would be deleted; change nothing')
     .option('-m, --delete-untagged', 'also delete manifests no tag needs (multi-arch children and referrers of kept images are kept)')
-    .option('--json', 'print exactly one JSON object on stdout')
-    .addOption(concurrency)
-    .action((flags: GcFlags) => gcAction(io, resolveRoot(flags, io.env), flags));
+    .action((flags: SweepFlags) => sweep(resolveRoot(io.fs, flags, io.env), flags));
 
-  program
-    .command('garbage-collect')
+  addRootOptions(program.command('garbage-collect'))
     .description('drop-in for `registry garbage-collect [-d] [-m] CONFIG`')
     .argument('<config>', "the registry's config.yml")
     .option('-d, --dry-run', 'report what would be deleted; change nothing')
     .option('-m, --delete-untagged', 'also delete manifests no tag needs (multi-arch safe)')
-    .option('--json', 'print exactly one JSON object on stdout')
-    .addOption(concurrency)
-    .action((config: string, flags: GcFlags) => gcAction(io, rootFromConfigFile(config, io.env), flags));
+    .action((config: string, flags: SweepFlags) => {
+      if (flags.root !== undefined || flags.config !== undefined) throw new JanitorError('E_USAGE', 'garbage-collect takes the config file as its argument, not --root or --config');
+      return sweep(rootFromConfigFile(io.fs, config, io.env), flags);
+    });
 
-  return program;
-}
+  addSelectionOptions(addRootOptions(program.command('prune')))
+    .description('remove the selected tags and sweep in one run')
+    .option('-d, --dry-run', 'show what would be removed and freed; change nothing')
+    .option('-m, --delete-untagged', 'also delete manifests that were untagged before')
+    .action((tags: string[], flags: SweepFlags & SelectionFlags) =>
+      sweep(resolveRoot(io.fs, flags, io.env), flags, { selector: buildSelector(io.fs, tags, flags, now()) }, 'prune'),
+    );
 
-/** Runs the CLI on `args` (without node and script) and returns the exit code. */
-export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
-  const program = buildProgram(io);
+  type TagsRmFlags = CommonFlags & SelectionFlags & { dryRun?: boolean };
+  const tagsRm = (tags: string[], flags: TagsRmFlags): void => {
+    const selector = buildSelector(io.fs, tags, flags, now());
+    const result = runTagsRm(io.fs, resolveRoot(io.fs, flags, io.env), { dryRun: flags.dryRun === true, selector, onPhase: progress(flags) });
+    io.stdout(flags.json ? renderTagsRmJson(result) : renderTagsRmHuman(result));
+  };
+  const tagsCommand = program.command('tags').description('tag operations');
+  // `tags rm`, also spelled `tags untag` and, top-level, `untag`.
+  for (const command of [tagsCommand.command('rm').alias('untag'), program.command('untag')]) {
+    addSelectionOptions(addRootOptions(command))
+      .description('remove the selected tag directories and nothing else (sibling tags on the same digest stay)')
+      .option('-d, --dry-run', 'show what would be removed; change nothing')
+      .action(tagsRm);
+  }
+
+  addRootOptions(program.command('ls'))
+    .description('inventory: tags, sizes, what each tag alone would free, untagged revisions')
+    .argument('[REPO-GLOB...]', 'only repositories matching')
+    .addOption(new Option('--sort <key>', 'order of tags (and repositories)').choices(['name', 'size', 'age']).default('name'))
+    .action(async (globs: string[], flags: CommonFlags & { sort: LsSort }) => {
+      const result = await runLs(io.fs, resolveRoot(io.fs, flags, io.env), { globs, sort: flags.sort, makeWorkers: workersFor(flags), onPhase: progress(flags) });
+      io.stdout(flags.json ? renderLsJson(result) : renderLsHuman(result));
+    });
+
   try {
     if (args.length === 0) {
       io.stderr(program.helpInformation());
@@ -112,8 +161,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
-      return 2;
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.help' || error.exitCode === 0 ? 0 : 2;
     }
     io.stderr(`registry-janitor: error: ${describeError(error)}\n`);
     return error instanceof JanitorError ? error.exitCode : 1;

@@ -3,9 +3,9 @@
 // by REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY; any other storage driver is
 // refused (this tool works on local disks only).
 
-import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { JanitorError, errnoCode } from './errors.js';
+import { type FileSystem, readTextFileSync } from './io/file-system.js';
 
 /** Keys under `storage:` that configure the registry, not a driver. */
 const NON_DRIVER_KEYS = new Set(['delete', 'cache', 'maintenance', 'redirect', 'tag']);
@@ -44,10 +44,10 @@ export function rootFromConfigText(text: string, file: string, env: NodeJS.Proce
   return configured;
 }
 
-export function rootFromConfigFile(file: string, env: NodeJS.ProcessEnv): string {
+export function rootFromConfigFile(fs: FileSystem, file: string, env: NodeJS.ProcessEnv): string {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextFileSync(fs, file);
   } catch (cause) {
     throw new JanitorError('E_CONFIG', `cannot read registry config ${file}: ${errnoCode(cause) ?? String(cause)}`, { path: file, cause });
   }

@@ -2,18 +2,10 @@
 // or exactly one JSON object. Pure functions of the result: the CLI writes.
 
 import type { GcResult, RepoOutcome } from './gc/run-gc.js';
-import type { TagDecision } from './select/select-tags.js';
+import { formatBytes } from './format-bytes.js';
+import { decisionJson, renderDecisions } from './report-tags.js';
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
+export { formatBytes };
 
 function pad(text: string | number, width: number, right = false): string {
   const s = String(text);
@@ -33,17 +25,8 @@ export function renderGcHuman(result: GcResult, command = 'gc'): string {
   const verb = verbOf(result);
   const mode = `${result.dryRun ? 'dry run' : 'real run'}${result.deleteUntagged ? ', deleting untagged manifests (-m)' : ''}`;
   lines.push(`registry-janitor ${command} (${mode}) on ${result.v2 ?? result.root}`);
-  const decided = result.repositories.filter((r) => r.tagsRemoved.length + r.tagsKept.length > 0);
-  if (decided.length > 0) {
-    lines.push('');
-    lines.push(`tags ${result.dryRun ? 'that would be removed' : 'removed'} (-) and candidates kept (=):`);
-    for (const repo of decided) {
-      lines.push(`  ${repo.name}`);
-      for (const d of [...repo.tagsRemoved, ...repo.tagsKept].sort((a, b) => (a.tag < b.tag ? -1 : 1))) {
-        lines.push(`    ${d.remove ? '-' : '='} ${d.tag.padEnd(24)} ${d.reason}`);
-      }
-    }
-  }
+  const decisions = renderDecisions(result.repositories, result.dryRun);
+  if (decisions.length > 0) lines.push('', ...decisions);
   if (result.repositories.length > 0) {
     const width = Math.max(10, ...result.repositories.map((r) => r.name.length));
     lines.push('');
@@ -121,12 +104,11 @@ export function writeGcJson(result: GcResult, write: (text: string) => void): vo
   list('layerLinksDeleted', (each) => {
     for (const o of result.repositories) for (const digest of o.layerLinksDeleted) each({ repository: o.name, digest });
   });
-  const decision = (d: TagDecision) => ({ repository: d.repository, tag: d.tag, digest: d.digest ?? null, pushed: d.pushedMs ? new Date(d.pushedMs).toISOString() : null, reason: d.reason });
   list('tagsRemoved', (each) => {
-    for (const o of result.repositories) for (const d of o.tagsRemoved) each(decision(d));
+    for (const o of result.repositories) for (const d of o.tagsRemoved) each(decisionJson(d));
   });
   list('tagsKept', (each) => {
-    for (const o of result.repositories) for (const d of o.tagsKept) each(decision(d));
+    for (const o of result.repositories) for (const d of o.tagsKept) each(decisionJson(d));
   });
   field('tagIndexEntriesDeleted', sum(result, (o) => [...o.tagIndexEntries.values()].reduce((n, l) => n + l.length, 0)));
   field('bytesFreed', result.bytesFreed);

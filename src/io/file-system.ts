@@ -44,3 +44,21 @@ export const OPEN_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
 
 /** Node's own fs is the production FileSystem: checked here at compile time. */
 export const nodeFileSystem: FileSystem = nodeFs;
+
+/** Reads a small text file (a config or policy) through the injected filesystem. */
+export function readTextFileSync(fs: FileSystem, path: string): string {
+  const fd = fs.openSync(path, constants.O_RDONLY);
+  try {
+    const size = fs.fstatSync(fd).size;
+    const buffer = Buffer.alloc(size);
+    let read = 0;
+    while (read < size) {
+      const n = fs.readSync(fd, buffer, read, size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return buffer.subarray(0, read).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -23,6 +23,8 @@ export interface Rule {
   keepLatest: number | undefined;
   olderThanMs: number | undefined;
   matchRepository: (name: string) => boolean;
+  /** keep rules only: protects explicit REPO:TAG candidates, selects nothing itself. */
+  protectOnly: boolean;
 }
 
 export interface ExplicitTag {
@@ -76,6 +78,7 @@ export function compileRule(fields: RuleFields, origin: string): Rule {
     keepLatest,
     olderThanMs: fields.olderThan === undefined ? undefined : parseDuration(fields.olderThan, `${origin}, olderThan`),
     matchRepository: (name) => include(name) && !exclude(name),
+    protectOnly: false,
   };
 }
 

@@ -1,8 +1,12 @@
-// Deciding, per repository, which tags go. A tag is removed when at least
-// one rule (or an explicit REPO:TAG) selects it and no rule that considers
-// it protects it: protection wins. keep-latest ranks candidates by push
-// time, newest first; equal push times are ranked by name in natural order,
-// the later name counting as newer (build-10 before build-9).
+// Deciding, per repository, which tags go. Each rule applies on its own:
+// its keep conditions protect its own candidates, and a tag is removed when
+// any rule (or an explicit REPO:TAG) removes it. So a policy may say "keep
+// latest, remove what is older than 30d" and "remove pr-* older than 3d"
+// without the first rule's 30 days shielding the pr-* tags. Explicit
+// REPO:TAGs are checked against the command line's keep flags
+// (protect-only rules). keep-latest ranks candidates by push time, newest
+// first; equal push times rank by name in natural order, the later name
+// counting as newer (build-10 before build-9).
 
 import type { Digest } from '../digest.js';
 import { JanitorError } from '../errors.js';
@@ -49,6 +53,7 @@ export class TagSelector {
     this.seenRepositories.add(repository);
     const removeBy = new Map<string, string>();
     const keepBy = new Map<string, string>();
+    const blocked = new Map<string, string>();
     for (const { repository: r, tag } of this.explicit) {
       if (r !== repository) continue;
       if (tags.some((t) => t.tag === tag)) {
@@ -56,10 +61,11 @@ export class TagSelector {
         removeBy.set(tag, 'named on the command line');
       }
     }
+    const explicitHere = new Set(removeBy.keys());
     for (const rule of this.rules) {
       if (!rule.matchRepository(repository)) continue;
       this.ruleMatched.add(rule);
-      const candidates = tags.filter((t) => (rule.tag ? rule.tag.test(t.tag) : true));
+      const candidates = tags.filter((t) => (rule.protectOnly ? explicitHere.has(t.tag) : rule.tag ? rule.tag.test(t.tag) : true));
       const latest = new Set<string>();
       if (rule.keepLatest !== undefined) {
         const ranked = [...candidates].sort((a, b) => b.pushedMs - a.pushedMs || naturalOrder.compare(b.tag, a.tag));
@@ -67,10 +73,16 @@ export class TagSelector {
       }
       for (const t of candidates) {
         const keepTag = rule.keepTags.find((k) => k.test(t.tag));
-        if (keepTag) keepBy.set(t.tag, `${rule.origin}: kept by keep-tag ${keepTag.source}`);
-        else if (latest.has(t.tag)) keepBy.set(t.tag, `${rule.origin}: one of the ${rule.keepLatest} most recently pushed`);
+        let kept: string | undefined;
+        if (keepTag) kept = `${rule.origin}: kept by keep-tag ${keepTag.source}`;
+        else if (latest.has(t.tag)) kept = `${rule.origin}: one of the ${rule.keepLatest} most recently pushed`;
         else if (rule.olderThanMs !== undefined && this.nowMs - t.pushedMs < rule.olderThanMs) {
-          keepBy.set(t.tag, `${rule.origin}: pushed ${age(this.nowMs, t.pushedMs)}, newer than the older-than limit`);
+          kept = `${rule.origin}: pushed ${age(this.nowMs, t.pushedMs)}, newer than the older-than limit`;
+        }
+        if (rule.protectOnly) {
+          if (kept) blocked.set(t.tag, kept);
+        } else if (kept) {
+          if (!keepBy.has(t.tag)) keepBy.set(t.tag, kept);
         } else if (!removeBy.has(t.tag)) {
           const why = [rule.tag ? `matches ${rule.tag.source}` : '', rule.olderThanMs !== undefined ? `pushed ${age(this.nowMs, t.pushedMs)}` : '']
             .filter(Boolean)
@@ -81,10 +93,11 @@ export class TagSelector {
     }
     const decisions: TagDecision[] = [];
     for (const t of tags) {
-      const kept = keepBy.get(t.tag);
-      const removed = removeBy.get(t.tag);
-      if (kept === undefined && removed === undefined) continue;
-      decisions.push({ repository, tag: t.tag, digest: t.current, pushedMs: t.pushedMs, remove: kept === undefined, reason: kept ?? removed! });
+      const removed = blocked.has(t.tag) ? undefined : removeBy.get(t.tag);
+      const kept = blocked.get(t.tag) ?? keepBy.get(t.tag);
+      if (removed === undefined && kept === undefined) continue;
+      const remove = removed !== undefined;
+      decisions.push({ repository, tag: t.tag, digest: t.current, pushedMs: t.pushedMs, remove, reason: remove ? removed : kept! });
     }
     return decisions;
   }

@@ -1,0 +1,177 @@
+// ls: the inventory. Per repository: tags (digest, push time, media type,
+// platforms, size, and the bytes that removing that tag alone would free),
+// untagged revisions, totals.
+//
+// 1. inventory  find the repositories
+// 2. scan       every repository, matched or not: blobs are shared across
+//               repositories, so what a tag frees depends on all of them
+// 3. size       stat every blob a manifest references
+// 4. account    per tag: its closure's distinct blobs (size) and those no
+//               other kept manifest references (frees). "Kept" is what a
+//               `prune` of that one tag keeps: every other revision.
+
+import picomatch from 'picomatch';
+import type { Digest } from '../digest.js';
+import { JanitorError, isENOENT } from '../errors.js';
+import { timePhases } from '../gc/phases.js';
+import { closeOverReferences, taggedDigests } from '../gc/keep-rules.js';
+import type { FileSystem } from '../io/file-system.js';
+import type { Platform } from '../manifest.js';
+import { findRepositories } from '../storage/find-repositories.js';
+import { locateRoot } from '../storage/locate-root.js';
+import { InProcessWorkers, type StorageWorkers } from '../storage/repo-scanner.js';
+import type { RepoScan, Revision } from '../storage/scan-repository.js';
+import { TreeReader } from '../storage/tree-reader.js';
+
+export type LsSort = 'name' | 'size' | 'age';
+
+export interface LsTag {
+  tag: string;
+  digest: Digest | undefined;
+  pushedMs: number;
+  mediaType: string | undefined;
+  platforms: string[];
+  size: number;
+  frees: number;
+}
+
+export interface LsRepo {
+  name: string;
+  tags: LsTag[];
+  untagged: { digest: Digest; mediaType: string | undefined; size: number }[];
+  /** distinct blobs of all the repository's revisions. */
+  size: number;
+}
+
+export interface LsResult {
+  root: string;
+  v2: string | undefined;
+  repositories: LsRepo[];
+  /** distinct blobs referenced by the listed repositories. */
+  totalSize: number;
+  warnings: string[];
+}
+
+function refsOf(revision: Revision): Digest[] {
+  const m = revision.manifest;
+  return m ? [revision.digest, ...m.blobs, ...m.children] : [];
+}
+
+function platformName(p: Platform | undefined): string {
+  if (!p) return 'unknown';
+  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+
+export async function runLs(
+  fs: FileSystem,
+  rootNamed: string,
+  options: { globs: string[]; sort: LsSort; makeWorkers?: (reader: TreeReader) => StorageWorkers; onPhase?: (phase: string, ms: number) => void },
+): Promise<LsResult> {
+  const timer = timePhases(options.onPhase);
+  const located = locateRoot(fs, rootNamed);
+  const result: LsResult = { root: located.root, v2: located.v2, repositories: [], totalSize: 0, warnings: [] };
+  if (!located.v2) return result;
+  const reader = new TreeReader(fs, located.v2);
+  const match = options.globs.length > 0 ? picomatch(options.globs) : () => true;
+
+  // 1. inventory
+  const names = timer.run('inventory', () => findRepositories(reader, (m) => void result.warnings.push(m)));
+  const matched = names.filter((n) => match(n));
+  if (options.globs.length > 0 && matched.length === 0) {
+    throw new JanitorError('E_NOT_FOUND', `no repository matches ${options.globs.join(' ')}`);
+  }
+
+  // 2. scan
+  const scans: RepoScan[] = [];
+  const workers = options.makeWorkers?.(reader) ?? new InProcessWorkers(reader);
+  try {
+    await timer.runAsync('scan', () => workers.scanRepositories(names, (scan) => void scans.push(scan)));
+  } finally {
+    await workers.close();
+  }
+  scans.sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const scan of scans) if (match(scan.name)) result.warnings.push(...scan.warnings);
+
+  // 3. size
+  const sizes = new Map<Digest, number>();
+  const references = new Map<Digest, number>();
+  timer.run('size', () => {
+    for (const scan of scans) {
+      for (const revision of scan.revisions) {
+        for (const digest of new Set(refsOf(revision))) {
+          references.set(digest, (references.get(digest) ?? 0) + 1);
+          if (sizes.has(digest)) continue;
+          const data = reader.pathOf({ kind: 'blobData', digest });
+          try {
+            sizes.set(digest, fs.lstatSync(data).size);
+          } catch (cause) {
+            // A referenced blob that is missing takes no space.
+            if (!isENOENT(cause)) throw new JanitorError('E_UNREADABLE', `cannot stat ${data}`, { path: data, cause });
+            sizes.set(digest, 0);
+          }
+        }
+      }
+    }
+  });
+  const sizeOf = (digests: Iterable<Digest>): number => {
+    let total = 0;
+    for (const d of digests) total += sizes.get(d) ?? 0;
+    return total;
+  };
+
+  // 4. account
+  timer.run('account', () => {
+    const listed = new Set<Digest>();
+    for (const scan of scans) {
+      if (!match(scan.name)) continue;
+      const byDigest = new Map(scan.revisions.map((r) => [r.digest, r]));
+      const blobsOf = (revisions: Iterable<Digest>): Set<Digest> => {
+        const out = new Set<Digest>();
+        for (const d of revisions) for (const b of refsOf(byDigest.get(d)!)) out.add(b);
+        return out;
+      };
+      const before = closeOverReferences(scan, taggedDigests(scan));
+      const repo: LsRepo = { name: scan.name, tags: [], untagged: [], size: 0 };
+      for (const tag of scan.tags) {
+        const revision = tag.current ? byDigest.get(tag.current) : undefined;
+        const closure = tag.current ? closeOverReferences(scan, [tag.current]) : new Set<Digest>();
+        const after = closeOverReferences(scan, taggedDigests({ ...scan, tags: scan.tags.filter((t) => t !== tag) }));
+        const lost = [...before].filter((d) => !after.has(d));
+        const lostUses = new Map<Digest, number>();
+        for (const d of lost) for (const b of new Set(refsOf(byDigest.get(d)!))) lostUses.set(b, (lostUses.get(b) ?? 0) + 1);
+        const freed = [...lostUses].filter(([b, uses]) => references.get(b) === uses).map(([b]) => b);
+        repo.tags.push({
+          tag: tag.tag,
+          digest: tag.current,
+          pushedMs: tag.pushedMs,
+          mediaType: revision?.manifest?.mediaType,
+          platforms: revision?.manifest?.platforms.map(platformName) ?? [],
+          size: sizeOf(blobsOf(closure)),
+          frees: sizeOf(freed),
+        });
+      }
+      for (const revision of scan.revisions) {
+        if (before.has(revision.digest)) continue;
+        repo.untagged.push({ digest: revision.digest, mediaType: revision.manifest?.mediaType, size: sizes.get(revision.digest) ?? 0 });
+      }
+      const all = blobsOf(scan.revisions.filter((r) => r.manifest).map((r) => r.digest));
+      repo.size = sizeOf(all);
+      for (const b of all) listed.add(b);
+      result.repositories.push(repo);
+    }
+    result.totalSize = sizeOf(listed);
+  });
+
+  const compare = {
+    name: (a: { tag: string }, b: { tag: string }) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0),
+    size: (a: LsTag, b: LsTag) => b.size - a.size || (a.tag < b.tag ? -1 : 1),
+    age: (a: LsTag, b: LsTag) => b.pushedMs - a.pushedMs || (a.tag < b.tag ? -1 : 1),
+  }[options.sort];
+  for (const repo of result.repositories) repo.tags.sort(compare);
+  if (options.sort === 'size') result.repositories.sort((a, b) => b.size - a.size || (a.name < b.name ? -1 : 1));
+  if (options.sort === 'age') {
+    const newest = (r: LsRepo): number => Math.max(0, ...r.tags.map((t) => t.pushedMs));
+    result.repositories.sort((a, b) => newest(b) - newest(a) || (a.name < b.name ? -1 : 1));
+  }
+  return result;
+}

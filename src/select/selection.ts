@@ -1,0 +1,54 @@
+// Building the tag selection of `tags rm` and `prune` from the command line:
+// REPO:TAG arguments, rule flags, or a policy file. Refuses a selection
+// that could remove everything by accident.
+
+import { JanitorError } from '../errors.js';
+import type { FileSystem } from '../io/file-system.js';
+import { readPolicy } from './policy.js';
+import { type Rule, compileRule, isNarrowing, parseExplicitTag } from './rules.js';
+import { TagSelector } from './select-tags.js';
+
+export interface SelectionFlags {
+  repo?: string[];
+  excludeRepo?: string[];
+  tag?: string;
+  keepTag?: string[];
+  keepLatest?: string;
+  olderThan?: string;
+  policy?: string;
+}
+
+export function buildSelector(fs: FileSystem, args: readonly string[], flags: SelectionFlags, nowMs: number): TagSelector {
+  const explicit = args.map(parseExplicitTag);
+  const ruleFlags = [flags.repo?.length, flags.excludeRepo?.length, flags.tag, flags.keepTag?.length, flags.keepLatest, flags.olderThan].some(
+    (v) => v !== undefined && v !== 0,
+  );
+  if (flags.policy !== undefined) {
+    if (ruleFlags || explicit.length > 0) {
+      throw new JanitorError('E_USAGE', '--policy cannot be combined with REPO:TAG arguments or selection flags');
+    }
+    return new TagSelector(readPolicy(fs, flags.policy), [], nowMs);
+  }
+  const rule = compileRule(
+    {
+      repositories: flags.repo ?? [],
+      excludeRepositories: flags.excludeRepo ?? [],
+      ...(flags.tag !== undefined ? { tag: flags.tag } : {}),
+      keepTags: flags.keepTag ?? [],
+      ...(flags.keepLatest !== undefined ? { keepLatest: flags.keepLatest } : {}),
+      ...(flags.olderThan !== undefined ? { olderThan: flags.olderThan } : {}),
+    },
+    'flags',
+  );
+  const rules: Rule[] = [];
+  // The keep flags protect explicit REPO:TAGs too (a protect-only copy).
+  if (explicit.length > 0) rules.push({ ...rule, protectOnly: true });
+  if (isNarrowing(rule)) rules.push(rule);
+  else if (explicit.length === 0) {
+    throw new JanitorError(
+      'E_USAGE',
+      "nothing selected: give REPO:TAG arguments, --tag, --older-than, --keep-latest or --policy (to remove every tag of a repository, spell out --tag '.*')",
+    );
+  }
+  return new TagSelector(rules, explicit, nowMs);
+}
