@@ -57,7 +57,8 @@ async function main(): Promise<void> {
   const blobs = Number(argValue('--blobs', '100000'));
   const seed = Number(argValue('--seed', '1'));
   const dir = path.resolve(argValue('--dir', '.bench'));
-  const withReference = !process.argv.includes('--no-reference') && fs.existsSync(REGISTRY_BIN);
+  const skipReference = process.argv.includes('--no-reference');
+  const withReference = !skipReference && fs.existsSync(REGISTRY_BIN);
   const root = path.join(dir, `tree-${blobs}-seed${seed}`);
   const marker = path.join(root, '.generated.json');
 
@@ -78,12 +79,13 @@ async function main(): Promise<void> {
     ['janitor gc -d', [process.execPath, JANITOR, 'gc', '-d', '--json', '--root', root]],
     ['janitor gc -d -j 1', [process.execPath, JANITOR, 'gc', '-d', '-j', '1', '--json', '--root', root]],
     ['janitor gc -m -d', [process.execPath, JANITOR, 'gc', '-m', '-d', '--json', '--root', root]],
+    ['janitor gc -m -d -j 1', [process.execPath, JANITOR, 'gc', '-m', '-d', '-j', '1', '--json', '--root', root]],
   ];
   if (withReference) {
     runs.push(['reference garbage-collect -d', [REGISTRY_BIN, 'garbage-collect', '-d', config]]);
     runs.push(['reference garbage-collect -m -d', [REGISTRY_BIN, 'garbage-collect', '-m', '-d', config]]);
   } else {
-    console.log(`(${REGISTRY_BIN} not installed: reference not measured)`);
+    console.log(skipReference ? '(--no-reference: reference not measured)' : `(${REGISTRY_BIN} not installed: reference not measured)`);
   }
   const results = new Map<string, Measured>();
   for (const [label, command] of runs) {

@@ -170,3 +170,17 @@ describe('refused selections delete nothing', () => {
     });
   }
 });
+
+describe('the README', () => {
+  it("policy example parses and means what the README says", async () => {
+    const readme = (await import('node:fs')).readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(readme)![1]!;
+    const { parsePolicy } = await import('../../src/select/policy.js');
+    const rules = parsePolicy(yaml, 'README.md');
+    expect(rules).toHaveLength(2);
+    expect(rules[0]!.keepTags.map((r) => r.source)).toEqual(['^latest$', '^v\\d+\\.\\d+\\.\\d+$']);
+    expect(rules[0]!.keepTags[1]!.test('v1.2.3')).toBe(true);
+    expect(rules[1]!.matchRepository('ci/web/pr')).toBe(true);
+    expect(rules[0]!.matchRepository('base/debian')).toBe(false);
+  });
+});
