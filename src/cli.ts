@@ -8,6 +8,7 @@ import { JanitorError, describeError } from './errors.js';
 import { type GcOptions, runGc } from './gc/run-gc.js';
 import type { FileSystem } from './io/file-system.js';
 import { type LsSort, runLs } from './ls/run-ls.js';
+import { makePaint } from './paint.js';
 import { renderGcHuman, writeGcJson } from './report.js';
 import { renderLsHuman, renderLsJson, renderTagsRmHuman, renderTagsRmJson } from './report-tags.js';
 import { type SelectionFlags, buildSelector } from './select/selection.js';
@@ -24,6 +25,8 @@ export interface CliIo {
   makeWorkers?: (reader: TreeReader, threads: number) => StorageWorkers;
   /** the clock for --older-than (tests pin it). */
   now?: () => number;
+  /** colour the human output (a terminal without NO_COLOR). */
+  color?: boolean;
 }
 
 export const DEFAULT_ROOT = '/var/lib/registry';
@@ -95,9 +98,10 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       ...extra,
     });
     if (flags.json) writeGcJson(result, io.stdout);
-    else io.stdout(renderGcHuman(result, command));
+    else io.stdout(renderGcHuman(result, command, paint));
   };
   const now = io.now ?? Date.now;
+  const paint = makePaint(io.color === true);
 
   const program = new Command('registry-janitor')
     .description('Reclaim disk space in a Distribution registry storage tree (run it with the registry stopped or read-only).')
@@ -132,7 +136,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   const tagsRm = (tags: string[], flags: TagsRmFlags): void => {
     const selector = buildSelector(io.fs, tags, flags, now());
     const result = runTagsRm(io.fs, resolveRoot(io.fs, flags, io.env), { dryRun: flags.dryRun === true, selector, onPhase: progress(flags) });
-    io.stdout(flags.json ? renderTagsRmJson(result) : renderTagsRmHuman(result));
+    io.stdout(flags.json ? renderTagsRmJson(result) : renderTagsRmHuman(result, paint));
   };
   const tagsCommand = program.command('tags').description('tag operations');
   // `tags rm`, also spelled `tags untag` and, top-level, `untag`.
@@ -149,7 +153,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .addOption(new Option('--sort <key>', 'order of tags (and repositories)').choices(['name', 'size', 'age']).default('name'))
     .action(async (globs: string[], flags: CommonFlags & { sort: LsSort }) => {
       const result = await runLs(io.fs, resolveRoot(io.fs, flags, io.env), { globs, sort: flags.sort, makeWorkers: workersFor(flags), onPhase: progress(flags) });
-      io.stdout(flags.json ? renderLsJson(result) : renderLsHuman(result));
+      io.stdout(flags.json ? renderLsJson(result) : renderLsHuman(result, paint));
     });
 
   try {

@@ -22,8 +22,9 @@ export function startCli(args: string[]): void {
 }
 
 async function runInWorker(args: string[]): Promise<number> {
-  const [{ default: fs }, { runCli }, { makeStorageWorkers }, { writeAllSync }] = await Promise.all([
+  const [{ default: fs }, { default: tty }, { runCli }, { makeStorageWorkers }, { writeAllSync }] = await Promise.all([
     import('node:fs'),
+    import('node:tty'),
     import('./cli.js'),
     import('./storage/scan-pool.js'),
     import('./io/write-fd.js'),
@@ -34,6 +35,7 @@ async function runInWorker(args: string[]): Promise<number> {
     stdout: (text) => writeAllSync(1, text),
     stderr: (text) => writeAllSync(2, text),
     makeWorkers: makeStorageWorkers,
+    color: tty.isatty(1) && !process.env.NO_COLOR,
   });
 }
 

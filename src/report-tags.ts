@@ -1,6 +1,7 @@
 // Rendering for `tags rm` and `ls` (gc and prune: report.ts).
 import type { LsResult } from './ls/run-ls.js';
 import { formatBytes } from './format-bytes.js';
+import { type Paint, plain, renderWarnings } from './paint.js';
 import type { TagDecision } from './select/select-tags.js';
 import type { TagsRmResult } from './tags/run-tags-rm.js';
 
@@ -22,12 +23,12 @@ export function decisionJson(d: TagDecision): object {
   return { repository: d.repository, tag: d.tag, digest: d.digest ?? null, pushed: d.pushedMs ? new Date(d.pushedMs).toISOString() : null, reason: d.reason };
 }
 
-export function renderTagsRmHuman(result: TagsRmResult): string {
+export function renderTagsRmHuman(result: TagsRmResult, paint: Paint = plain): string {
   const lines = [`registry-janitor tags rm (${result.dryRun ? 'dry run' : 'real run'}) on ${result.v2 ?? result.root}`, ''];
   lines.push(...renderDecisions(result.repositories, result.dryRun));
   const removed = result.repositories.reduce((n, r) => n + r.tagsRemoved.length, 0);
-  lines.push('', `${removed} tags ${result.dryRun ? 'would be removed' : 'removed'}; run \`registry-janitor gc -m\` to reclaim their space`);
-  if (result.warnings.length > 0) lines.push('', `warnings (${result.warnings.length}):`, ...result.warnings.map((w) => `  ${w}`));
+  lines.push('', paint.strong(`${removed} tags ${result.dryRun ? 'would be removed' : 'removed'}`) + '; run `registry-janitor gc -m` to reclaim their space');
+  lines.push(...renderWarnings(result.warnings, paint));
   return lines.join('\n') + '\n';
 }
 
@@ -48,7 +49,7 @@ function when(ms: number): string {
   return ms ? new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z') : '-';
 }
 
-export function renderLsHuman(result: LsResult): string {
+export function renderLsHuman(result: LsResult, paint: Paint = plain): string {
   const lines: string[] = [];
   for (const repo of result.repositories) {
     lines.push(`${repo.name}  (${repo.tags.length} tags, ${repo.untagged.length} untagged revisions, ${formatBytes(repo.size)})`);
@@ -67,7 +68,7 @@ export function renderLsHuman(result: LsResult): string {
   const tags = result.repositories.reduce((n, r) => n + r.tags.length, 0);
   lines.push(`${result.repositories.length} repositories, ${tags} tags, ${formatBytes(result.totalSize)} in all`);
   lines.push('SIZE: distinct blobs of the tag (an index: with its children). FREES: what removing that tag alone and sweeping would free.');
-  if (result.warnings.length > 0) lines.push('', `warnings (${result.warnings.length}):`, ...result.warnings.map((w) => `  ${w}`));
+  lines.push(...renderWarnings(result.warnings, paint));
   return lines.join('\n') + '\n';
 }
 

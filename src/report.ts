@@ -3,6 +3,7 @@
 
 import type { GcResult, RepoOutcome } from './gc/run-gc.js';
 import { formatBytes } from './format-bytes.js';
+import { type Paint, plain, renderWarnings } from './paint.js';
 import { decisionJson, renderDecisions } from './report-tags.js';
 
 export { formatBytes };
@@ -20,7 +21,7 @@ function sum(result: GcResult, pick: (o: RepoOutcome) => number): number {
   return result.repositories.reduce((total, o) => total + pick(o), 0);
 }
 
-export function renderGcHuman(result: GcResult, command = 'gc'): string {
+export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = plain): string {
   const lines: string[] = [];
   const verb = verbOf(result);
   const mode = `${result.dryRun ? 'dry run' : 'real run'}${result.deleteUntagged ? ', deleting untagged manifests (-m)' : ''}`;
@@ -42,17 +43,13 @@ export function renderGcHuman(result: GcResult, command = 'gc'): string {
   lines.push('');
   const tagsRemoved = sum(result, (o) => o.tagsRemoved.length);
   if (command === 'prune') lines.push(`${tagsRemoved} tags ${result.dryRun ? 'would be removed' : 'removed'}`);
-  lines.push(`${result.blobsMarked} blobs marked, ${result.blobsDeletedCount} blobs and ${manifests} manifests ${verb}`);
+  lines.push(paint.strong(`${result.blobsMarked} blobs marked, ${result.blobsDeletedCount} blobs and ${manifests} manifests ${verb}`));
   lines.push(`${sum(result, (o) => o.layerLinksDeleted.length)} layer links ${verb}`);
-  lines.push(`${formatBytes(result.bytesFreed)} ${result.dryRun ? 'would be freed' : 'freed'}`);
-  if (result.warnings.length > 0) {
-    lines.push('');
-    lines.push(`warnings (${result.warnings.length}):`);
-    for (const warning of result.warnings) lines.push(`  ${warning}`);
-  }
+  lines.push(paint.strong(`${formatBytes(result.bytesFreed)} ${result.dryRun ? 'would be freed' : 'freed'}`));
+  lines.push(...renderWarnings(result.warnings, paint));
   if (!result.dryRun && result.blobsDeletedCount + manifests + tagsRemoved > 0) {
     lines.push('');
-    lines.push('Restart the registry now: its blob descriptor cache still lists the deleted blobs.');
+    lines.push(paint.warn('Restart the registry now: its blob descriptor cache still lists the deleted blobs.'));
   }
   return lines.join('\n') + '\n';
 }
