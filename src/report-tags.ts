@@ -19,8 +19,13 @@ export function renderDecisions(repos: { name: string; tagsRemoved: TagDecision[
   return lines;
 }
 
+/** A push time for JSON: ISO 8601, or null when the tag has none. */
+function pushedJson(ms: number): string | null {
+  return ms ? new Date(ms).toISOString() : null;
+}
+
 export function decisionJson(d: TagDecision): object {
-  return { repository: d.repository, tag: d.tag, digest: d.digest ?? null, pushed: d.pushedMs ? new Date(d.pushedMs).toISOString() : null, reason: d.reason };
+  return { repository: d.repository, tag: d.tag, digest: d.digest ?? null, pushed: pushedJson(d.pushedMs), reason: d.reason };
 }
 
 export function renderTagsRmHuman(result: TagsRmResult, paint: Paint = plain): string {
@@ -81,7 +86,7 @@ export function renderLsJson(result: LsResult): string {
       repositories: result.repositories.map((r) => ({
         name: r.name,
         size: r.size,
-        tags: r.tags.map((t) => ({ tag: t.tag, digest: t.digest ?? null, pushed: t.pushedMs ? new Date(t.pushedMs).toISOString() : null, mediaType: t.mediaType ?? null, platforms: t.platforms, size: t.size, frees: t.frees })),
+        tags: r.tags.map((t) => ({ tag: t.tag, digest: t.digest ?? null, pushed: pushedJson(t.pushedMs), mediaType: t.mediaType ?? null, platforms: t.platforms, size: t.size, frees: t.frees })),
         untagged: r.untagged.map((u) => ({ digest: u.digest, mediaType: u.mediaType ?? null, size: u.size })),
       })),
       warnings: result.warnings,

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SKOPEO_BIN, makeTempDir, manifestStatus, pullFully, runReferenceGc, skopeoCopyAll, startRegistry } from '../support/registry.js';
+import { SKOPEO_BIN, makeTempDir, manifestStatus, pullFully, pushPristineTree, runReferenceGc, skopeoCopyAll, startRegistry } from '../support/registry.js';
 import { type Pushed, pushScenario } from '../support/scenario.js';
 import { blobsOn, copyTree, danglingLayerLinks, revisionsOn, runJanitor, snapshot } from '../support/tree-files.js';
 import { describeWithRegistry } from '../support/with-registry.js';
@@ -17,15 +17,7 @@ describeWithRegistry('gc compared with registry garbage-collect 2.8.2', () => {
   let pushed: Pushed;
 
   beforeAll(async () => {
-    work = makeTempDir('e2e-gc');
-    pristine = path.join(work, 'pristine');
-    fs.mkdirSync(pristine);
-    const registry = await startRegistry(pristine);
-    try {
-      pushed = await pushScenario(registry.url);
-    } finally {
-      await registry.stop();
-    }
+    ({ work, pristine, pushed } = await pushPristineTree('e2e-gc', pushScenario));
   });
 
   afterAll(() => {

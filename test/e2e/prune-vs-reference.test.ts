@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { makeTempDir, manifestStatus, pullFully, runReferenceGc, startRegistry } from '../support/registry.js';
+import { manifestStatus, pullFully, pushPristineTree, runReferenceGc, startRegistry } from '../support/registry.js';
 import { type Desc, type Pushed, pushImage, pushScenario } from '../support/scenario.js';
 import { blobsOn, copyTree, danglingLayerLinks, runJanitor, v2Of } from '../support/tree-files.js';
 import { describeWithRegistry } from '../support/with-registry.js';
@@ -27,24 +27,19 @@ describeWithRegistry('prune compared with hand-deleted tags + registry garbage-c
   const seedTags: { repo: string; tag: string; digest: string }[] = [];
 
   beforeAll(async () => {
-    work = makeTempDir('e2e-prune');
-    pristine = path.join(work, 'pristine');
-    fs.mkdirSync(pristine);
-    const registry = await startRegistry(pristine);
-    try {
-      pushed = await pushScenario(registry.url);
+    ({ work, pristine, pushed } = await pushPristineTree('e2e-prune', async (url) => {
+      const scenario = await pushScenario(url);
       for (const [repo, tags] of Object.entries(SEEDS)) {
         let previous: Desc | undefined;
         for (const tag of tags) {
           // T13 is a sibling of T12: the same manifest under two tags.
-          const d: Desc = tag === 'T13' && previous ? await pushManifestAgain(registry.url, repo, tag, previous) : await pushImage(registry.url, repo, { format: 'docker', layers: ['shared-base', `${repo}-${tag}`], tag });
+          const d: Desc = tag === 'T13' && previous ? await pushManifestAgain(url, repo, tag, previous) : await pushImage(url, repo, { format: 'docker', layers: ['shared-base', `${repo}-${tag}`], tag });
           seedTags.push({ repo, tag, digest: d.digest });
           previous = d;
         }
       }
-    } finally {
-      await registry.stop();
-    }
+      return scenario;
+    }));
   });
 
   afterAll(() => {

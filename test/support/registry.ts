@@ -201,3 +201,19 @@ export function skopeoCopyAll(url: string, repo: string, tag: string, into: stri
   const run = spawnSync(SKOPEO_BIN, ['--insecure-policy', 'copy', '--all', '--src-tls-verify=false', source, `oci:${into}:${tag}`], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`skopeo copy ${source}: ${run.stderr}`);
 }
+
+/**
+ * A temporary work directory with a `pristine` registry root, filled by
+ * `push` through a real registry that is stopped again before returning.
+ */
+export async function pushPristineTree<T>(label: string, push: (url: string) => Promise<T>): Promise<{ work: string; pristine: string; pushed: T }> {
+  const work = makeTempDir(label);
+  const pristine = path.join(work, 'pristine');
+  fs.mkdirSync(pristine);
+  const registry = await startRegistry(pristine);
+  try {
+    return { work, pristine, pushed: await push(registry.url) };
+  } finally {
+    await registry.stop();
+  }
+}

@@ -7,18 +7,11 @@
 // `subject`, an untagged manifest and an orphan blob.
 
 import { gzipSync } from 'node:zlib';
+import { MEDIA } from '../../src/testing/tree-builder.js';
 import { pushBlob, pushManifest } from './registry.js';
 
-export const M = {
-  schema2: 'application/vnd.docker.distribution.manifest.v2+json',
-  list: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  dockerConfig: 'application/vnd.docker.container.image.v1+json',
-  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  ociConfig: 'application/vnd.oci.image.config.v1+json',
-  ociLayer: 'application/vnd.oci.image.layer.v1.tar+gzip',
-};
+/** Media types, as the production tree builder names them. */
+export const M = MEDIA;
 
 export interface Desc {
   digest: string;
