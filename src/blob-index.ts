@@ -10,7 +10,7 @@
 // Digests that are marked but have no blob on disk (the reference counts them
 // as marked too) are rare and live in a plain Set.
 
-import { type Algorithm, type Digest, HEX_LENGTH, makeDigest, splitDigest } from './digest.js';
+import { type Algorithm, type Digest, HEX_LENGTH, splitDigest } from './digest.js';
 
 const EXISTS = 1;
 const MARKED = 2;

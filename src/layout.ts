@@ -42,8 +42,6 @@ export type PathSpec =
   | { kind: 'tagIndexDir'; name: string; tag: string; digest: Digest }
   | { kind: 'tagIndexLink'; name: string; tag: string; digest: Digest };
 
-export type PathKind = PathSpec['kind'];
-
 // Reference grammar (distribution/reference): lowercase components joined by
 // '/', at most 255 characters in all.
 const NAME_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;

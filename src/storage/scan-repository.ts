@@ -40,7 +40,6 @@ export interface RepoScan {
  * errors: they would be paths the mark phase cannot account for.
  */
 function listDigestDirs(
-  reader: TreeReader,
   algorithms: DirEntry[] | undefined,
   containerPath: string,
   listAlgorithm: (algorithm: Algorithm) => DirEntry[] | undefined,
@@ -69,7 +68,6 @@ export function scanRepository(reader: TreeReader, name: string): RepoScan {
   // Every "optional" below: a repository may lack any of these directories
   // (a repository with only pushed layers, or one whose tags were all removed).
   const revisionDigests = listDigestDirs(
-    reader,
     reader.list({ kind: 'revisionsRoot', name }, { optional: true }),
     reader.pathOf({ kind: 'revisionsRoot', name }),
     (algorithm) => reader.list({ kind: 'revisionsAlgorithm', name, algorithm }),
@@ -124,7 +122,6 @@ export function scanTags(reader: TreeReader, name: string, warnings: string[]): 
     if (!entry.current) warnings.push(`${name}: tag ${tag} has no current link; it does not resolve`);
     if (children.some((c) => c.name === 'index')) {
       entry.index = listDigestDirs(
-        reader,
         reader.list({ kind: 'tagIndexRoot', name, tag }),
         reader.pathOf({ kind: 'tagIndexRoot', name, tag }),
         (algorithm) => reader.list({ kind: 'tagIndexAlgorithm', name, tag, algorithm }),
@@ -144,7 +141,6 @@ export function scanTags(reader: TreeReader, name: string, warnings: string[]): 
 export function listLayerLinks(reader: TreeReader, name: string): Digest[] {
   // A repository that never had a blob pushed to it has no _layers/.
   return listDigestDirs(
-    reader,
     reader.list({ kind: 'layersRoot', name }, { optional: true }),
     reader.pathOf({ kind: 'layersRoot', name }),
     (algorithm) => reader.list({ kind: 'layersAlgorithm', name, algorithm }),

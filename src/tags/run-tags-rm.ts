@@ -7,7 +7,6 @@
 //               decide; explicit REPO:TAGs that do not exist are errors
 // 3. remove     skipped for a dry run: the selected tag directories
 
-import { JanitorError } from '../errors.js';
 import type { FileSystem } from '../io/file-system.js';
 import { timePhases } from '../gc/phases.js';
 import type { TagDecision, TagSelector } from '../select/select-tags.js';
@@ -78,7 +77,4 @@ export function runTagsRm(
   return result;
 }
 
-export function countRemoved(result: { repositories: { tagsRemoved: unknown[] }[] }): number {
-  return result.repositories.reduce((n, r) => n + r.tagsRemoved.length, 0);
-}
 
