@@ -165,7 +165,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.help' || error.exitCode === 0 ? 0 : 2;
+      // --help and --version exit 0; a missing subcommand shows help with exit code 1: a usage error.
+      return error.exitCode === 0 ? 0 : 2;
     }
     io.stderr(`registry-janitor: error: ${describeError(error)}\n`);
     return error instanceof JanitorError ? error.exitCode : 1;

@@ -48,11 +48,16 @@ describe('cli', () => {
   });
 
   it('usage errors exit 2 with one line and no stack', async () => {
-    for (const args of [['gc', '--concurrency', 'many'], ['gc', '--bogus'], ['gc', '--root', ROOT, '--config', '/x.yml'], ['frobnicate'], []]) {
+    for (const args of [['gc', '--concurrency', 'many'], ['gc', '--bogus'], ['gc', '--root', ROOT, '--config', '/x.yml'], ['frobnicate'], [], ['tags'], ['ls', '--sort', 'weight']]) {
       const run = await cli(args);
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr).not.toMatch(/\n\s+at /);
     }
+  });
+
+  it('--help exits 0', async () => {
+    expect((await cli(['--help'])).code).toBe(0);
+    expect((await cli(['tags', 'rm', '--help'])).code).toBe(0);
   });
 
   it('a root that is not a registry tree exits 1 with a clear error', async () => {
