@@ -88,7 +88,9 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
   // 1. inventory
   const names = timer.run('inventory', () => {
     index = scanBlobs(reader);
-    return findRepositories(reader, warn);
+    const repositories = findRepositories(reader, warn);
+    assertHalvesPresent(reader, index.blobCount, repositories.length);
+    return repositories;
   });
   options.onProgress?.(`${index.blobCount} blobs, ${names.length} repositories`);
 
@@ -143,6 +145,26 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
   // 5. verify
   timer.run('verify', () => verifyKeptTags(reader, outcomes));
   return result;
+}
+
+/**
+ * A tree with blobs but no repositories/ (or repositories but no blobs/) is
+ * not a registry with nothing left to keep: it is half a registry, say a
+ * volume that failed to mount. Sweeping it would delete every blob (or
+ * every layer link), so refuse, as the reference does (issue 3058). An
+ * existing but empty repositories/ is a registry whose repositories were
+ * all deleted, and is swept.
+ */
+function assertHalvesPresent(reader: TreeReader, blobs: number, repositories: number): void {
+  const missing = (kind: 'blobsRoot' | 'repositoriesRoot'): boolean => reader.list({ kind }, { optional: true }) === undefined;
+  if (blobs > 0 && missing('repositoriesRoot')) {
+    const where = reader.pathOf({ kind: 'repositoriesRoot' });
+    throw new JanitorError('E_NOT_REGISTRY', `${where} does not exist, but blobs/ holds ${blobs} blobs: refusing to sweep half a registry (is a volume not mounted?)`, { path: where });
+  }
+  if (repositories > 0 && missing('blobsRoot')) {
+    const where = reader.pathOf({ kind: 'blobsRoot' });
+    throw new JanitorError('E_NOT_REGISTRY', `${where} does not exist, but there are ${repositories} repositories: refusing to sweep half a registry (is a volume not mounted?)`, { path: where });
+  }
 }
 
 function verifyKeptTags(reader: TreeReader, outcomes: RepoOutcome[]): void {

@@ -5,10 +5,17 @@ import { TreeBuilder, type WritableFileSystem } from '../../src/testing/tree-bui
 export const ROOT = '/srv/registry';
 export const V2 = `${ROOT}/docker/registry/v2`;
 
-export function memTree(): { fs: WritableFileSystem; tree: TreeBuilder; files: () => string[] } {
+/** The production interface plus the memfs calls tests use to damage trees. */
+export type MemFs = WritableFileSystem & {
+  symlinkSync(target: string, path: string): void;
+  renameSync(from: string, to: string): void;
+  readFileSync(path: string): Uint8Array;
+};
+
+export function memTree(): { fs: MemFs; tree: TreeBuilder; files: () => string[] } {
   // memfs declares readdirSync's result as one union for every option set;
   // with { withFileTypes: true } it returns Dirents, which is what we call.
-  const fs = new Volume() as unknown as WritableFileSystem;
+  const fs = new Volume() as unknown as MemFs;
   const tree = new TreeBuilder(fs, V2);
   return { fs, tree, files: () => listFiles(fs, ROOT) };
 }

@@ -94,14 +94,14 @@ describe('a damaged tree fails closed and deletes nothing', () => {
 
   it('a symlink in repositories/', async () => {
     const { fs, tree, files } = sampleTree();
-    (fs as unknown as { symlinkSync(t: string, p: string): void }).symlinkSync('/etc', `${tree.pathOf({ kind: 'repositoriesRoot' })}/team/escape`);
+    fs.symlinkSync('/etc', `${tree.pathOf({ kind: 'repositoriesRoot' })}/team/escape`);
     await expectFailsClosed(fs, files, 'E_SYMLINK', 'repositories/team/escape');
   });
 
   it('a symlinked blob directory', async () => {
     const { fs, tree, files, sample } = sampleTree();
     const bucket = tree.pathOf({ kind: 'blobBucket', algorithm: 'sha256', prefix: sample.orphan.slice(7, 9) });
-    (fs as unknown as { symlinkSync(t: string, p: string): void }).symlinkSync('/tmp', `${bucket}/${sample.orphan.slice(7, 9)}${'0'.repeat(62)}`);
+    fs.symlinkSync('/tmp', `${bucket}/${sample.orphan.slice(7, 9)}${'0'.repeat(62)}`);
     await expectFailsClosed(fs, files, 'E_SYMLINK', bucket);
   });
 
@@ -115,6 +115,20 @@ describe('a damaged tree fails closed and deletes nothing', () => {
     const { fs, tree, files } = sampleTree();
     fs.mkdirSync(`${tree.pathOf({ kind: 'revisionsAlgorithm', name: 'team/web', algorithm: 'sha256' })}/abc`, { recursive: true });
     await expectFailsClosed(fs, files, 'E_STRAY', 'revisions/sha256/abc');
+  });
+
+  it('blobs/ without repositories/ (half a registry: a volume not mounted)', async () => {
+    const { fs, tree, files } = sampleTree();
+    const repositories = tree.pathOf({ kind: 'repositoriesRoot' });
+    fs.renameSync(repositories, `${repositories}.unmounted`);
+    await expectFailsClosed(fs, files, 'E_NOT_REGISTRY', `${repositories} does not exist, but blobs/ holds`);
+  });
+
+  it('repositories/ without blobs/ (half a registry: a volume not mounted)', async () => {
+    const { fs, tree, files } = sampleTree();
+    const blobs = tree.pathOf({ kind: 'blobsRoot' });
+    fs.renameSync(blobs, `${blobs}.unmounted`);
+    await expectFailsClosed(fs, files, 'E_NOT_REGISTRY', `${blobs} does not exist, but there are 2 repositories`);
   });
 
   it('a directory the mark phase cannot read', async () => {

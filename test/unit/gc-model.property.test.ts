@@ -134,8 +134,15 @@ describe('gc matches an independent model on random trees', () => {
         fc.asyncProperty(treeArb, async (spec) => {
           const { mem, repos, allBlobs } = build(spec);
           const expected = model(repos, allBlobs, deleteUntagged);
-          await runGc(mem.fs, ROOT, { dryRun: false, deleteUntagged });
           const { tree, fs } = mem;
+          if (listDir(fs, tree.pathOf({ kind: 'repositoriesRoot' })).length === 0 && allBlobs.size > 0) {
+            // Blobs but no repositories/: half a registry, refused untouched.
+            const before = mem.files();
+            await expect(runGc(mem.fs, ROOT, { dryRun: false, deleteUntagged })).rejects.toMatchObject({ code: 'E_NOT_REGISTRY' });
+            expect(mem.files()).toEqual(before);
+            return;
+          }
+          await runGc(mem.fs, ROOT, { dryRun: false, deleteUntagged });
           const blobs = new Set<string>();
           for (const bucket of listDir(fs, tree.pathOf({ kind: 'blobAlgorithm', algorithm: 'sha256' }))) {
             for (const hex of listDir(fs, tree.pathOf({ kind: 'blobBucket', algorithm: 'sha256', prefix: bucket }))) blobs.add(`sha256:${hex}`);

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { runGc } from '../../src/gc/run-gc.js';
 import type { Digest } from '../../src/digest.js';
 import { JanitorError } from '../../src/errors.js';
-import { forPlatform, type TreeBuilder, type WritableFileSystem } from '../../src/testing/tree-builder.js';
-import { ROOT, memTree } from '../support/memfs-tree.js';
+import { forPlatform, type TreeBuilder } from '../../src/testing/tree-builder.js';
+import { type MemFs, ROOT, memTree } from '../support/memfs-tree.js';
 
 function build() {
   const mem = memTree();
@@ -26,7 +26,7 @@ function build() {
 }
 
 /** Throws like a killed process would, after `budget` removals. */
-function crashingAfter(fs: WritableFileSystem, budget: number): WritableFileSystem {
+function crashingAfter(fs: MemFs, budget: number): MemFs {
   let left = budget;
   const spend = (): void => {
     if (left-- <= 0) throw Object.assign(new Error('simulated crash'), { code: 'EIO' });
@@ -45,7 +45,7 @@ function crashingAfter(fs: WritableFileSystem, budget: number): WritableFileSyst
   });
 }
 
-function exists(fs: WritableFileSystem, path: string): boolean {
+function exists(fs: MemFs, path: string): boolean {
   try {
     fs.lstatSync(path);
     return true;
@@ -55,12 +55,12 @@ function exists(fs: WritableFileSystem, path: string): boolean {
 }
 
 /** Everything a pull of each tag needs, checked on disk. */
-function assertTagsServable(fs: WritableFileSystem, t: TreeBuilder, tags: [string, string][]): void {
+function assertTagsServable(fs: MemFs, t: TreeBuilder, tags: [string, string][]): void {
   const visit = (repo: string, digest: Digest): void => {
     expect(exists(fs, t.pathOf({ kind: 'revisionLink', name: repo, digest })), `${repo} revision ${digest}`).toBe(true);
     const data = t.pathOf({ kind: 'blobData', digest });
     expect(exists(fs, data), `${repo} manifest blob ${digest}`).toBe(true);
-    const doc = JSON.parse(Buffer.from((fs as unknown as { readFileSync(p: string): Uint8Array }).readFileSync(data)).toString());
+    const doc = JSON.parse(Buffer.from(fs.readFileSync(data)).toString());
     for (const child of doc.manifests ?? []) visit(repo, child.digest);
     for (const blob of [doc.config, ...(doc.layers ?? [])].filter(Boolean)) {
       expect(exists(fs, t.pathOf({ kind: 'blobData', digest: blob.digest })), `${repo} blob ${blob.digest}`).toBe(true);
@@ -69,7 +69,7 @@ function assertTagsServable(fs: WritableFileSystem, t: TreeBuilder, tags: [strin
   };
   for (const [repo, tag] of tags) {
     const link = t.pathOf({ kind: 'tagCurrentLink', name: repo, tag });
-    const digest = Buffer.from((fs as unknown as { readFileSync(p: string): Uint8Array }).readFileSync(link)).toString() as Digest;
+    const digest = Buffer.from(fs.readFileSync(link)).toString() as Digest;
     visit(repo, digest);
   }
 }
