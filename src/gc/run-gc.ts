@@ -148,20 +148,23 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
 }
 
 /**
- * A tree with blobs but no repositories/ (or repositories but no blobs/) is
- * not a registry with nothing left to keep: it is half a registry, say a
- * volume that failed to mount. Sweeping it would delete every blob (or
- * every layer link), so refuse, as the reference does (issue 3058). An
- * existing but empty repositories/ is a registry whose repositories were
- * all deleted, and is swept.
+ * Blobs with no repository (repositories/ missing, or empty: the mount
+ * point of a volume that did not mount looks just like that), or
+ * repositories with no blobs/, is half a registry, not one with nothing
+ * left to keep: a sweep would delete every blob, or every layer link.
+ * Refuse, as the reference does for a missing directory (issue 3058). A
+ * registry truly emptied of repositories is cleared by deleting blobs/.
  */
 function assertHalvesPresent(reader: TreeReader, blobs: number, repositories: number): void {
-  const missing = (kind: 'blobsRoot' | 'repositoriesRoot'): boolean => reader.list({ kind }, { optional: true }) === undefined;
-  if (blobs > 0 && missing('repositoriesRoot')) {
+  if (blobs > 0 && repositories === 0) {
     const where = reader.pathOf({ kind: 'repositoriesRoot' });
-    throw new JanitorError('E_NOT_REGISTRY', `${where} does not exist, but blobs/ holds ${blobs} blobs: refusing to sweep half a registry (is a volume not mounted?)`, { path: where });
+    throw new JanitorError(
+      'E_NOT_REGISTRY',
+      `${where} holds no repository, but blobs/ holds ${blobs} blobs: refusing to delete every blob (is a volume not mounted? if the registry really is empty, delete blobs/ yourself)`,
+      { path: where },
+    );
   }
-  if (repositories > 0 && missing('blobsRoot')) {
+  if (repositories > 0 && reader.list({ kind: 'blobsRoot' }, { optional: true }) === undefined) {
     const where = reader.pathOf({ kind: 'blobsRoot' });
     throw new JanitorError('E_NOT_REGISTRY', `${where} does not exist, but there are ${repositories} repositories: refusing to sweep half a registry (is a volume not mounted?)`, { path: where });
   }

@@ -121,7 +121,15 @@ describe('a damaged tree fails closed and deletes nothing', () => {
     const { fs, tree, files } = sampleTree();
     const repositories = tree.pathOf({ kind: 'repositoriesRoot' });
     fs.renameSync(repositories, `${repositories}.unmounted`);
-    await expectFailsClosed(fs, files, 'E_NOT_REGISTRY', `${repositories} does not exist, but blobs/ holds`);
+    await expectFailsClosed(fs, files, 'E_NOT_REGISTRY', `${repositories} holds no repository, but blobs/ holds`);
+  });
+
+  it('blobs/ with an empty repositories/ (the bare mount point of a volume not mounted)', async () => {
+    const { fs, tree, files } = sampleTree();
+    const repositories = tree.pathOf({ kind: 'repositoriesRoot' });
+    fs.renameSync(repositories, `${repositories}.unmounted`);
+    fs.mkdirSync(repositories, { recursive: true });
+    await expectFailsClosed(fs, files, 'E_NOT_REGISTRY', 'refusing to delete every blob');
   });
 
   it('repositories/ without blobs/ (half a registry: a volume not mounted)', async () => {

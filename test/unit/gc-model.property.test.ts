@@ -136,7 +136,7 @@ describe('gc matches an independent model on random trees', () => {
           const expected = model(repos, allBlobs, deleteUntagged);
           const { tree, fs } = mem;
           if (listDir(fs, tree.pathOf({ kind: 'repositoriesRoot' })).length === 0 && allBlobs.size > 0) {
-            // Blobs but no repositories/: half a registry, refused untouched.
+            // Blobs but no repository: half a registry, refused untouched.
             const before = mem.files();
             await expect(runGc(mem.fs, ROOT, { dryRun: false, deleteUntagged })).rejects.toMatchObject({ code: 'E_NOT_REGISTRY' });
             expect(mem.files()).toEqual(before);
