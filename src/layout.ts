@@ -7,6 +7,7 @@
 //   ├── blobs/<alg>/<hex[0:2]>/<hex>/data            blobData
 //   └── repositories/<name...>/                       repository (name may nest)
 //       ├── _layers/<alg>/<hex>/link                  layerLink
+//       ├── _manifests/                               manifestsRoot
 //       ├── _manifests/revisions/<alg>/<hex>/link     revisionLink
 //       ├── _manifests/tags/<tag>/current/link        tagCurrentLink
 //       ├── _manifests/tags/<tag>/index/<alg>/<hex>/link   tagIndexLink
@@ -29,6 +30,7 @@ export type PathSpec =
   | { kind: 'layersAlgorithm'; name: string; algorithm: Algorithm }
   | { kind: 'layerDir'; name: string; digest: Digest }
   | { kind: 'layerLink'; name: string; digest: Digest }
+  | { kind: 'manifestsRoot'; name: string }
   | { kind: 'revisionsRoot'; name: string }
   | { kind: 'revisionsAlgorithm'; name: string; algorithm: Algorithm }
   | { kind: 'revisionDir'; name: string; digest: Digest }
@@ -92,6 +94,8 @@ export function renderPath(spec: PathSpec): string {
       return `repositories/${spec.name}/_layers/${digestPath(spec.digest)}`;
     case 'layerLink':
       return `repositories/${spec.name}/_layers/${digestPath(spec.digest)}/link`;
+    case 'manifestsRoot':
+      return `repositories/${spec.name}/_manifests`;
     case 'revisionsRoot':
       return `repositories/${spec.name}/_manifests/revisions`;
     case 'revisionsAlgorithm':
@@ -188,6 +192,7 @@ function parseRepositoryPath(name: string, rest: string[]): PathSpec | undefined
     );
   }
   if (rest[0] !== '_manifests') return undefined;
+  if (rest.length === 1) return { kind: 'manifestsRoot', name };
   if (rest[1] === 'revisions') {
     return digestKinds(
       2,

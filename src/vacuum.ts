@@ -36,6 +36,8 @@ export function pathSpecOf(target: DeletionTarget): PathSpec {
 export class Vacuum {
   private readonly fs: FileSystem;
   private readonly v2: string;
+  /** Parents proven free of symlinks: 256 blob buckets and a few per repository. */
+  private readonly verifiedParents = new Set<string>();
   removed = 0;
 
   constructor(fs: FileSystem, v2: string) {
@@ -45,6 +47,7 @@ export class Vacuum {
 
   remove(target: DeletionTarget): void {
     const where = assertInsideRoot(this.v2, `${this.v2}/${renderPath(pathSpecOf(target))}`);
+    this.assertNoSymlinkAbove(where);
     try {
       this.removeTree(where, this.fs.lstatSync(where).isDirectory());
     } catch (cause) {
@@ -52,6 +55,27 @@ export class Vacuum {
       throw new JanitorError('E_DELETE', `cannot delete ${where}: ${errnoCode(cause) ?? String(cause)}`, { path: where, cause });
     }
     this.removed++;
+  }
+
+  /**
+   * The kernel follows a symlink in any middle component of a path, so the
+   * target's parent must resolve to itself (the v2 path is already
+   * canonical: locateRoot resolved the root once). The read side refuses
+   * such links first; this guard keeps the deletion module safe alone.
+   */
+  private assertNoSymlinkAbove(where: string): void {
+    const parent = where.slice(0, where.lastIndexOf('/'));
+    if (this.verifiedParents.has(parent)) return;
+    let resolved: string;
+    try {
+      resolved = this.fs.realpathSync(parent);
+    } catch (cause) {
+      throw new JanitorError('E_DELETE', `cannot delete ${where}: ${errnoCode(cause) ?? String(cause)}`, { path: where, cause });
+    }
+    if (resolved !== parent) {
+      throw new JanitorError('E_SYMLINK', `refusing to delete through a symbolic link: ${parent} resolves to ${resolved}`, { path: parent });
+    }
+    this.verifiedParents.add(parent);
   }
 
   private removeTree(where: string, isDirectory: boolean): void {

@@ -56,21 +56,23 @@ export interface KeepOptions {
  * The kept revisions of one repository.
  * - gc: every readable revision; gc -m: the closure of the tags.
  * - prune -m: the closure of the tags that remain.
- * - prune: every readable revision except those the removed tags kept and
- *   the remaining ones do not (they "lost their last tag"), so manifests
- *   that were untagged before the run are left alone.
+ * - prune: the closure of the remaining tags and of every revision no tag
+ *   reached before the run: what only the removed tags kept is deleted
+ *   ("lost its last tag"), manifests untagged before are left whole.
  */
 export function selectKept(scan: RepoScan, options: KeepOptions): Set<Digest> {
   const removed = options.removedTags;
   const remaining = removed ? { ...scan, tags: scan.tags.filter((t) => !removed.has(t.tag)) } : scan;
   if (options.deleteUntagged) return closeOverReferences(scan, taggedDigests(remaining));
-  const kept = new Set<Digest>();
-  for (const revision of scan.revisions) if (revision.manifest) kept.add(revision.digest);
-  if (!removed || removed.size === 0) return kept;
+  const readable: Digest[] = [];
+  for (const revision of scan.revisions) if (revision.manifest) readable.push(revision.digest);
+  if (!removed || removed.size === 0) return new Set(readable);
+  // Roots: the remaining tags, and every manifest no tag reached before the
+  // run. Their closure keeps, say, the child an untagged index shares with
+  // an index whose tag is removed.
   const before = closeOverReferences(scan, taggedDigests(scan));
-  const after = closeOverReferences(scan, taggedDigests(remaining));
-  for (const digest of before) if (!after.has(digest)) kept.delete(digest);
-  return kept;
+  const untaggedBefore = readable.filter((d) => !before.has(d));
+  return closeOverReferences(scan, [...taggedDigests(remaining), ...untaggedBefore]);
 }
 
 /** Marks a kept revision: its own blob and everything References() lists. */

@@ -148,9 +148,9 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
 }
 
 /**
- * Blobs with no repository (repositories/ missing, or empty: the mount
- * point of a volume that did not mount looks just like that), or
- * repositories with no blobs/, is half a registry, not one with nothing
+ * Blobs with no repository, or repositories with no blob (the directory
+ * missing, or empty: the mount point of a volume that did not mount looks
+ * just like that), is half a registry, not one with nothing
  * left to keep: a sweep would delete every blob, or every layer link.
  * Refuse, as the reference does for a missing directory (issue 3058). A
  * registry truly emptied of repositories is cleared by deleting blobs/.
@@ -164,9 +164,13 @@ function assertHalvesPresent(reader: TreeReader, blobs: number, repositories: nu
       { path: where },
     );
   }
-  if (repositories > 0 && reader.list({ kind: 'blobsRoot' }, { optional: true }) === undefined) {
+  if (repositories > 0 && blobs === 0) {
     const where = reader.pathOf({ kind: 'blobsRoot' });
-    throw new JanitorError('E_NOT_REGISTRY', `${where} does not exist, but there are ${repositories} repositories: refusing to sweep half a registry (is a volume not mounted?)`, { path: where });
+    throw new JanitorError(
+      'E_NOT_REGISTRY',
+      `${where} holds no blob, but there are ${repositories} repositories: refusing to delete every layer link (is a volume not mounted?)`,
+      { path: where },
+    );
   }
 }
 

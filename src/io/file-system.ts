@@ -39,8 +39,12 @@ export interface FileSystem {
   utimesSync(path: string, atime: number | Date, mtime: number | Date): void;
 }
 
-/** O_RDONLY|O_NOFOLLOW: a symlink as the last path component fails with ELOOP. */
-export const OPEN_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
+/**
+ * O_NOFOLLOW: a symlink as the last path component fails with ELOOP.
+ * O_NONBLOCK: a FIFO planted in the tree opens at once and reads as empty
+ * (then fails as a bad link or manifest) instead of blocking the run.
+ */
+export const OPEN_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** Node's own fs is the production FileSystem: checked here at compile time. */
 export const nodeFileSystem: FileSystem = nodeFs;

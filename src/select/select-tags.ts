@@ -65,10 +65,13 @@ export class TagSelector {
     for (const rule of this.rules) {
       if (!rule.matchRepository(repository)) continue;
       this.ruleMatched.add(rule);
-      const candidates = tags.filter((t) => (rule.protectOnly ? explicitHere.has(t.tag) : rule.tag ? rule.tag.test(t.tag) : true));
+      // A protect-only rule checks the explicit tags, ranked for keep-latest
+      // among all the repository's tags its --tag matches.
+      const pool = tags.filter((t) => (rule.tag ? rule.tag.test(t.tag) : true));
+      const candidates = rule.protectOnly ? tags.filter((t) => explicitHere.has(t.tag)) : pool;
       const latest = new Set<string>();
       if (rule.keepLatest !== undefined) {
-        const ranked = [...candidates].sort((a, b) => b.pushedMs - a.pushedMs || naturalOrder.compare(b.tag, a.tag));
+        const ranked = [...(rule.protectOnly ? pool : candidates)].sort((a, b) => b.pushedMs - a.pushedMs || naturalOrder.compare(b.tag, a.tag));
         for (const t of ranked.slice(0, rule.keepLatest)) latest.add(t.tag);
       }
       for (const t of candidates) {

@@ -41,10 +41,16 @@ export function buildSelector(fs: FileSystem, args: readonly string[], flags: Se
     'flags',
   );
   const rules: Rule[] = [];
-  // The keep flags protect explicit REPO:TAGs too (a protect-only copy).
-  if (explicit.length > 0) rules.push({ ...rule, protectOnly: true });
-  if (isNarrowing(rule)) rules.push(rule);
-  else if (explicit.length === 0) {
+  // With REPO:TAG arguments the flags protect them (in whatever repository
+  // they are) and select nothing more unless --tag says what: so
+  // `tags rm app:v1 --keep-latest 3` removes app:v1 unless it is among the
+  // 3 newest tags of app, and touches no other tag.
+  if (explicit.length > 0) {
+    rules.push({ ...rule, protectOnly: true, matchRepository: () => true });
+    if (rule.tag !== undefined) rules.push(rule);
+  } else if (isNarrowing(rule)) {
+    rules.push(rule);
+  } else {
     throw new JanitorError(
       'E_USAGE',
       "nothing selected: give REPO:TAG arguments, --tag, --older-than, --keep-latest or --policy (to remove every tag of a repository, spell out --tag '.*')",

@@ -36,6 +36,16 @@ function childDir(fs: FileSystem, entries: DirEntry[], parent: string, name: str
   return listDir(fs, where);
 }
 
+/** blobs/ and repositories/ are never reached through a symlink. */
+function refuseSymlinks(entries: DirEntry[], parent: string): void {
+  for (const entry of entries) {
+    if (entry.isSymbolicLink()) {
+      const where = `${parent}/${entry.name}`;
+      throw new JanitorError('E_SYMLINK', `symbolic link inside the registry tree: ${where}`, { path: where });
+    }
+  }
+}
+
 export function locateRoot(fs: FileSystem, named: string): LocatedRoot {
   let root: string;
   try {
@@ -50,10 +60,12 @@ export function locateRoot(fs: FileSystem, named: string): LocatedRoot {
   if (docker) {
     const registry = childDir(fs, docker, `${root}/docker`, 'registry');
     const v2 = registry && childDir(fs, registry, `${root}/docker/registry`, 'v2');
+    if (v2) refuseSymlinks(v2, `${root}/docker/registry/v2`);
     return { root, v2: v2 ? `${root}/docker/registry/v2` : undefined };
   }
   const names = entries.map((e) => e.name);
   if (path.basename(root) === 'v2' && names.every((n) => n === 'blobs' || n === 'repositories')) {
+    refuseSymlinks(entries, root);
     return { root, v2: root };
   }
   if (entries.length === 0) return { root, v2: undefined };

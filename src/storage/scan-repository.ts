@@ -65,6 +65,9 @@ export function scanRepository(reader: TreeReader, name: string): RepoScan {
   const warnings: string[] = [];
   const scan: RepoScan = { name, revisions: [], tags: [], warnings };
 
+  // Tags first: scanTags lists _manifests/, which refuses a symlinked
+  // revisions/ or tags/ before either is entered.
+  scan.tags = scanTags(reader, name, warnings);
   // Every "optional" below: a repository may lack any of these directories
   // (a repository with only pushed layers, or one whose tags were all removed).
   const revisionDigests = listDigestDirs(
@@ -91,7 +94,6 @@ export function scanRepository(reader: TreeReader, name: string): RepoScan {
     scan.revisions.push({ digest, manifest, size: data.bytes.length });
   }
 
-  scan.tags = scanTags(reader, name, warnings);
   return scan;
 }
 
@@ -102,6 +104,9 @@ export function scanRepository(reader: TreeReader, name: string): RepoScan {
  */
 export function scanTags(reader: TreeReader, name: string, warnings: string[]): TagEntry[] {
   const tags: TagEntry[] = [];
+  // A repository with only pushed layers has no _manifests/. Listing it
+  // refuses a symlinked revisions/ or tags/ in it.
+  reader.list({ kind: 'manifestsRoot', name }, { optional: true });
   const tagsPath = reader.pathOf({ kind: 'tagsRoot', name });
   for (const tagEntry of reader.list({ kind: 'tagsRoot', name }, { optional: true }) ?? []) {
     const tag = tagEntry.name;

@@ -51,6 +51,26 @@ describe('on a real filesystem', () => {
     expect(snapshot(root)).toEqual(before);
   });
 
+  const escapes: [string, string, string[]][] = [
+    ['v2/blobs', 'docker/registry/v2/blobs', ['gc']],
+    ['v2/repositories', 'docker/registry/v2/repositories', ['gc', '-m']],
+    ['_manifests/revisions', 'docker/registry/v2/repositories/library/nginx/_manifests/revisions', ['gc', '-m']],
+    ['_manifests/tags', 'docker/registry/v2/repositories/library/nginx/_manifests/tags', ['tags', 'rm', 'library/nginx:1.25']],
+  ];
+  for (const [label, relative, command] of escapes) {
+    it(`a symlinked ${label} is refused and nothing outside the root is deleted (${command.join(' ')})`, () => {
+      const root = fixtureCopy();
+      const outside = path.join(work, `outside${n}`);
+      fs.renameSync(path.join(root, relative), outside);
+      fs.symlinkSync(outside, path.join(root, relative));
+      const before = snapshot(outside);
+      const run = runJanitor([...command, '--root', root]);
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(/symbolic link inside the registry tree/);
+      expect(snapshot(outside)).toEqual(before);
+    });
+  }
+
   it('a root that is itself a symlink is resolved once and swept', () => {
     const root = fixtureCopy();
     const alias = path.join(work, 'alias');

@@ -136,7 +136,26 @@ describe('a damaged tree fails closed and deletes nothing', () => {
     const { fs, tree, files } = sampleTree();
     const blobs = tree.pathOf({ kind: 'blobsRoot' });
     fs.renameSync(blobs, `${blobs}.unmounted`);
-    await expectFailsClosed(fs, files, 'E_NOT_REGISTRY', `${blobs} does not exist, but there are 2 repositories`);
+    await expectFailsClosed(fs, files, 'E_NOT_REGISTRY', `${blobs} holds no blob, but there are 2 repositories`);
+  });
+
+  it('repositories/ with an empty blobs/ (the bare mount point of a volume not mounted)', async () => {
+    const { fs, tree, files } = sampleTree();
+    const blobs = tree.pathOf({ kind: 'blobsRoot' });
+    fs.renameSync(blobs, `${blobs}.unmounted`);
+    fs.mkdirSync(blobs, { recursive: true });
+    await expectFailsClosed(fs, files, 'E_NOT_REGISTRY', 'refusing to delete every layer link');
+  });
+
+  it('the deletion module alone refuses to delete through a symlinked directory', async () => {
+    const { fs, tree, sample } = sampleTree();
+    const { Vacuum } = await import('../../src/vacuum.js');
+    const revisions = tree.pathOf({ kind: 'revisionsRoot', name: 'team/app' });
+    fs.renameSync(revisions, '/elsewhere');
+    fs.symlinkSync('/elsewhere', revisions);
+    const vacuum = new Vacuum(fs, tree.v2);
+    expect(() => vacuum.remove({ kind: 'revision', repository: 'team/app', digest: sample.untagged.digest })).toThrow(/refusing to delete through a symbolic link/);
+    expect(fs.readdirSync('/elsewhere/sha256', { withFileTypes: true })).toHaveLength(4);
   });
 
   it('a directory the mark phase cannot read', async () => {

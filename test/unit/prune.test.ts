@@ -46,6 +46,17 @@ describe('prune', () => {
     expect(blobs.has(amd.layers[0]!.digest)).toBe(true); // the base layer v2 still uses
   });
 
+  it('an index untagged before the run keeps the child it shares with an index whose tag is removed', async () => {
+    const { mem, amd, arm, v1 } = world();
+    const untaggedIndex = mem.tree.pushIndex('app', [forPlatform(amd, 'amd64')]);
+    const run = await cli(mem.fs, ['prune', '--root', ROOT, 'app:v1', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.json.manifestsDeleted.map((m: { digest: string }) => m.digest).sort()).toEqual([arm.digest, v1.digest].sort());
+    expect(revisions(mem)).toContain(amd.digest);
+    expect(revisions(mem)).toContain(untaggedIndex.digest);
+    expect(mem.files()).toContain(`docker/registry/v2/blobs/sha256/${amd.layers[1]!.digest.slice(7, 9)}/${amd.layers[1]!.digest.slice(7)}/data`);
+  });
+
   it('with -m also deletes what was untagged before, but never a referrer of a kept manifest', async () => {
     const { mem, v2, sig } = world();
     const run = await cli(mem.fs, ['prune', '-m', '--root', ROOT, 'app:v1', '--json']);

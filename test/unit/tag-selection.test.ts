@@ -110,6 +110,24 @@ describe('tags rm selection', () => {
     expect(run.json.tagsKept.find((t: { tag: string }) => t.tag === 'stable').reason).toMatch(/policy rule 2: kept by keep-tag/);
   });
 
+  it('REPO:TAG with --keep-latest: removed unless among the newest of its repository, and no other tag is touched', async () => {
+    const old = await cli(tree().fs, ['tags', 'rm', '-d', '--root', ROOT, 'team/app:v1', '--keep-latest', '3', '--json']);
+    expect(removed(old.json)).toEqual(['team/app:v1']);
+    const recent = await cli(tree().fs, ['tags', 'rm', '-d', '--root', ROOT, 'team/app:latest', '--keep-latest', '3', '--json']);
+    expect(removed(recent.json)).toEqual([]);
+    expect(recent.json.tagsKept).toMatchObject([{ tag: 'latest', reason: 'flags: one of the 3 most recently pushed' }]);
+  });
+
+  it('REPO:TAG outside the --repo globs is still protected by the keep flags', async () => {
+    const run = await cli(tree().fs, ['tags', 'rm', '-d', '--root', ROOT, 'lib/base:v1', '--repo', 'team/**', '--keep-tag', '^v1$', '--json']);
+    expect(removed(run.json)).toEqual([]);
+  });
+
+  it('REPO:TAG with --tag selects both', async () => {
+    const run = await cli(tree().fs, ['tags', 'rm', '-d', '--root', ROOT, 'lib/base:v1', '--tag', '^build-', '--json']);
+    expect(removed(run.json)).toEqual(['lib/base:v1', 'team/app:build-10', 'team/app:build-9']);
+  });
+
   it('the keep flags protect explicit REPO:TAGs too', async () => {
     const run = await cli(tree().fs, ['tags', 'rm', '-d', '--root', ROOT, 'team/app:v1', 'team/app:v2', '--keep-tag', '^v1$', '--json']);
     expect(removed(run.json)).toEqual(['team/app:v2']);
