@@ -3,6 +3,7 @@
 // through `CliIo` so tests run it on memfs with captured output.
 
 import { Command, CommanderError, Option } from 'commander';
+import picomatch from 'picomatch';
 import { rootFromConfigFile } from './config.js';
 import { JanitorError, describeError } from './errors.js';
 import { type GcOptions, runGc } from './gc/run-gc.js';
@@ -41,6 +42,7 @@ interface CommonFlags {
 interface SweepFlags extends CommonFlags {
   dryRun?: boolean;
   deleteUntagged?: boolean;
+  skipRepo?: string[];
 }
 
 function parseConcurrency(value: string): number {
@@ -90,9 +92,11 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     return make && ((reader) => make(reader, flags.concurrency));
   };
   const sweep = async (root: string, flags: SweepFlags, extra: Partial<GcOptions> = {}, command = 'gc'): Promise<void> => {
+    const skip = flags.skipRepo?.length ? picomatch(flags.skipRepo) : undefined;
     const result = await runGc(io.fs, root, {
       dryRun: flags.dryRun === true,
       deleteUntagged: flags.deleteUntagged === true,
+      ...(skip ? { skipRepository: (name: string) => skip(name) } : {}),
       makeWorkers: workersFor(flags),
       onPhase: progress(flags),
       ...extra,
@@ -112,6 +116,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .description('mark and sweep unreferenced blobs, like `registry garbage-collect`')
     .option('-d, --dry-run', 'report what would be deleted; change nothing')
     .option('-m, --delete-untagged', 'also delete manifests no tag needs (multi-arch children and referrers of kept images are kept)')
+    .option('--skip-repo <glob>', 'do not read these repositories; keep everything they link (repeatable)', collect)
     .action((flags: SweepFlags) => sweep(resolveRoot(io.fs, flags, io.env), flags));
 
   addRootOptions(program.command('garbage-collect'))
@@ -128,6 +133,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .description('remove the selected tags and sweep in one run')
     .option('-d, --dry-run', 'show what would be removed and freed; change nothing')
     .option('-m, --delete-untagged', 'also delete manifests that were untagged before')
+    .option('--skip-repo <glob>', 'do not read these repositories; keep everything they link (repeatable)', collect)
     .action((tags: string[], flags: SweepFlags & SelectionFlags) =>
       sweep(resolveRoot(io.fs, flags, io.env), flags, { selector: buildSelector(io.fs, tags, flags, now()) }, 'prune'),
     );

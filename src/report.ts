@@ -39,6 +39,7 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
     }
     lines.push(`  (manifests and layer links: ${verb})`);
   }
+  if (result.skipped.length > 0) lines.push('', `skipped (--skip-repo), kept whole: ${result.skipped.join(', ')}`);
   const manifests = sum(result, (o) => o.manifestsDeleted.length);
   lines.push('');
   const tagsRemoved = sum(result, (o) => o.tagsRemoved.length);
@@ -109,6 +110,7 @@ export function writeGcJson(result: GcResult, write: (text: string) => void): vo
   });
   field('tagIndexEntriesDeleted', sum(result, (o) => [...o.tagIndexEntries.values()].reduce((n, l) => n + l.length, 0)));
   field('bytesFreed', result.bytesFreed);
+  field('skipped', result.skipped);
   field(
     'repositories',
     result.repositories.map((o) => ({

@@ -25,7 +25,7 @@ import { findRepositories } from '../storage/find-repositories.js';
 import { locateRoot } from '../storage/locate-root.js';
 import { type BlobGroup, type StorageWorkers, InProcessWorkers } from '../storage/repo-scanner.js';
 import { scanBlobs } from '../storage/scan-blobs.js';
-import { listLayerLinks } from '../storage/scan-repository.js';
+import { listLayerLinks, listServableDigests } from '../storage/scan-repository.js';
 import { TreeReader } from '../storage/tree-reader.js';
 import { Vacuum } from '../vacuum.js';
 import { type RepoOutcome, markRepository } from './mark-repository.js';
@@ -38,6 +38,11 @@ export interface GcOptions {
   deleteUntagged: boolean;
   /** prune: which tags to remove before the sweep. */
   selector?: TagSelector;
+  /**
+   * --skip-repo: repositories not read. Every digest they link (revisions and
+   * layer links) is marked, and nothing in them is deleted.
+   */
+  skipRepository?: (name: string) => boolean;
   /** builds the read-side threads; defaults to in-process on `fs`. */
   makeWorkers?: (reader: TreeReader) => StorageWorkers;
   onPhase?: (phase: string, ms: number) => void;
@@ -53,6 +58,8 @@ export interface GcResult {
   blobsDeletedCount: number;
   bytesFreed: number;
   repositories: RepoOutcome[];
+  /** repositories skipped by --skip-repo, each kept whole. */
+  skipped: string[];
   warnings: string[];
   phases: { name: string; ms: number }[];
   /** Visits the deleted (dry run: deletable) blobs in digest order. */
@@ -72,6 +79,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     blobsDeletedCount: 0,
     bytesFreed: 0,
     repositories: [],
+    skipped: [],
     warnings: [],
     phases: timer.phases,
     forEachBlobDeleted: (visit) => index.forEachUnmarked(visit),
@@ -86,11 +94,21 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
   const reader = new TreeReader(fs, v2);
 
   // 1. inventory
+  const skip = options.skipRepository ?? (() => false);
   const names = timer.run('inventory', () => {
     index = scanBlobs(reader);
-    const repositories = findRepositories(reader, warn);
+    const repositories = findRepositories(reader, warn, skip);
     assertHalvesPresent(reader, index.blobCount, repositories.length);
-    return repositories;
+    for (const name of repositories.filter(skip)) {
+      // Marked from directory names alone; a listing that fails still stops
+      // the run, as what cannot be listed cannot be protected.
+      const digests = listServableDigests(reader, name);
+      for (const digest of digests) index.mark(digest);
+      options.selector?.skip(name);
+      result.skipped.push(name);
+      warn(`${name}: skipped (--skip-repo); its ${digests.length} linked digests are kept and nothing in it is deleted`);
+    }
+    return repositories.filter((name) => !skip(name));
   });
   options.onProgress?.(`${index.blobCount} blobs, ${names.length} repositories`);
 

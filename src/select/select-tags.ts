@@ -40,6 +40,7 @@ export class TagSelector {
   private readonly nowMs: number;
   private readonly found = new Set<string>();
   private readonly seenRepositories = new Set<string>();
+  private readonly skippedRepositories = new Set<string>();
   private readonly ruleMatched = new Set<Rule>();
 
   constructor(rules: Rule[], explicit: ExplicitTag[], nowMs: number) {
@@ -105,9 +106,17 @@ export class TagSelector {
     return decisions;
   }
 
+  /** A repository the run does not read (--skip-repo): none of its tags can be selected. */
+  skip(repository: string): void {
+    this.skippedRepositories.add(repository);
+  }
+
   /** After every repository was seen: explicit tags that do not exist are errors. */
   assertExplicitFound(): void {
     for (const { repository, tag } of this.explicit) {
+      if (this.skippedRepositories.has(repository)) {
+        throw new JanitorError('E_USAGE', `tag ${repository}:${tag} is in a repository skipped by --skip-repo`);
+      }
       if (!this.seenRepositories.has(repository)) {
         throw new JanitorError('E_NOT_FOUND', `repository ${repository} does not exist`);
       }

@@ -9,7 +9,11 @@ import { JanitorError } from '../errors.js';
 import { isRepositoryName } from '../layout.js';
 import type { TreeReader } from './tree-reader.js';
 
-export function findRepositories(reader: TreeReader, warn: (message: string) => void): string[] {
+/**
+ * `skip` (--skip-repo) names repositories the caller will not read; their
+ * names are not validated either, so a badly named one can be skipped.
+ */
+export function findRepositories(reader: TreeReader, warn: (message: string) => void, skip: (name: string) => boolean = () => false): string[] {
   const found: string[] = [];
   // A brand-new registry has no repositories/ until its first push.
   const top = reader.list({ kind: 'repositoriesRoot' }, { optional: true });
@@ -19,7 +23,7 @@ export function findRepositories(reader: TreeReader, warn: (message: string) => 
   while (pending.length > 0) {
     const { name, entries } = pending.pop()!;
     if (name !== '' && entries.some((e) => e.isDirectory() && (e.name === '_layers' || e.name === '_manifests'))) {
-      if (!isRepositoryName(name)) {
+      if (!isRepositoryName(name) && !skip(name)) {
         const where = `${rootPath}/${name}`;
         throw new JanitorError('E_BAD_NAME', `invalid repository name ${JSON.stringify(name)} at ${where}`, { path: where });
       }

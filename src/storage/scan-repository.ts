@@ -151,3 +151,21 @@ export function listLayerLinks(reader: TreeReader, name: string): Digest[] {
     (algorithm) => reader.list({ kind: 'layersAlgorithm', name, algorithm }),
   );
 }
+
+/**
+ * Every digest a repository could serve: its revision directories (the
+ * manifests) and layer link directories (every other blob). The registry
+ * serves a repository's blobs only through these links, so marking them
+ * keeps all it could ever pull, with nothing parsed: what --skip-repo does
+ * for a repository whose links or manifests cannot be read.
+ */
+export function listServableDigests(reader: TreeReader, name: string): Digest[] {
+  return [
+    ...listDigestDirs(
+      reader.list({ kind: 'revisionsRoot', name }, { optional: true }),
+      reader.pathOf({ kind: 'revisionsRoot', name }),
+      (algorithm) => reader.list({ kind: 'revisionsAlgorithm', name, algorithm }),
+    ),
+    ...listLayerLinks(reader, name),
+  ];
+}

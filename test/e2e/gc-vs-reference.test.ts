@@ -146,6 +146,19 @@ describeWithRegistry('gc compared with registry garbage-collect 2.8.2', () => {
     }
   });
 
+  it('--skip-repo lets the sweep go on past a damaged repository, and every tag still pulls, the skipped ones too', async () => {
+    const root = copy('skip');
+    const stray = pushed.untagged.find((u) => u.repo === 'team/app')!;
+    fs.writeFileSync(path.join(root, 'docker/registry/v2/repositories/team/app/_manifests/revisions/sha256', stray.digest.slice(7), 'link'), 'garbage');
+    expect(runJanitor(['gc', '-m', '--root', root]).status).toBe(1);
+    const run = runJanitor(['gc', '-m', '--skip-repo', 'team/app', '--root', root, '--json']);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.json.skipped).toEqual(['team/app']);
+    expect(run.json.blobsDeleted).toContain(pushed.orphanBlob);
+    expect(run.json.manifestsDeleted.some((m: { repository: string }) => m.repository === 'team/app')).toBe(false);
+    await expectAllTagsPull(root);
+  });
+
   it('a rerun after a real run finds nothing left to do', () => {
     const root = copy('rerun');
     expect(runJanitor(['gc', '-m', '--root', root]).status).toBe(0);

@@ -1,15 +1,15 @@
 // A small but complete tree on memfs: tagged docker image, tagged OCI index
 // with children by digest, an untagged image and an orphan blob.
 import type { Digest } from '../../src/digest.js';
-import { type Descriptor, type TreeBuilder, forPlatform } from '../../src/testing/tree-builder.js';
+import { type Descriptor, type ImageDescriptor, type TreeBuilder, forPlatform } from '../../src/testing/tree-builder.js';
 import { memTree } from './memfs-tree.js';
 
 export interface Sample {
-  web: Descriptor;
+  web: ImageDescriptor;
   index: Descriptor;
-  amd: Descriptor;
-  arm: Descriptor;
-  untagged: Descriptor;
+  amd: ImageDescriptor;
+  arm: ImageDescriptor;
+  untagged: ImageDescriptor;
   orphan: Digest;
 }
 

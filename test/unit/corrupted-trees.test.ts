@@ -204,3 +204,41 @@ describe('tolerated damage, as the reference tolerates it', () => {
     expect(listDeletions(result).blobsDeleted).toContain(sample.untagged.digest);
   });
 });
+
+describe('--skip-repo: a damaged repository the admin chose to skip', () => {
+  it('the run goes on, keeps every digest the skipped repository links, and deletes nothing in it', async () => {
+    const { fs, tree, files, sample } = sampleTree();
+    tree.write({ kind: 'revisionLink', name: 'team/app', digest: sample.amd.digest }, 'garbage');
+    const appFiles = () => files().filter((f) => f.includes('repositories/team/app/'));
+    const before = appFiles();
+    const refused = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true }).then(() => 'ran', (e: JanitorError) => e.code);
+    expect(refused).toBe('E_BAD_LINK');
+    const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true, skipRepository: (n) => n === 'team/app' });
+    expect(result.skipped).toEqual(['team/app']);
+    expect(appFiles()).toEqual(before);
+    // Everything team/app links survives: its untagged image too (nothing of it is read).
+    for (const digest of [sample.index.digest, sample.amd.digest, sample.arm.digest, sample.untagged.digest, ...sample.amd.layers.map((l) => l.digest), sample.untagged.config.digest]) {
+      expect(fs.readdirSync(tree.pathOf({ kind: 'blobBucket', algorithm: 'sha256', prefix: digest.slice(7, 9) }), { withFileTypes: true }).map((e) => e.name)).toContain(digest.slice(7));
+    }
+    // The rest of the registry is still swept.
+    expect(listDeletions(result).blobsDeleted).toEqual([sample.orphan]);
+  });
+
+  it('a skipped repository with an invalid name is skipped, not refused', async () => {
+    const { fs, tree } = sampleTree();
+    tree.pushImage('Team/Upper', { layers: ['x'] });
+    const result = await runGc(fs, ROOT, { dryRun: true, deleteUntagged: false, skipRepository: (n) => n === 'Team/Upper' });
+    expect(result.skipped).toEqual(['Team/Upper']);
+  });
+
+  it('prune refuses a named tag in a skipped repository', async () => {
+    const { runCli } = await import('../../src/cli.js');
+    const { fs, files } = sampleTree();
+    const before = files();
+    let stderr = '';
+    const code = await runCli(['prune', '--root', ROOT, '--skip-repo', 'team/*', 'team/app:latest'], { fs, env: {}, stdout: () => {}, stderr: (t) => void (stderr += t) });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/tag team\/app:latest is in a repository skipped by --skip-repo/);
+    expect(files()).toEqual(before);
+  });
+});
