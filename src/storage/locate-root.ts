@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { JanitorError, errnoCode } from '../errors.js';
 import type { DirEntry, FileSystem } from '../io/file-system.js';
+import { refuseSymlinks } from './tree-reader.js';
 
 export interface LocatedRoot {
   /** absolute path of v2, or undefined for a registry with no data yet. */
@@ -29,21 +30,9 @@ function childDir(fs: FileSystem, entries: DirEntry[], parent: string, name: str
   const entry = entries.find((e) => e.name === name);
   if (!entry) return undefined;
   const where = `${parent}/${name}`;
-  if (entry.isSymbolicLink()) {
-    throw new JanitorError('E_SYMLINK', `symbolic link inside the registry tree: ${where}`, { path: where });
-  }
+  refuseSymlinks([entry], parent);
   if (!entry.isDirectory()) throw new JanitorError('E_NOT_REGISTRY', `${where} is not a directory`, { path: where });
   return listDir(fs, where);
-}
-
-/** blobs/ and repositories/ are never reached through a symlink. */
-function refuseSymlinks(entries: DirEntry[], parent: string): void {
-  for (const entry of entries) {
-    if (entry.isSymbolicLink()) {
-      const where = `${parent}/${entry.name}`;
-      throw new JanitorError('E_SYMLINK', `symbolic link inside the registry tree: ${where}`, { path: where });
-    }
-  }
 }
 
 export function locateRoot(fs: FileSystem, named: string): LocatedRoot {
@@ -60,6 +49,7 @@ export function locateRoot(fs: FileSystem, named: string): LocatedRoot {
   if (docker) {
     const registry = childDir(fs, docker, `${root}/docker`, 'registry');
     const v2 = registry && childDir(fs, registry, `${root}/docker/registry`, 'v2');
+    // blobs/ and repositories/ are never reached through a symlink.
     if (v2) refuseSymlinks(v2, `${root}/docker/registry/v2`);
     return { root, v2: v2 ? `${root}/docker/registry/v2` : undefined };
   }

@@ -28,6 +28,16 @@ export function assertInsideRoot(root: string, absolute: string): string {
   return absolute;
 }
 
+/** A symlink among a directory's entries stops the run: nothing is followed out of the tree. */
+export function refuseSymlinks(entries: readonly DirEntry[], parent: string): void {
+  for (const entry of entries) {
+    if (entry.isSymbolicLink()) {
+      const where = `${parent}/${entry.name}`;
+      throw new JanitorError('E_SYMLINK', `symbolic link inside the registry tree: ${where}`, { path: where });
+    }
+  }
+}
+
 export class TreeReader {
   readonly fs: FileSystem;
   /** Absolute, normalised path of the `v2` directory. */
@@ -58,12 +68,7 @@ export class TreeReader {
       if (code === 'ENOENT' && options.optional) return undefined;
       throw this.readError(where, cause);
     }
-    for (const entry of entries) {
-      if (entry.isSymbolicLink()) {
-        const at = `${where}/${entry.name}`;
-        throw new JanitorError('E_SYMLINK', `symbolic link inside the registry tree: ${at}`, { path: at });
-      }
-    }
+    refuseSymlinks(entries, where);
     return entries;
   }
 
