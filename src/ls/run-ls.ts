@@ -12,7 +12,7 @@
 
 import picomatch from 'picomatch';
 import type { Digest } from '../digest.js';
-import { JanitorError, isENOENT } from '../errors.js';
+import { JanitorError } from '../errors.js';
 import { timePhases } from '../gc/phases.js';
 import { closeOverReferences, taggedDigests } from '../gc/keep-rules.js';
 import type { FileSystem } from '../io/file-system.js';
@@ -100,15 +100,7 @@ export async function runLs(
       for (const revision of scan.revisions) {
         for (const digest of new Set(refsOf(revision))) {
           references.set(digest, (references.get(digest) ?? 0) + 1);
-          if (sizes.has(digest)) continue;
-          const data = reader.pathOf({ kind: 'blobData', digest });
-          try {
-            sizes.set(digest, fs.lstatSync(data).size);
-          } catch (cause) {
-            // A referenced blob that is missing takes no space.
-            if (!isENOENT(cause)) throw new JanitorError('E_UNREADABLE', `cannot stat ${data}`, { path: data, cause });
-            sizes.set(digest, 0);
-          }
+          if (!sizes.has(digest)) sizes.set(digest, reader.dataSize(reader.pathOf({ kind: 'blobData', digest })));
         }
       }
     }

@@ -4,7 +4,6 @@
 // is the one concurrency bound of the read side (-j): in-process for -j 1
 // and on memfs; scan-pool.ts adds worker threads on the real filesystem.
 
-import { isENOENT, JanitorError } from '../errors.js';
 import type { Algorithm } from '../digest.js';
 import { type RepoScan, scanRepository } from './scan-repository.js';
 import type { TreeReader } from './tree-reader.js';
@@ -29,14 +28,7 @@ export function sumGroupSize(reader: TreeReader, group: BlobGroup): number {
   for (const hex of group.hexes) {
     // Paths built by hand from a validated bucket path and listed hex names:
     // ~1M of these on a mass deletion, where pathOf's checks cost ~1 µs each.
-    const data = `${bucket}/${hex}/data`;
-    try {
-      total += reader.fs.lstatSync(data).size;
-    } catch (cause) {
-      // A blob directory without data is what a crash between unlinking data
-      // and removing the directory leaves: it still gets removed, frees nothing.
-      if (!isENOENT(cause)) throw new JanitorError('E_UNREADABLE', `cannot stat ${data}`, { path: data, cause });
-    }
+    total += reader.dataSize(`${bucket}/${hex}/data`);
   }
   return total;
 }

@@ -105,6 +105,20 @@ export class TreeReader {
   }
 
   /**
+   * The size of a blob's data file (an absolute path the caller built from
+   * the layout), 0 when it is missing: a blob directory left without data
+   * by a crash mid-delete, or a referenced blob that is gone, takes no space.
+   */
+  dataSize(data: string): number {
+    try {
+      return this.fs.lstatSync(data).size;
+    } catch (cause) {
+      if (errnoCode(cause) === 'ENOENT') return 0;
+      throw new JanitorError('E_UNREADABLE', `cannot stat ${data}`, { path: data, cause });
+    }
+  }
+
+  /**
    * Reads a link file and returns the digest it holds. With `expected`, the
    * content must name that digest: the registry trusts the content, so a
    * mismatch means the tree is not what its paths say.
