@@ -12,8 +12,14 @@ import type { Digest } from '../digest.js';
 import type { BlobIndex } from '../blob-index.js';
 import type { RepoScan, Revision } from '../storage/scan-repository.js';
 
-/** Revisions reachable from `roots` by index children and referrers. */
-export function closeOverReferences(scan: RepoScan, roots: Iterable<Digest>): Set<Digest> {
+/** A repository's readable revisions, and who refers to whom by `subject`. */
+export interface ReferenceGraph {
+  byDigest: Map<Digest, Revision>;
+  referrers: Map<Digest, Digest[]>;
+}
+
+/** Built once per repository; every closure over it is then linear in what it reaches. */
+export function referenceGraph(scan: RepoScan): ReferenceGraph {
   const byDigest = new Map<Digest, Revision>();
   const referrers = new Map<Digest, Digest[]>();
   for (const revision of scan.revisions) {
@@ -26,6 +32,11 @@ export function closeOverReferences(scan: RepoScan, roots: Iterable<Digest>): Se
       else referrers.set(subject, [revision.digest]);
     }
   }
+  return { byDigest, referrers };
+}
+
+/** Revisions reachable from `roots` by index children and referrers. */
+export function closeOver({ byDigest, referrers }: ReferenceGraph, roots: Iterable<Digest>): Set<Digest> {
   const kept = new Set<Digest>();
   const queue: Digest[] = [];
   for (const root of roots) if (byDigest.has(root)) queue.push(root);
@@ -63,16 +74,17 @@ export interface KeepOptions {
 export function selectKept(scan: RepoScan, options: KeepOptions): Set<Digest> {
   const removed = options.removedTags;
   const remaining = removed ? { ...scan, tags: scan.tags.filter((t) => !removed.has(t.tag)) } : scan;
-  if (options.deleteUntagged) return closeOverReferences(scan, taggedDigests(remaining));
+  if (options.deleteUntagged) return closeOver(referenceGraph(scan), taggedDigests(remaining));
   const readable: Digest[] = [];
   for (const revision of scan.revisions) if (revision.manifest) readable.push(revision.digest);
   if (!removed || removed.size === 0) return new Set(readable);
   // Roots: the remaining tags, and every manifest no tag reached before the
   // run. Their closure keeps, say, the child an untagged index shares with
   // an index whose tag is removed.
-  const before = closeOverReferences(scan, taggedDigests(scan));
+  const graph = referenceGraph(scan);
+  const before = closeOver(graph, taggedDigests(scan));
   const untaggedBefore = readable.filter((d) => !before.has(d));
-  return closeOverReferences(scan, [...taggedDigests(remaining), ...untaggedBefore]);
+  return closeOver(graph, [...taggedDigests(remaining), ...untaggedBefore]);
 }
 
 /** Marks a kept revision: its own blob and everything References() lists. */

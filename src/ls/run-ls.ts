@@ -14,7 +14,7 @@ import picomatch from 'picomatch';
 import type { Digest } from '../digest.js';
 import { JanitorError } from '../errors.js';
 import { timePhases } from '../gc/phases.js';
-import { closeOverReferences, taggedDigests } from '../gc/keep-rules.js';
+import { closeOver, referenceGraph, taggedDigests } from '../gc/keep-rules.js';
 import type { FileSystem } from '../io/file-system.js';
 import type { Platform } from '../manifest.js';
 import { findRepositories } from '../storage/find-repositories.js';
@@ -122,12 +122,13 @@ export async function runLs(
         for (const d of revisions) for (const b of refsOf(byDigest.get(d)!)) out.add(b);
         return out;
       };
-      const before = closeOverReferences(scan, taggedDigests(scan));
+      const graph = referenceGraph(scan);
+      const before = closeOver(graph, taggedDigests(scan));
       const repo: LsRepo = { name: scan.name, tags: [], untagged: [], size: 0 };
       for (const tag of scan.tags) {
         const revision = tag.current ? byDigest.get(tag.current) : undefined;
-        const closure = tag.current ? closeOverReferences(scan, [tag.current]) : new Set<Digest>();
-        const after = closeOverReferences(scan, taggedDigests({ ...scan, tags: scan.tags.filter((t) => t !== tag) }));
+        const closure = tag.current ? closeOver(graph, [tag.current]) : new Set<Digest>();
+        const after = closeOver(graph, taggedDigests({ ...scan, tags: scan.tags.filter((t) => t !== tag) }));
         const lost = [...before].filter((d) => !after.has(d));
         const lostUses = new Map<Digest, number>();
         for (const d of lost) for (const b of new Set(refsOf(byDigest.get(d)!))) lostUses.set(b, (lostUses.get(b) ?? 0) + 1);
