@@ -5,7 +5,7 @@
 import type { BlobIndex } from '../blob-index.js';
 import type { Digest } from '../digest.js';
 import { DigestList } from '../digest-list.js';
-import type { TagDecision, TagSelector } from '../select/select-tags.js';
+import { type TagDecision, type TagSelector, allTagsRemovedWarning } from '../select/select-tags.js';
 import type { RepoScan } from '../storage/scan-repository.js';
 import { markRevision, selectKept } from './keep-rules.js';
 
@@ -34,9 +34,8 @@ export function markRepository(
   for (const warning of scan.warnings) warn(warning);
   const decisions = options.selector?.decide(scan.name, scan.tags) ?? [];
   const removedTags = new Set(decisions.filter((d) => d.remove).map((d) => d.tag));
-  if (removedTags.size > 0 && removedTags.size === scan.tags.length) {
-    warn(`ALL ${scan.tags.length} tags of ${scan.name} are removed: nothing in it will be pullable by tag`);
-  }
+  const loud = allTagsRemovedWarning(scan.name, removedTags.size, scan.tags.length);
+  if (loud) warn(loud);
   const kept = selectKept(scan, { deleteUntagged: options.deleteUntagged, removedTags });
   const outcome: RepoOutcome = {
     name: scan.name,

@@ -131,3 +131,12 @@ export class TagSelector {
     return this.rules.filter((rule) => !this.ruleMatched.has(rule));
   }
 }
+
+/** The prefix by which reports pick out the loud warning below. */
+export const ALL_TAGS_REMOVED = 'ALL ';
+
+/** The loud warning when a selection leaves a repository with no tag, else undefined. */
+export function allTagsRemovedWarning(repository: string, removed: number, total: number): string | undefined {
+  if (removed === 0 || removed !== total) return undefined;
+  return `${ALL_TAGS_REMOVED}${total} tags of ${repository} are removed: nothing in it will be pullable by tag`;
+}

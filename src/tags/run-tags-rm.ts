@@ -9,7 +9,7 @@
 
 import type { FileSystem } from '../io/file-system.js';
 import { timePhases } from '../gc/phases.js';
-import type { TagDecision, TagSelector } from '../select/select-tags.js';
+import { type TagDecision, type TagSelector, allTagsRemovedWarning } from '../select/select-tags.js';
 import { findRepositories } from '../storage/find-repositories.js';
 import { locateRoot } from '../storage/locate-root.js';
 import { scanTags } from '../storage/scan-repository.js';
@@ -57,9 +57,8 @@ export function runTagsRm(
       const tags = scanTags(reader, name, []);
       const decisions = options.selector.decide(name, tags);
       const tagsRemoved = decisions.filter((d) => d.remove);
-      if (tagsRemoved.length > 0 && tagsRemoved.length === tags.length) {
-        warn(`ALL ${tags.length} tags of ${name} are removed: nothing in it will be pullable by tag`);
-      }
+      const loud = allTagsRemovedWarning(name, tagsRemoved.length, tags.length);
+      if (loud) warn(loud);
       if (decisions.length > 0) result.repositories.push({ name, tags: tags.length, tagsRemoved, tagsKept: decisions.filter((d) => !d.remove) });
     }
     options.selector.assertExplicitFound();
