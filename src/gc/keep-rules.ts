@@ -25,8 +25,8 @@ export function referenceGraph(scan: RepoScan): ReferenceGraph {
   for (const revision of scan.revisions) {
     if (!revision.manifest) continue;
     byDigest.set(revision.digest, revision);
-    const subject = revision.manifest.subject;
-    if (subject) {
+    // Every subject variant (see manifest.ts): a referrer of each is kept with it.
+    for (const subject of revision.manifest.subjects) {
       const list = referrers.get(subject);
       if (list) list.push(revision.digest);
       else referrers.set(subject, [revision.digest]);
