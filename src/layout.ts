@@ -5,13 +5,16 @@
 //
 //   <rootdirectory>/docker/registry/v2/
 //   ├── blobs/<alg>/<hex[0:2]>/<hex>/data            blobData
-//   └── repositories/<name...>/                       repository (name may nest)
+//   ├── repositories/<name...>/                       repository (name may nest)
 //       ├── _layers/<alg>/<hex>/link                  layerLink
 //       ├── _manifests/                               manifestsRoot
 //       ├── _manifests/revisions/<alg>/<hex>/link     revisionLink
 //       ├── _manifests/tags/<tag>/current/link        tagCurrentLink
 //       ├── _manifests/tags/<tag>/index/<alg>/<hex>/link   tagIndexLink
 //       └── _uploads/<uuid>/...                       never touched
+//   └── _janitor/journal.json                         journal: this tool's record of an
+//                                                     unfinished tag removal (the registry
+//                                                     reads only blobs/ and repositories/)
 //
 // A link file holds "<alg>:<hex>" with no newline. Only blobs have the
 // two-character fan-out directory.
@@ -19,6 +22,8 @@
 import { type Algorithm, type Digest, splitDigest, isAlgorithm, makeDigest } from './digest.js';
 
 export type PathSpec =
+  | { kind: 'janitorDir' }
+  | { kind: 'journal' }
   | { kind: 'blobsRoot' }
   | { kind: 'blobAlgorithm'; algorithm: Algorithm }
   | { kind: 'blobBucket'; algorithm: Algorithm; prefix: string }
@@ -44,9 +49,18 @@ export type PathSpec =
   | { kind: 'tagIndexDir'; name: string; tag: string; digest: Digest }
   | { kind: 'tagIndexLink'; name: string; tag: string; digest: Digest };
 
-// Reference grammar (distribution/reference): lowercase components joined by
-// '/', at most 255 characters in all.
+// Repository names: the reference grammar (distribution/reference) as
+// Debian's 2.8.2 serves it on the filesystem driver. Lowercase path
+// components joined by '/', at most 255 characters in all; the first
+// component may instead be a domain: letters of either case, digits and
+// '-', dot-separated (`Foo/bar`, `Example.COM/team/app`), only when more
+// components follow. The grammar's optional `:port` is left out: 2.8.2's
+// filesystem driver refuses every path holding ':' ("invalid path"), so it
+// can neither write, serve nor garbage-collect `localhost:5000/x` (checked
+// by test/hostile/names-accepted.test.ts). No component can be empty, `.`
+// or `..`, or hold a separator or NUL.
 const NAME_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const DOMAIN_COMPONENT = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 export const MAX_NAME_LENGTH = 255;
 
@@ -55,7 +69,12 @@ export function isNameComponent(component: string): boolean {
 }
 
 export function isRepositoryName(name: string): boolean {
-  return name.length > 0 && name.length <= MAX_NAME_LENGTH && name.split('/').every(isNameComponent);
+  if (name.length === 0 || name.length > MAX_NAME_LENGTH) return false;
+  const components = name.split('/');
+  const first = components[0]!;
+  if (!isNameComponent(first) && !(components.length > 1 && DOMAIN_COMPONENT.test(first))) return false;
+  for (let i = 1; i < components.length; i++) if (!isNameComponent(components[i]!)) return false;
+  return true;
 }
 
 export function isTagName(tag: string): boolean {
@@ -67,9 +86,16 @@ function digestPath(digest: Digest): string {
   return `${algorithm}/${hex}`;
 }
 
+/** This tool's own directory in v2 (the registry never looks there). */
+export const JANITOR_DIR = '_janitor';
+
 /** Renders a path kind to its place relative to the v2 directory. */
 export function renderPath(spec: PathSpec): string {
   switch (spec.kind) {
+    case 'janitorDir':
+      return JANITOR_DIR;
+    case 'journal':
+      return `${JANITOR_DIR}/journal.json`;
     case 'blobsRoot':
       return 'blobs';
     case 'blobAlgorithm':

@@ -2,8 +2,10 @@
 // recursively, never entering a directory whose name starts with '_'. A
 // directory with a `_layers` (v2.8) or `_manifests` (v3) child is a
 // repository, and the walk goes on below it: `a/b` and `a/b/c` can both be
-// repositories. An invalid name on a repository is an error (v2.8 aborts the
-// whole GC on one too).
+// repositories. Names follow layout.ts isRepositoryName: what 2.8.2 itself
+// walks and serves, `Foo/bar` and `Example.COM/team/app` included. An invalid
+// name on a repository is an error (v2.8 aborts the whole GC on one too, and
+// on `host:port/x`, whose ':' its filesystem driver refuses).
 
 import { JanitorError } from '../errors.js';
 import { isRepositoryName } from '../layout.js';

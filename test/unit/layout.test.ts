@@ -40,11 +40,57 @@ describe('layout', () => {
     expect(isRepositoryName('a//b')).toBe(false);
     expect(isRepositoryName('a'.repeat(256))).toBe(false);
     expect(isTagName('v1.0_rc-1')).toBe(true);
+    expect(isTagName('v1/x')).toBe(false);
     expect(isTagName('-x')).toBe(false);
     expect(isTagName('a'.repeat(129))).toBe(false);
     expect(parseDigest(D)).toBe(D);
     expect(parseDigest(D + '\n')).toBeUndefined();
     expect(parseDigest('sha256:' + 'A1'.repeat(32))).toBeUndefined();
     expect(parseDigest('md5:' + 'a1'.repeat(16))).toBeUndefined();
+  });
+
+  // What Debian's 2.8.2 accepts (test/hostile/names-accepted.test.ts pushes
+  // each): a domain-like first component in any case, when more follow.
+  it('accepts a domain-like first component in either case, as 2.8.2 does', () => {
+    for (const name of ['Foo/bar', 'Example.COM/team/app', 'A/b/c', 'Ab-c.D/e', 'A1-2/b', '1.2.3.4/b', 'xn--Bq/b', 'x_y/z']) {
+      expect(isRepositoryName(name), name).toBe(true);
+    }
+    const long = `A/${'b'.repeat(253)}`;
+    expect(isRepositoryName(long)).toBe(true);
+    expect(isRepositoryName(`${long}b`)).toBe(false);
+    expect(parsePath('repositories/Foo/bar/_layers')).toEqual({ kind: 'layersRoot', name: 'Foo/bar' });
+    expect(parsePath('repositories/Example.COM/team/app/_manifests/tags/v1/current/link')).toEqual({ kind: 'tagCurrentLink', name: 'Example.COM/team/app', tag: 'v1' });
+  });
+
+  it('refuses what 2.8.2 refuses, and every unsafe path component', () => {
+    for (const name of [
+      'Foo', // a domain needs a path after it
+      'foo/Bar', // only the first component may hold capitals
+      'X_y/z', // '_' is not in the domain grammar
+      'a-/b',
+      '-a/b',
+      'a./b',
+      'a..b/c',
+      'Foo/bar/Baz',
+      'localhost:5000/x', // 2.8.2's filesystem driver refuses ':' in any path
+      '127.0.0.1:5000/q',
+      '../x',
+      './x',
+      'x/..',
+      'x/.',
+      '..',
+      '.',
+      '/x',
+      'x/',
+      'a\\b/c',
+      'a\u0000/b',
+      'a/b\u0000',
+      'Foo/b ar',
+      '',
+    ]) {
+      expect(isRepositoryName(name), JSON.stringify(name)).toBe(false);
+    }
+    expect(parsePath('repositories/Foo/_layers')).toBeUndefined();
+    expect(parsePath('repositories/../_layers')).toBeUndefined();
   });
 });
