@@ -49,7 +49,8 @@ export function rootFromConfigFile(fs: FileSystem, file: string, env: NodeJS.Pro
   try {
     text = readTextFileSync(fs, file);
   } catch (cause) {
-    throw new JanitorError('E_CONFIG', `cannot read registry config ${file}: ${errnoCode(cause) ?? String(cause)}`, { path: file, cause });
+    const why = cause instanceof JanitorError ? cause.message : `${file}: ${errnoCode(cause) ?? String(cause)}`;
+    throw new JanitorError('E_CONFIG', `cannot read registry config ${why}`, { path: file, cause });
   }
   return rootFromConfigText(text, file, env);
 }

@@ -1,4 +1,5 @@
 import nodeFs, { constants } from 'node:fs';
+import { JanitorError, errnoCode } from '../errors.js';
 
 // The injected filesystem: the synchronous subset of `node:fs` the tool uses.
 // Node's `fs` module and a memfs `Volume` both satisfy it, so unit tests run
@@ -49,11 +50,43 @@ export const OPEN_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW | constan
 /** Node's own fs is the production FileSystem: checked here at compile time. */
 export const nodeFileSystem: FileSystem = nodeFs;
 
-/** Reads a small text file (a config or policy) through the injected filesystem. */
+/**
+ * Reads a small text file (a config or policy) through the injected
+ * filesystem. Anything but a regular file is refused before a byte is read:
+ * opened blocking, a FIFO would hang the run until a writer came, and a
+ * device could be read forever. O_NONBLOCK makes the open of a FIFO return
+ * at once (it is ignored for regular files); fstat then tells what it is.
+ */
 export function readTextFileSync(fs: FileSystem, path: string): string {
-  const fd = fs.openSync(path, constants.O_RDONLY);
+  let fd: number;
   try {
-    const size = fs.fstatSync(fd).size;
+    fd = fs.openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (cause) {
+    // open(2) of a Unix socket fails with ENXIO whatever the flags: say what it is.
+    let socket = false;
+    try {
+      socket = errnoCode(cause) === 'ENXIO' && (fs.lstatSync(path) as Partial<Record<'isSocket', () => boolean>>).isSocket?.() === true;
+    } catch {
+      // gone or unreadable since: the open's own error says enough
+    }
+    if (socket) throw new JanitorError('E_UNREADABLE', `${path}: it is a socket, not a regular file`, { path, cause });
+    throw cause;
+  }
+  try {
+    // Node's Stats and memfs's have these; declared optional so FileStats need not.
+    const stats = fs.fstatSync(fd) as FileStats & Partial<Record<'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice', () => boolean>>;
+    if (!stats.isFile()) {
+      const kinds: [boolean | undefined, string][] = [
+        [stats.isDirectory(), 'a directory'],
+        [stats.isFIFO?.(), 'a FIFO'],
+        [stats.isSocket?.(), 'a socket'],
+        [stats.isCharacterDevice?.(), 'a character device'],
+        [stats.isBlockDevice?.(), 'a block device'],
+      ];
+      const what = kinds.find(([is]) => is === true)?.[1] ?? 'of an unknown kind';
+      throw new JanitorError('E_UNREADABLE', `${path}: it is ${what}, not a regular file`, { path });
+    }
+    const size = stats.size;
     const buffer = Buffer.alloc(size);
     let read = 0;
     while (read < size) {

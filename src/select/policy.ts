@@ -68,7 +68,8 @@ export function readPolicy(fs: FileSystem, file: string): Rule[] {
   try {
     text = readTextFileSync(fs, file);
   } catch (cause) {
-    throw new JanitorError('E_USAGE', `cannot read policy ${file}: ${errnoCode(cause) ?? String(cause)}`, { path: file, cause });
+    const why = cause instanceof JanitorError ? cause.message : `${file}: ${errnoCode(cause) ?? String(cause)}`;
+    throw new JanitorError('E_USAGE', `cannot read policy ${why}`, { path: file, cause });
   }
   return parsePolicy(text, file);
 }

@@ -26,3 +26,15 @@ describe('registry config', () => {
     expect(() => rootFromConfigText('version: 0.1\n', 'c.yml', {})).toThrow(/names no storage driver/);
   });
 });
+
+describe('reading the registry config file', () => {
+  it('refuses a directory before reading it, as a config error naming what it is', async () => {
+    const { Volume } = await import('memfs');
+    const { rootFromConfigFile } = await import('../../src/config.js');
+    const fs = new Volume();
+    fs.mkdirSync('/etc/registry', { recursive: true });
+    expect(() => rootFromConfigFile(fs as never, '/etc/registry', {})).toThrow('cannot read registry config /etc/registry: it is a directory, not a regular file');
+    fs.writeFileSync('/etc/registry/config.yml', 'storage:\n  filesystem:\n    rootdirectory: /data\n');
+    expect(rootFromConfigFile(fs as never, '/etc/registry/config.yml', {})).toBe('/data');
+  });
+});
