@@ -215,7 +215,11 @@ export function foldKey(key: string): string {
 }
 
 /** A field name, or an element of an array field: rendered only for an error. */
-type Where = string | { key: string; index: number };
+type Where = string | ArrayElement;
+interface ArrayElement {
+  key: string;
+  index: number;
+}
 
 const nameOf = (where: Where): string => (typeof where === 'string' ? where : `${where.key}[${where.index}]`);
 
@@ -264,13 +268,15 @@ class ManifestReader {
       if (!digest) this.fail(`${nameOf(where)}.${key} is not a valid digest`);
       digests.push(digest);
     }
-    if (digests.length === 0 && !tolerateMissing) this.fail(`${nameOf(where)} has no valid digest`);
+    if (digests.length === 0 && !tolerateMissing) {
+      this.fail(typeof where === 'string' ? `${where} has no valid digest` : `${where.key} entry has no valid digest (${nameOf(where)})`);
+    }
     return digests;
   }
 
   /** Every element of every non-null variant of an array field; `where` names it in errors. */
-  arrayElements(variants: Variant[]): { value: JsonValue; where: Where }[] {
-    const out: { value: JsonValue; where: Where }[] = [];
+  arrayElements(variants: Variant[]): { value: JsonValue; where: ArrayElement }[] {
+    const out: { value: JsonValue; where: ArrayElement }[] = [];
     for (const { key, value } of variants) {
       if (value === null) continue;
       if (!Array.isArray(value)) this.fail(`${key} is ${describeValue(value)}, not an array`);
@@ -388,7 +394,7 @@ export function parseManifest(bytes: Uint8Array, path: string): ManifestRefs {
         if (!digest) reader.fail(`${nameOf(where)}.${key} is not a valid digest`);
         sums.push(digest);
       }
-      if (sums.length === 0 && variants.length < 2) reader.fail(`${nameOf(where)} has no valid blobSum`);
+      if (sums.length === 0 && variants.length < 2) reader.fail(`${where.key} entry has no valid blobSum (${nameOf(where)})`);
       refs.blobs.push(...sums);
     }
   }

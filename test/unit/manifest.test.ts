@@ -106,7 +106,7 @@ describe('keys in any letter case, and every variant of a key', () => {
   it('a later variant of a field may lack a digest (Go keeps the earlier element\'s), a lone one may not', () => {
     const m = parse(`{"schemaVersion":2,"mediaType":"${S2}","config":${desc(1)},"layers":[${desc(2)}],"layers":[{"size":3}]}`);
     expect(m.blobs).toEqual([d(1), d(2)]);
-    expect(() => parse(`{"schemaVersion":2,"mediaType":"${S2}","config":${desc(1)},"layers":[{"size":3}]}`)).toThrow(/layers\[0\] has no valid digest/);
+    expect(() => parse(`{"schemaVersion":2,"mediaType":"${S2}","config":${desc(1)},"layers":[{"size":3}]}`)).toThrow(/layers entry has no valid digest \(layers\[0\]\)/);
   });
 });
 
@@ -123,7 +123,7 @@ describe('malformed manifests: one E_BAD_MANIFEST naming the file and the field'
     ['digest a number', `{"schemaVersion":2,"mediaType":"${S2}","config":{"digest":5}}`, /config\.digest is not a valid digest/],
     ['subject an array', `{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","config":${desc(1)},"subject":[]}`, /subject is an array, not a descriptor object/],
     ['fsLayers entry a string', `{"schemaVersion":1,"fsLayers":["x"]}`, /fsLayers\[0\] is string, not an object/],
-    ['blobSum missing', `{"schemaVersion":1,"fsLayers":[{}]}`, /fsLayers\[0\] has no valid blobSum/],
+    ['blobSum missing', `{"schemaVersion":1,"fsLayers":[{}]}`, /fsLayers entry has no valid blobSum \(fsLayers\[0\]\)/],
     ['mediaType a number', `{"schemaVersion":2,"mediaType":2,"config":${desc(1)}}`, /mediaType is number, not a string/],
     ['schemaVersion a string', `{"schemaVersion":"2"}`, /schemaVersion "2" is neither 1 nor 2/],
     ['null', 'null', /not a JSON object/],
