@@ -64,7 +64,39 @@ export interface KeepOptions {
 }
 
 /**
- * The kept revisions of one repository.
+ * One repository prepared for several keep decisions (ls asks one per tag):
+ * the reference graph and the closure of the tags are built once, on first
+ * use, and shared by every selectKeptIn() call.
+ */
+export class KeepContext {
+  private graphMemo: ReferenceGraph | undefined;
+  private taggedMemo: Set<Digest> | undefined;
+  private readableMemo: Digest[] | undefined;
+
+  constructor(readonly scan: RepoScan) {}
+
+  get graph(): ReferenceGraph {
+    return (this.graphMemo ??= referenceGraph(this.scan));
+  }
+
+  /** revisions the tags reach before any removal. */
+  get tagged(): Set<Digest> {
+    return (this.taggedMemo ??= closeOver(this.graph, taggedDigests(this.scan)));
+  }
+
+  /** revisions whose manifest could be read. */
+  get readable(): Digest[] {
+    if (!this.readableMemo) {
+      this.readableMemo = [];
+      for (const revision of this.scan.revisions) if (revision.manifest) this.readableMemo.push(revision.digest);
+    }
+    return this.readableMemo;
+  }
+}
+
+/**
+ * The kept revisions of one repository: THE keep rule, which gc, prune and
+ * ls all call (ls asks it once per tag, with that tag removed).
  * - gc: every readable revision; gc -m: the closure of the tags.
  * - prune -m: the closure of the tags that remain.
  * - prune: the closure of the remaining tags and of every revision no tag
@@ -72,26 +104,31 @@ export interface KeepOptions {
  *   ("lost its last tag"), manifests untagged before are left whole.
  */
 export function selectKept(scan: RepoScan, options: KeepOptions): Set<Digest> {
+  return selectKeptIn(new KeepContext(scan), options);
+}
+
+/** selectKept on a prepared repository. */
+export function selectKeptIn(context: KeepContext, options: KeepOptions): Set<Digest> {
+  const { scan } = context;
   const removed = options.removedTags;
   const remaining = removed ? { ...scan, tags: scan.tags.filter((t) => !removed.has(t.tag)) } : scan;
-  if (options.deleteUntagged) return closeOver(referenceGraph(scan), taggedDigests(remaining));
-  const readable: Digest[] = [];
-  for (const revision of scan.revisions) if (revision.manifest) readable.push(revision.digest);
-  if (!removed || removed.size === 0) return new Set(readable);
+  if (options.deleteUntagged) return closeOver(context.graph, taggedDigests(remaining));
+  if (!removed || removed.size === 0) return new Set(context.readable);
   // Roots: the remaining tags, and every manifest no tag reached before the
   // run. Their closure keeps, say, the child an untagged index shares with
   // an index whose tag is removed.
-  const graph = referenceGraph(scan);
-  const before = closeOver(graph, taggedDigests(scan));
-  const untaggedBefore = readable.filter((d) => !before.has(d));
-  return closeOver(graph, [...taggedDigests(remaining), ...untaggedBefore]);
+  const before = context.tagged;
+  const untaggedBefore = context.readable.filter((d) => !before.has(d));
+  return closeOver(context.graph, [...taggedDigests(remaining), ...untaggedBefore]);
+}
+
+/** What a kept revision marks: its own blob and everything References() lists. */
+export function listRevisionMarks(revision: Revision): Digest[] {
+  const manifest = revision.manifest;
+  return manifest ? [revision.digest, ...manifest.blobs, ...manifest.children] : [revision.digest];
 }
 
 /** Marks a kept revision: its own blob and everything References() lists. */
 export function markRevision(index: BlobIndex, revision: Revision): void {
-  index.mark(revision.digest);
-  const manifest = revision.manifest;
-  if (!manifest) return;
-  for (const blob of manifest.blobs) index.mark(blob);
-  for (const child of manifest.children) index.mark(child);
+  for (const digest of listRevisionMarks(revision)) index.mark(digest);
 }

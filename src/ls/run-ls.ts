@@ -6,15 +6,19 @@
 // 2. scan       every repository, matched or not: blobs are shared across
 //               repositories, so what a tag frees depends on all of them
 // 3. size       stat every blob a manifest references
-// 4. account    per tag: its closure's distinct blobs (size) and those no
-//               other kept manifest references (frees). "Kept" is what a
-//               `prune` of that one tag keeps: every other revision.
+// 4. account    per tag: its closure's distinct blobs (size), and what a
+//               `prune REPO:TAG` of that one tag would free (frees): the keep
+//               rule itself (keep-rules.ts selectKeptIn, the function gc and
+//               prune call) is asked with removedTags = {that tag}, and the
+//               blobs every repository then marks are compared with those
+//               it marks with no tag removed. Blobs already unmarked (what a
+//               plain gc frees anyway) are not counted.
 
 import picomatch from 'picomatch';
 import type { Digest } from '../digest.js';
 import { JanitorError } from '../errors.js';
 import { timePhases } from '../gc/phases.js';
-import { closeOver, referenceGraph, taggedDigests } from '../gc/keep-rules.js';
+import { KeepContext, closeOver, listRevisionMarks, selectKeptIn } from '../gc/keep-rules.js';
 import type { FileSystem } from '../io/file-system.js';
 import type { Platform } from '../manifest.js';
 import { findRepositories } from '../storage/find-repositories.js';
@@ -52,9 +56,9 @@ export interface LsResult {
   warnings: string[];
 }
 
+/** What a revision marks when kept; nothing for one whose manifest is missing (never kept). */
 function refsOf(revision: Revision): Digest[] {
-  const m = revision.manifest;
-  return m ? [revision.digest, ...m.blobs, ...m.children] : [];
+  return revision.manifest ? listRevisionMarks(revision) : [];
 }
 
 function platformName(p: Platform | undefined): string {
@@ -92,14 +96,20 @@ export async function runLs(
   scans.sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const scan of scans) if (match(scan.name)) result.warnings.push(...scan.warnings);
 
-  // 3. size
+  // 3. size, and how many kept revisions (all repositories) mark each blob
+  // when no tag is removed: the baseline every per-tag question starts from.
   const sizes = new Map<Digest, number>();
-  const references = new Map<Digest, number>();
+  const markers = new Map<Digest, number>();
+  const contexts = new Map<string, { context: KeepContext; baseline: Set<Digest> }>();
   timer.run('size', () => {
     for (const scan of scans) {
+      const context = new KeepContext(scan);
+      const baseline = selectKeptIn(context, { deleteUntagged: false });
+      contexts.set(scan.name, { context, baseline });
       for (const revision of scan.revisions) {
+        if (!baseline.has(revision.digest)) continue;
         for (const digest of new Set(refsOf(revision))) {
-          references.set(digest, (references.get(digest) ?? 0) + 1);
+          markers.set(digest, (markers.get(digest) ?? 0) + 1);
           if (!sizes.has(digest)) sizes.set(digest, reader.dataSize(reader.pathOf({ kind: 'blobData', digest })));
         }
       }
@@ -116,23 +126,29 @@ export async function runLs(
     const listed = new Set<Digest>();
     for (const scan of scans) {
       if (!match(scan.name)) continue;
+      const { context, baseline } = contexts.get(scan.name)!;
       const byDigest = new Map(scan.revisions.map((r) => [r.digest, r]));
       const blobsOf = (revisions: Iterable<Digest>): Set<Digest> => {
         const out = new Set<Digest>();
         for (const d of revisions) for (const b of refsOf(byDigest.get(d)!)) out.add(b);
         return out;
       };
-      const graph = referenceGraph(scan);
-      const before = closeOver(graph, taggedDigests(scan));
+      /** Bytes no kept revision marks any more once `tag` is removed, as prune decides. */
+      const freedBy = (tag: string): number => {
+        const kept = selectKeptIn(context, { deleteUntagged: false, removedTags: new Set([tag]) });
+        const lostUses = new Map<Digest, number>();
+        for (const digest of baseline) {
+          if (kept.has(digest)) continue;
+          for (const b of new Set(refsOf(byDigest.get(digest)!))) lostUses.set(b, (lostUses.get(b) ?? 0) + 1);
+        }
+        let freed = 0;
+        for (const [b, uses] of lostUses) if (markers.get(b) === uses) freed += sizes.get(b) ?? 0;
+        return freed;
+      };
       const repo: LsRepo = { name: scan.name, tags: [], untagged: [], size: 0 };
       for (const tag of scan.tags) {
         const revision = tag.current ? byDigest.get(tag.current) : undefined;
-        const closure = tag.current ? closeOver(graph, [tag.current]) : new Set<Digest>();
-        const after = closeOver(graph, taggedDigests({ ...scan, tags: scan.tags.filter((t) => t !== tag) }));
-        const lost = [...before].filter((d) => !after.has(d));
-        const lostUses = new Map<Digest, number>();
-        for (const d of lost) for (const b of new Set(refsOf(byDigest.get(d)!))) lostUses.set(b, (lostUses.get(b) ?? 0) + 1);
-        const freed = [...lostUses].filter(([b, uses]) => references.get(b) === uses).map(([b]) => b);
+        const closure = tag.current ? closeOver(context.graph, [tag.current]) : new Set<Digest>();
         repo.tags.push({
           tag: tag.tag,
           digest: tag.current,
@@ -140,14 +156,14 @@ export async function runLs(
           mediaType: revision?.manifest?.mediaType,
           platforms: revision?.manifest?.platforms.map(platformName) ?? [],
           size: sizeOf(blobsOf(closure)),
-          frees: sizeOf(freed),
+          frees: freedBy(tag.tag),
         });
       }
       for (const revision of scan.revisions) {
-        if (before.has(revision.digest)) continue;
+        if (context.tagged.has(revision.digest)) continue;
         repo.untagged.push({ digest: revision.digest, mediaType: revision.manifest?.mediaType, size: sizes.get(revision.digest) ?? 0 });
       }
-      const all = blobsOf(scan.revisions.filter((r) => r.manifest).map((r) => r.digest));
+      const all = blobsOf(context.readable);
       repo.size = sizeOf(all);
       for (const b of all) listed.add(b);
       result.repositories.push(repo);
