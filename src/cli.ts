@@ -3,7 +3,6 @@
 // through `CliIo` so tests run it on memfs with captured output.
 
 import { Command, CommanderError, Option } from 'commander';
-import picomatch from 'picomatch';
 import { rootFromConfigFile } from './config.js';
 import { JanitorError, describeError } from './errors.js';
 import { type GcOptions, runGc } from './gc/run-gc.js';
@@ -12,6 +11,7 @@ import { type LsSort, runLs } from './ls/run-ls.js';
 import { makePaint } from './paint.js';
 import { renderGcHuman, writeGcJson } from './report.js';
 import { renderLsHuman, renderLsJson, renderTagsRmHuman, renderTagsRmJson } from './report-tags.js';
+import { compileRepositoryGlobs } from './select/repository-glob.js';
 import { type SelectionFlags, buildSelector } from './select/selection.js';
 import type { StorageWorkers } from './storage/repo-scanner.js';
 import type { TreeReader } from './storage/tree-reader.js';
@@ -57,6 +57,9 @@ function resolveRoot(fs: FileSystem, flags: CommonFlags, env: NodeJS.ProcessEnv)
   if (flags.root !== undefined && flags.config !== undefined) {
     throw new JanitorError('E_USAGE', '--root and --config name the same thing: give one of them');
   }
+  // An unset shell variable (--root "$ROOT") must not mean the current directory.
+  if (flags.root === '') throw new JanitorError('E_USAGE', '--root is empty (an unset shell variable?): give the registry root directory');
+  if (flags.config === '') throw new JanitorError('E_USAGE', "--config is empty (an unset shell variable?): give the registry's config.yml");
   if (flags.config !== undefined) return rootFromConfigFile(fs, flags.config, env);
   return flags.root ?? DEFAULT_ROOT;
 }
@@ -92,7 +95,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     return make && ((reader) => make(reader, flags.concurrency));
   };
   const sweep = async (root: string, flags: SweepFlags, extra: Partial<GcOptions> = {}, command = 'gc'): Promise<void> => {
-    const skip = flags.skipRepo?.length ? picomatch(flags.skipRepo) : undefined;
+    const skip = flags.skipRepo?.length ? compileRepositoryGlobs(flags.skipRepo, '--skip-repo') : undefined;
     const result = await runGc(io.fs, root, {
       dryRun: flags.dryRun === true,
       deleteUntagged: flags.deleteUntagged === true,
@@ -126,6 +129,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .option('-m, --delete-untagged', 'also delete manifests no tag needs (multi-arch safe)')
     .action((config: string, flags: SweepFlags) => {
       if (flags.root !== undefined || flags.config !== undefined) throw new JanitorError('E_USAGE', 'garbage-collect takes the config file as its argument, not --root or --config');
+      if (config === '') throw new JanitorError('E_USAGE', "garbage-collect: the config file argument is empty (an unset shell variable?)");
       return sweep(rootFromConfigFile(io.fs, config, io.env), flags);
     });
 

@@ -88,10 +88,16 @@ export class TagSelector {
         } else if (kept) {
           if (!keepBy.has(t.tag)) keepBy.set(t.tag, kept);
         } else if (!removeBy.has(t.tag)) {
-          const why = [rule.tag ? `matches ${rule.tag.source}` : '', rule.olderThanMs !== undefined ? `pushed ${age(this.nowMs, t.pushedMs)}` : '']
+          // Every narrowing rule has a tag pattern, a keep-latest or an
+          // older-than above zero, so the reason is never empty.
+          const why = [
+            rule.tag ? `matches ${rule.tag.source}` : '',
+            rule.keepLatest ? `not one of the ${rule.keepLatest} most recently pushed` : '',
+            rule.olderThanMs !== undefined ? `pushed ${age(this.nowMs, t.pushedMs)}` : '',
+          ]
             .filter(Boolean)
             .join(', ');
-          removeBy.set(t.tag, `${rule.origin}${why ? `: ${why}` : ''}`);
+          removeBy.set(t.tag, `${rule.origin}: ${why || 'selected'}`);
         }
       }
     }

@@ -5,7 +5,7 @@
 import { JanitorError } from '../errors.js';
 import type { FileSystem } from '../io/file-system.js';
 import { readPolicy } from './policy.js';
-import { type Rule, compileRule, isNarrowing, parseExplicitTag } from './rules.js';
+import { FLAG_NAMES, type Rule, compileRule, isNarrowing, parseExplicitTag, zeroKeepFields } from './rules.js';
 import { TagSelector } from './select-tags.js';
 
 export interface SelectionFlags {
@@ -24,6 +24,7 @@ export function buildSelector(fs: FileSystem, args: readonly string[], flags: Se
     (v) => v !== undefined && v !== 0,
   );
   if (flags.policy !== undefined) {
+    if (flags.policy === '') throw new JanitorError('E_USAGE', '--policy is empty (an unset shell variable?): give the policy file');
     if (ruleFlags || explicit.length > 0) {
       throw new JanitorError('E_USAGE', '--policy cannot be combined with REPO:TAG arguments or selection flags');
     }
@@ -39,6 +40,7 @@ export function buildSelector(fs: FileSystem, args: readonly string[], flags: Se
       ...(flags.olderThan !== undefined ? { olderThan: flags.olderThan } : {}),
     },
     'flags',
+    FLAG_NAMES,
   );
   const rules: Rule[] = [];
   // With REPO:TAG arguments the flags protect them (in whatever repository
@@ -51,6 +53,13 @@ export function buildSelector(fs: FileSystem, args: readonly string[], flags: Se
   } else if (isNarrowing(rule)) {
     rules.push(rule);
   } else {
+    const zeros = zeroKeepFields(rule).map((field) => `${FLAG_NAMES[field]} ${field === 'olderThan' ? flags.olderThan : flags.keepLatest}`);
+    if (zeros.length > 0) {
+      throw new JanitorError(
+        'E_USAGE',
+        `${zeros.join(' and ')} ${zeros.length > 1 ? 'keep' : 'keeps'} no tag, so it narrows nothing: every tag of every repository in scope would be removed; give --tag, an --older-than or --keep-latest above zero, REPO:TAG arguments or --policy (to remove every tag of a repository, spell out --tag '.*')`,
+      );
+    }
     throw new JanitorError(
       'E_USAGE',
       "nothing selected: give REPO:TAG arguments, --tag, --older-than, --keep-latest or --policy (to remove every tag of a repository, spell out --tag '.*')",

@@ -144,9 +144,9 @@ describe('tags rm selection', () => {
 describe('refused selections delete nothing', () => {
   const cases: [string, string[], number, RegExp][] = [
     ['no narrowing rule', ['--repo', 'team/**'], 2, /nothing selected.*--tag '\.\*'/],
-    ['an invalid regex', ['--tag', '(build'], 2, /flags, tag: invalid regular expression "\(build"/],
+    ['an invalid regex', ['--tag', '(build'], 2, /^registry-janitor: error: --tag: invalid regular expression "\(build"/],
     ['an invalid duration', ['--older-than', '30days'], 2, /invalid duration "30days"/],
-    ['an invalid keep-latest', ['--keep-latest', 'five', '--tag', 'x'], 2, /keepLatest: expected a whole number/],
+    ['an invalid keep-latest', ['--keep-latest', 'five', '--tag', 'x'], 2, /^registry-janitor: error: --keep-latest: expected a whole number/],
     ['invalid tag syntax', ['team/app:-bad'], 2, /invalid REPO:TAG "team\/app:-bad"/],
     ['a tag that does not exist', ['team/app:v9'], 1, /tag team\/app:v9 does not exist/],
     ['a repository that does not exist', ['team/nope:v1'], 1, /repository team\/nope does not exist/],
@@ -172,9 +172,9 @@ describe('refused selections delete nothing', () => {
     ['no rules', 'version: 1\n', /expected a top-level "rules:" list/],
     ['an unknown field', 'rules:\n  - tag: x\n    keepNewest: 3\n', /policy \/p.yml, rule 1, field keepNewest: unknown field/],
     ['a wrong type', 'rules:\n  - tag: x\n  - olderThan: 3\n', /rule 2, field olderThan: expected a string/],
-    ['a bad regex in rule 2', 'rules:\n  - tag: x\n  - keepTags: ["["]\n    olderThan: 1d\n', /rule 2, keepTags: invalid regular expression/],
+    ['a bad regex in rule 2', 'rules:\n  - tag: x\n  - keepTags: ["["]\n    olderThan: 1d\n', /policy \/p.yml, rule 2, field keepTags: invalid regular expression/],
     ['a rule that narrows nothing', 'rules:\n  - repositories: ["team/**"]\n', /rule 1: needs tag, keepLatest or olderThan/],
-    ['JSON with a bad duration', '{"rules": [{"olderThan": "1y"}]}', /rule 1, olderThan: invalid duration "1y"/],
+    ['JSON with a bad duration', '{"rules": [{"olderThan": "1y"}]}', /policy \/p.yml, rule 1, field olderThan: invalid duration "1y"/],
   ];
   for (const [label, text, message] of policies) {
     it(`a malformed policy: ${label}`, async () => {
