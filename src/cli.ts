@@ -86,9 +86,41 @@ function addSelectionOptions(command: Command): Command {
     .option('--policy <file>', 'rules from a YAML or JSON policy file');
 }
 
+/** Exit status of a run whose deletions completed but whose report could not be written. */
+export const EXIT_REPORT_LOST = 3;
+
 export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
+  let exitCode = 0;
+  // Diagnostics never stop the work: a full or closed stderr loses the
+  // progress line, not the sweep.
+  const diagnose = (text: string): void => {
+    try {
+      io.stderr(text);
+    } catch {
+      // nowhere left to say it
+    }
+  };
   const progress = (flags: CommonFlags) => (phase: string, ms: number) => {
-    if (!flags.json) io.stderr(`phase ${phase} done in ${(ms / 1000).toFixed(2)} s\n`);
+    if (!flags.json) diagnose(`phase ${phase} done in ${(ms / 1000).toFixed(2)} s\n`);
+  };
+  // The journal recognises a rerun of the same command by its selection.
+  const journalOf = (command: string, tags: string[], flags: object): { fingerprint: string; command: string } => {
+    const { json: _json, concurrency: _concurrency, ...selection } = flags as Record<string, unknown>;
+    return { fingerprint: JSON.stringify({ command, tags: [...tags].sort(), selection: Object.entries(selection).sort() }), command: `registry-janitor ${args.join(' ')}` };
+  };
+  /**
+   * Writes the report. A report that cannot be written after deletions
+   * must not read as "nothing deleted" (exit 1): one line says what was
+   * done, and the exit status is EXIT_REPORT_LOST.
+   */
+  const report = (write: () => void, deleted: string | undefined): void => {
+    try {
+      write();
+    } catch (cause) {
+      if (deleted === undefined) throw cause;
+      diagnose(`registry-janitor: error: the run completed (${deleted}) but its report could not be written: ${describeError(cause)}\n`);
+      exitCode = EXIT_REPORT_LOST;
+    }
   };
   const workersFor = (flags: CommonFlags): GcOptions['makeWorkers'] => {
     const make = io.makeWorkers;
@@ -104,8 +136,13 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       onPhase: progress(flags),
       ...extra,
     });
-    if (flags.json) writeGcJson(result, io.stdout);
-    else io.stdout(renderGcHuman(result, command, paint));
+    const swept = result.swept;
+    const deleted = swept && `deleted ${swept.tags} tags, ${swept.manifests} manifests, ${swept.layerLinks} layer links, ${swept.blobs} blobs, ${swept.bytes} bytes`;
+    report(() => (flags.json ? writeGcJson(result, io.stdout) : io.stdout(renderGcHuman(result, command, paint))), deleted);
+    if (result.sweepError) {
+      diagnose(`registry-janitor: error: ${result.sweepError.message}; the sweep stopped part-way after it ${deleted} (rerun the same command to finish)\n`);
+      exitCode = 1;
+    }
   };
   const now = io.now ?? Date.now;
   const paint = makePaint(io.color === true);
@@ -139,14 +176,24 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .option('-m, --delete-untagged', 'also delete manifests that were untagged before')
     .option('--skip-repo <glob>', 'do not read these repositories; keep everything they link (repeatable)', collect)
     .action((tags: string[], flags: SweepFlags & SelectionFlags) =>
-      sweep(resolveRoot(io.fs, flags, io.env), flags, { selector: buildSelector(io.fs, tags, flags, now()) }, 'prune'),
+      sweep(resolveRoot(io.fs, flags, io.env), flags, { selector: buildSelector(io.fs, tags, flags, now()), journal: journalOf('prune', tags, flags) }, 'prune'),
     );
 
   type TagsRmFlags = CommonFlags & SelectionFlags & { dryRun?: boolean };
   const tagsRm = (tags: string[], flags: TagsRmFlags): void => {
     const selector = buildSelector(io.fs, tags, flags, now());
-    const result = runTagsRm(io.fs, resolveRoot(io.fs, flags, io.env), { dryRun: flags.dryRun === true, selector, onPhase: progress(flags) });
-    io.stdout(flags.json ? renderTagsRmJson(result) : renderTagsRmHuman(result, paint));
+    const result = runTagsRm(io.fs, resolveRoot(io.fs, flags, io.env), {
+      dryRun: flags.dryRun === true,
+      selector,
+      onPhase: progress(flags),
+      journal: journalOf('tags rm', tags, flags),
+    });
+    const deleted = result.dryRun ? undefined : `removed ${result.removed} tags`;
+    report(() => io.stdout(flags.json ? renderTagsRmJson(result) : renderTagsRmHuman(result, paint)), deleted);
+    if (result.sweepError) {
+      diagnose(`registry-janitor: error: ${result.sweepError.message}; stopped part-way after it ${deleted} (rerun the same command to finish)\n`);
+      exitCode = 1;
+    }
   };
   const tagsCommand = program.command('tags').description('tag operations');
   // `tags rm`, also spelled `tags untag` and, top-level, `untag`.
@@ -172,13 +219,13 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       return 2;
     }
     await program.parseAsync([...args], { from: 'user' });
-    return 0;
+    return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version exit 0; a missing subcommand shows help with exit code 1: a usage error.
       return error.exitCode === 0 ? 0 : 2;
     }
-    io.stderr(`registry-janitor: error: ${describeError(error)}\n`);
+    diagnose(`registry-janitor: error: ${describeError(error)}\n`);
     return error instanceof JanitorError ? error.exitCode : 1;
   }
 }

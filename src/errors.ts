@@ -15,7 +15,11 @@ export type ErrorCode =
   | 'E_SYMLINK' // a symbolic link inside the tree
   | 'E_STRAY' // an unexpected entry where the layout allows none
   | 'E_OUTSIDE_ROOT' // a computed path escapes the root (a bug guard)
+  | 'E_MOUNT' // a deletion would cross a filesystem boundary (a mount point inside the tree)
+  | 'E_TOO_LARGE' // a file the run must read is larger than any the registry writes
   | 'E_DELETE' // a deletion failed part-way
+  | 'E_BAD_JOURNAL' // the journal of an interrupted run cannot be read
+  | 'E_JOURNAL' // the journal cannot be written (nothing deleted)
   | 'E_NOT_FOUND'; // a named tag or repository does not exist
 
 export class JanitorError extends Error {

@@ -34,16 +34,22 @@ export function renderTagsRmHuman(result: TagsRmResult, paint: Paint = plain): s
   const removed = result.repositories.reduce((n, r) => n + r.tagsRemoved.length, 0);
   lines.push('', paint.strong(`${removed} tags ${result.dryRun ? 'would be removed' : 'removed'}`) + '; run `registry-janitor gc -m` to reclaim their space');
   lines.push(...renderWarnings(result.warnings, paint));
+  if (result.sweepError) lines.push('', paint.alarm(`STOPPED PART-WAY: ${result.removed} of ${removed} tags were removed; fix the cause and rerun the same command to finish.`));
   return lines.join('\n') + '\n';
 }
 
 export function renderTagsRmJson(result: TagsRmResult): string {
+  const error = result.sweepError;
+  const removed = result.repositories.flatMap((r) => r.tagsRemoved.map(decisionJson));
   return (
     JSON.stringify({
+      ok: error === undefined,
+      error: error ? { code: error.code, message: error.message, path: error.path ?? null } : null,
       dryRun: result.dryRun,
       root: result.root,
       v2: result.v2 ?? null,
-      tagsRemoved: result.repositories.flatMap((r) => r.tagsRemoved.map(decisionJson)),
+      // stopped part-way: only the tags removed, in the order they went
+      tagsRemoved: error ? removed.slice(0, result.removed) : removed,
       tagsKept: result.repositories.flatMap((r) => r.tagsKept.map(decisionJson)),
       warnings: result.warnings,
     }) + '\n'

@@ -14,6 +14,7 @@ function pad(text: string | number, width: number, right = false): string {
 }
 
 function verbOf(result: GcResult): string {
+  if (result.sweepError) return 'planned for deletion';
   return result.dryRun ? 'eligible for deletion' : 'deleted';
 }
 
@@ -47,7 +48,19 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
   lines.push(paint.strong(`${result.blobsMarked} blobs marked, ${result.blobsDeletedCount} blobs and ${manifests} manifests ${verb}`));
   lines.push(`${sum(result, (o) => o.layerLinksDeleted.length)} layer links ${verb}`);
   lines.push(paint.strong(`${formatBytes(result.bytesFreed)} ${result.dryRun ? 'would be freed' : 'freed'}`));
+  const linkless = sum(result, (o) => o.linklessRevisions.length);
+  if (linkless > 0) lines.push(`${linkless} empty revision directories (left by an interrupted run) ${verb}`);
+  if (result.temporaryFiles > 0) lines.push(`${result.temporaryFiles} temporary files of crashed registry writes ${verb} with their directories`);
   lines.push(...renderWarnings(result.warnings, paint));
+  const swept = result.swept;
+  if (result.sweepError && swept) {
+    lines.push('');
+    lines.push(
+      paint.alarm(
+        `THE SWEEP STOPPED PART-WAY. Deleted before it stopped: ${swept.tags} tags, ${swept.manifests} manifests, ${swept.layerLinks} layer links, ${swept.blobs} blobs (${formatBytes(swept.bytes)} freed). Every kept tag still pulls; fix the cause and rerun the same command to finish.`,
+      ),
+    );
+  }
   if (!result.dryRun && result.blobsDeletedCount + manifests + tagsRemoved > 0) {
     lines.push('');
     lines.push(paint.warn('Restart the registry now: its blob descriptor cache still lists the deleted blobs.'));
@@ -80,36 +93,58 @@ function chunked(write: (text: string) => void): { put(text: string): void; flus
 export function writeGcJson(result: GcResult, write: (text: string) => void): void {
   const out = chunked(write);
   const field = (name: string, value: unknown): void => out.put(`${JSON.stringify(name)}:${JSON.stringify(value)},`);
+  const swept = result.swept;
+  // A sweep stopped part-way lists only what it deleted: the first N of
+  // each list, in the order the sweep goes (run-gc.ts targetsOf).
+  const limit = (count: number | undefined): number => (result.sweepError && count !== undefined ? count : Infinity);
+  const error = result.sweepError;
   out.put('{');
+  field('ok', error === undefined);
+  field('error', error ? { code: error.code, message: error.message, path: error.path ?? null } : null);
   field('dryRun', result.dryRun);
   field('deleteUntagged', result.deleteUntagged);
   field('root', result.root);
   field('v2', result.v2 ?? null);
   field('blobsMarked', result.blobsMarked);
-  const list = (name: string, emit: (each: (item: unknown) => void) => void): void => {
+  const list = (name: string, emit: (each: (item: unknown) => void) => void, max = Infinity): void => {
     out.put(`${JSON.stringify(name)}:[`);
-    let first = true;
+    let count = 0;
     emit((item) => {
-      out.put(`${first ? '' : ','}${JSON.stringify(item)}`);
-      first = false;
+      if (count >= max) return;
+      out.put(`${count === 0 ? '' : ','}${JSON.stringify(item)}`);
+      count++;
     });
     out.put('],');
   };
-  list('blobsDeleted', (each) => result.forEachBlobDeleted(each));
-  list('manifestsDeleted', (each) => {
-    for (const o of result.repositories) for (const digest of o.manifestsDeleted) each({ repository: o.name, digest });
-  });
-  list('layerLinksDeleted', (each) => {
-    for (const o of result.repositories) for (const digest of o.layerLinksDeleted) each({ repository: o.name, digest });
-  });
-  list('tagsRemoved', (each) => {
-    for (const o of result.repositories) for (const d of o.tagsRemoved) each(decisionJson(d));
-  });
+  list('blobsDeleted', (each) => result.forEachBlobDeleted(each), limit(swept?.blobs));
+  list(
+    'manifestsDeleted',
+    (each) => {
+      for (const o of result.repositories) for (const digest of o.manifestsDeleted) each({ repository: o.name, digest });
+    },
+    limit(swept?.manifests),
+  );
+  list(
+    'layerLinksDeleted',
+    (each) => {
+      for (const o of result.repositories) for (const digest of o.layerLinksDeleted) each({ repository: o.name, digest });
+    },
+    limit(swept?.layerLinks),
+  );
+  list(
+    'tagsRemoved',
+    (each) => {
+      for (const o of result.repositories) for (const d of o.tagsRemoved) each(decisionJson(d));
+    },
+    limit(swept?.tags),
+  );
   list('tagsKept', (each) => {
     for (const o of result.repositories) for (const d of o.tagsKept) each(decisionJson(d));
   });
-  field('tagIndexEntriesDeleted', sum(result, (o) => [...o.tagIndexEntries.values()].reduce((n, l) => n + l.length, 0)));
-  field('bytesFreed', result.bytesFreed);
+  field('tagIndexEntriesDeleted', error && swept ? swept.tagIndexEntries : sum(result, (o) => [...o.tagIndexEntries.values()].reduce((n, l) => n + l.length, 0)));
+  field('emptyRevisionDirectoriesDeleted', error && swept ? swept.linklessRevisions : sum(result, (o) => o.linklessRevisions.length));
+  field('temporaryFilesDeleted', result.temporaryFiles);
+  field('bytesFreed', error && swept ? swept.bytes : result.bytesFreed);
   field('skipped', result.skipped);
   field(
     'repositories',

@@ -1,22 +1,47 @@
 // The one deletion module. It takes typed targets, never raw paths: each
-// target renders to a directory through layout.ts, is checked to lie inside
-// the root, and is removed without following symlinks (a link is unlinked
-// as itself; its target is never touched). Within a directory the files go
-// first and the directory last, so a crash leaves a directory without its
-// link file, which the registry and this tool both ignore.
+// target renders to a directory through layout.ts and is checked to lie
+// inside the root. Removal is never recursive over unknown content: every
+// target kind has a known shape (below), each entry is checked against it,
+// the known files are unlinked and the directories removed with rmdir.
+//
+//   blob           blobs/<alg>/<xx>/<hex>/            data
+//   layerLink      _layers/<alg>/<hex>/               link
+//   revision       _manifests/revisions/<alg>/<hex>/  link
+//   tagIndexEntry  _manifests/tags/<t>/index/<alg>/<hex>/  link
+//   tag            _manifests/tags/<t>/               current/link, index/<alg>/<hex>/link
+//
+// Beside any `data` or `link`, a `<name>.<uuid>.tmp` is the known shape of a
+// crashed write of current Distribution (v3 writes small files to such a
+// temporary name and renames it): removed with its directory and counted.
+// A missing `data` or `link` is what an interrupted removal leaves: the
+// directory is removed all the same.
+//
+// `vet` runs in the plan phase, before the first deletion of the run: it
+// walks the same shape and refuses anything unexpected (an unknown entry, a
+// symbolic link, a FIFO or device, a link whose content names another
+// digest, another filesystem). `remove` walks it again at deletion time and
+// refuses what appeared since. Neither ever crosses a filesystem boundary:
+// every entry's st_dev must be the v2 directory's, and no target may hold,
+// sit on or lie below a mount point (bind mounts of the same filesystem
+// keep st_dev, so the mount table is checked too: storage/mount-points.ts).
+// Within a directory the files go first and the directory last, so a crash
+// leaves a directory without its link file, which the registry ignores and
+// the next run removes.
 
 import type { Digest } from './digest.js';
+import { type Algorithm, isAlgorithm, makeDigest, parseDigest } from './digest.js';
 import { JanitorError, errnoCode } from './errors.js';
-import type { FileSystem } from './io/file-system.js';
+import { type DirEntry, type FileStats, type FileSystem, type FileType, OPEN_NOFOLLOW } from './io/file-system.js';
 import { type PathSpec, renderPath } from './layout.js';
-import { assertInsideRoot } from './storage/tree-reader.js';
+import { assertInsideRoot, describeFileType } from './storage/tree-reader.js';
 
 export type DeletionTarget =
   | { kind: 'tag'; repository: string; tag: string }
   | { kind: 'tagIndexEntry'; repository: string; tag: string; digest: Digest }
   | { kind: 'revision'; repository: string; digest: Digest }
   | { kind: 'layerLink'; repository: string; digest: Digest }
-  | { kind: 'blob'; digest: Digest };
+  | { kind: 'blob'; digest: Digest }
+  | { kind: 'journal' };
 
 export function pathSpecOf(target: DeletionTarget): PathSpec {
   switch (target.kind) {
@@ -30,31 +55,235 @@ export function pathSpecOf(target: DeletionTarget): PathSpec {
       return { kind: 'layerDir', name: target.repository, digest: target.digest };
     case 'blob':
       return { kind: 'blobDir', digest: target.digest };
+    case 'journal':
+      return { kind: 'journal' };
   }
 }
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const TEMPORARY = { data: new RegExp(`^data\\.${UUID}\\.tmp$`), link: new RegExp(`^link\\.${UUID}\\.tmp$`) };
+
+/** The shape of a directory that holds one file (`data` or `link`). */
+interface LeafShape {
+  file: 'data' | 'link';
+  /** the digest a `link` must name; undefined: any digest (a tag's current link). */
+  expect: Digest | undefined;
+}
+
+type Mode = 'vet' | 'remove';
 
 export class Vacuum {
   private readonly fs: FileSystem;
   private readonly v2: string;
+  private readonly mountPoints: readonly string[];
+  private rootDev: number | undefined;
   /** Parents proven free of symlinks: 256 blob buckets and a few per repository. */
   private readonly verifiedParents = new Set<string>();
+  private readonly buffer = Buffer.allocUnsafe(256);
+  /** targets removed. */
   removed = 0;
+  /** `<name>.<uuid>.tmp` files of crashed registry writes, found (vet) or removed. */
+  temporaryFiles = 0;
 
-  constructor(fs: FileSystem, v2: string) {
+  /** `mountPoints`: absolute mount points strictly below `v2` (storage/mount-points.ts). */
+  constructor(fs: FileSystem, v2: string, mountPoints: readonly string[] = []) {
     this.fs = fs;
     this.v2 = v2;
+    this.mountPoints = mountPoints;
   }
 
-  remove(target: DeletionTarget): void {
+  /**
+   * Plan-time check of one target: everything in it has its known shape,
+   * nothing crosses a filesystem. Returns the size of a blob's data (0 for
+   * other kinds, and for a target already gone).
+   */
+  vet(target: DeletionTarget): number {
+    return this.walkTarget(target, 'vet');
+  }
+
+  /** Removes one target; returns the size of a blob's data it removed. */
+  remove(target: DeletionTarget): number {
+    const size = this.walkTarget(target, 'remove');
+    this.removed++;
+    return size;
+  }
+
+  private walkTarget(target: DeletionTarget, mode: Mode): number {
     const where = assertInsideRoot(this.v2, `${this.v2}/${renderPath(pathSpecOf(target))}`);
-    this.assertNoSymlinkAbove(where);
+    this.assertNoMountAt(where);
     try {
-      this.removeTree(where, this.fs.lstatSync(where).isDirectory());
+      this.assertNoSymlinkAbove(where);
+      switch (target.kind) {
+        case 'blob':
+          return this.walkLeaf(where, { file: 'data', expect: undefined }, mode);
+        case 'tag':
+          return this.walkTag(where, mode);
+        case 'journal':
+          return this.walkJournal(where, mode);
+        default:
+          return this.walkLeaf(where, { file: 'link', expect: target.digest }, mode);
+      }
     } catch (cause) {
       if (cause instanceof JanitorError) throw cause;
-      throw new JanitorError('E_DELETE', `cannot delete ${where}: ${errnoCode(cause) ?? String(cause)}`, { path: where, cause });
+      const verb = mode === 'vet' ? 'check' : 'delete';
+      throw new JanitorError('E_DELETE', `cannot ${verb} ${where}: ${errnoCode(cause) ?? String(cause)}`, { path: where, cause });
     }
-    this.removed++;
+  }
+
+  /** Lists a directory of a target; undefined when it is gone. */
+  private listDir(dir: string, top: boolean): DirEntry[] | undefined {
+    try {
+      return this.fs.readdirSync(dir, { withFileTypes: true });
+    } catch (cause) {
+      // A target already gone is done: a rerun after a crash, or what a
+      // concurrent deleter removed. Only the target itself may be missing;
+      // anything below it was just listed.
+      if (top && errnoCode(cause) === 'ENOENT') return undefined;
+      throw cause;
+    }
+  }
+
+  /** A directory holding one `data` or `link` file (and crashed-write leftovers). */
+  private walkLeaf(dir: string, shape: LeafShape, mode: Mode, top = true): number {
+    const entries = this.listDir(dir, top);
+    if (!entries) return 0;
+    let size = 0;
+    for (const entry of entries) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.name === shape.file) {
+        const stats = this.checkFile(entry, path);
+        if (shape.file === 'data') size = stats.size;
+        else if (mode === 'vet') this.checkLinkContent(path, shape.expect);
+      } else if (TEMPORARY[shape.file].test(entry.name)) {
+        this.checkFile(entry, path);
+        if (mode === 'vet') this.temporaryFiles++;
+      } else {
+        throw unexpected(path, entry);
+      }
+    }
+    if (mode === 'remove') {
+      for (const entry of entries) {
+        this.unlink(`${dir}/${entry.name}`);
+        if (entry.name !== shape.file) this.temporaryFiles++;
+      }
+      this.fs.rmdirSync(dir);
+    }
+    return size;
+  }
+
+  /**
+   * _janitor/journal.json. Its directory stays: removing it would be a step
+   * after the journal is gone, and a kill between the two would leave a
+   * state no rerun can tell from a finished run.
+   */
+  private walkJournal(file: string, mode: Mode): number {
+    let stats: FileStats;
+    try {
+      stats = this.fs.lstatSync(file);
+    } catch (cause) {
+      if (errnoCode(cause) === 'ENOENT') return 0; // no journal: nothing to do
+      throw cause;
+    }
+    if (!stats.isFile()) throw unexpected(file, stats, 'journal');
+    this.checkDevice(stats, file);
+    if (mode === 'remove') this.unlink(file);
+    return 0;
+  }
+
+  /** tags/<t>/: current/ (one link) and index/<alg>/<hex>/ (one link each). */
+  private walkTag(dir: string, mode: Mode): number {
+    const entries = this.listDir(dir, true);
+    if (!entries) return 0;
+    for (const entry of entries) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.name === 'current') {
+        this.checkDir(entry, path);
+        this.walkLeaf(path, { file: 'link', expect: undefined }, mode, false);
+      } else if (entry.name === 'index') {
+        this.checkDir(entry, path);
+        this.walkTagIndex(path, mode);
+      } else {
+        throw unexpected(path, entry);
+      }
+    }
+    if (mode === 'remove') this.fs.rmdirSync(dir);
+    return 0;
+  }
+
+  private walkTagIndex(dir: string, mode: Mode): void {
+    for (const algEntry of this.listDir(dir, false)!) {
+      const algDir = `${dir}/${algEntry.name}`;
+      if (!isAlgorithm(algEntry.name)) throw unexpected(algDir, algEntry);
+      this.checkDir(algEntry, algDir);
+      const algorithm: Algorithm = algEntry.name;
+      for (const entry of this.listDir(algDir, false)!) {
+        const path = `${algDir}/${entry.name}`;
+        const digest = makeDigest(algorithm, entry.name);
+        if (!digest) throw unexpected(path, entry);
+        this.checkDir(entry, path);
+        this.walkLeaf(path, { file: 'link', expect: digest }, mode, false);
+      }
+      if (mode === 'remove') this.fs.rmdirSync(algDir);
+    }
+    if (mode === 'remove') this.fs.rmdirSync(dir);
+  }
+
+  private checkDir(entry: DirEntry, path: string): void {
+    if (!entry.isDirectory()) throw unexpected(path, entry);
+    this.checkDevice(this.fs.lstatSync(path), path);
+  }
+
+  private checkFile(entry: DirEntry, path: string): FileStats {
+    if (!entry.isFile()) throw unexpected(path, entry);
+    const stats = this.fs.lstatSync(path);
+    this.checkDevice(stats, path);
+    return stats;
+  }
+
+  private checkDevice(stats: FileStats, path: string): void {
+    this.rootDev ??= this.fs.lstatSync(this.v2).dev;
+    if (stats.dev !== this.rootDev) {
+      throw new JanitorError('E_MOUNT', `refusing to delete across a filesystem boundary: ${path} is on another filesystem than ${this.v2} (a mount point inside the tree?)`, { path });
+    }
+  }
+
+  /** A link about to be deleted must name the digest of its directory. */
+  private checkLinkContent(path: string, expected: Digest | undefined): void {
+    const fd = this.fs.openSync(path, OPEN_NOFOLLOW);
+    let length: number;
+    try {
+      length = this.fs.readSync(fd, this.buffer, 0, this.buffer.length, 0);
+    } finally {
+      this.fs.closeSync(fd);
+    }
+    const text = this.buffer.subarray(0, length).toString('latin1');
+    const digest = parseDigest(text);
+    if (!digest) {
+      const shown = text.length === 0 ? 'it is empty' : `it holds ${JSON.stringify(text.slice(0, 80))}`;
+      throw new JanitorError('E_BAD_LINK', `unparsable link ${path}: ${shown}`, { path });
+    }
+    if (expected !== undefined && digest !== expected) {
+      throw new JanitorError('E_LINK_MISMATCH', `link ${path} names ${digest}, not the ${expected} of its path`, { path });
+    }
+  }
+
+  private unlink(path: string): void {
+    try {
+      this.fs.unlinkSync(path);
+    } catch (cause) {
+      // Listed a moment ago and gone now: another process removed it, and
+      // gone is what this run wanted.
+      if (errnoCode(cause) !== 'ENOENT') throw cause;
+    }
+  }
+
+  /** Refuses a target that is, holds or lies below a mount point. */
+  private assertNoMountAt(where: string): void {
+    for (const mount of this.mountPoints) {
+      if (mount === where || mount.startsWith(`${where}/`) || where.startsWith(`${mount}/`)) {
+        throw new JanitorError('E_MOUNT', `refusing to delete across a mount point: ${mount} is mounted inside the registry tree (at or below ${where})`, { path: mount });
+      }
+    }
   }
 
   /**
@@ -66,27 +295,15 @@ export class Vacuum {
   private assertNoSymlinkAbove(where: string): void {
     const parent = where.slice(0, where.lastIndexOf('/'));
     if (this.verifiedParents.has(parent)) return;
-    let resolved: string;
-    try {
-      resolved = this.fs.realpathSync(parent);
-    } catch (cause) {
-      throw new JanitorError('E_DELETE', `cannot delete ${where}: ${errnoCode(cause) ?? String(cause)}`, { path: where, cause });
-    }
+    const resolved = this.fs.realpathSync(parent);
     if (resolved !== parent) {
       throw new JanitorError('E_SYMLINK', `refusing to delete through a symbolic link: ${parent} resolves to ${resolved}`, { path: parent });
     }
     this.verifiedParents.add(parent);
   }
+}
 
-  private removeTree(where: string, isDirectory: boolean): void {
-    if (!isDirectory) {
-      this.fs.unlinkSync(where);
-      return;
-    }
-    for (const entry of this.fs.readdirSync(where, { withFileTypes: true })) {
-      // Symlinks are unlinked, never descended into.
-      this.removeTree(`${where}/${entry.name}`, entry.isDirectory() && !entry.isSymbolicLink());
-    }
-    this.fs.rmdirSync(where);
-  }
+function unexpected(path: string, type: FileType, what = 'entry'): JanitorError {
+  if (type.isSymbolicLink()) return new JanitorError('E_SYMLINK', `symbolic link inside the registry tree: ${path}`, { path });
+  return new JanitorError('E_STRAY', `unexpected ${describeFileType(type)} in the registry tree: ${path} (${what} not of the registry's shape; nothing was deleted in it)`, { path });
 }

@@ -6,8 +6,9 @@ import type { BlobIndex } from '../blob-index.js';
 import type { Digest } from '../digest.js';
 import { DigestList } from '../digest-list.js';
 import { type TagDecision, type TagSelector, allTagsRemovedWarning } from '../select/select-tags.js';
+import { type JournalTag, forceJournalDecisions, withJournalTags } from '../storage/journal.js';
 import type { RepoScan } from '../storage/scan-repository.js';
-import { markRevision, selectKept } from './keep-rules.js';
+import { closeOver, markRevision, referenceGraph, selectKept, taggedDigests } from './keep-rules.js';
 
 export interface RepoOutcome {
   name: string;
@@ -21,34 +22,44 @@ export interface RepoOutcome {
   /** tags/<tag>/index/<digest> entries of deleted manifests, by remaining tag. */
   tagIndexEntries: Map<string, DigestList>;
   layerLinksDeleted: DigestList;
+  /** revision directories left without their link by an interrupted removal. */
+  linklessRevisions: Digest[];
   /** tags that stay, with their target: what the verify phase checks. */
   keptTags: { tag: string; digest: Digest }[];
 }
 
 export function markRepository(
   scan: RepoScan,
-  options: { deleteUntagged: boolean; selector?: TagSelector | undefined },
+  options: { deleteUntagged: boolean; selector?: TagSelector | undefined; journalTags?: readonly JournalTag[] },
   index: BlobIndex,
   warn: (message: string) => void,
 ): RepoOutcome {
   for (const warning of scan.warnings) warn(warning);
-  const decisions = options.selector?.decide(scan.name, scan.tags) ?? [];
+  for (const digest of scan.linklessRevisions) {
+    warn(`${scan.name}: revision ${digest} has no link file (left by an interrupted removal); its directory is removed`);
+  }
+  // Resuming an interrupted prune: its removed tags count as present and removed.
+  const resumed = withJournalTags(scan.tags, options.journalTags ?? []);
+  const tags = resumed.tags;
+  const decisions = options.selector?.decide(scan.name, tags) ?? [];
+  forceJournalDecisions(scan.name, decisions, resumed.forced);
   const removedTags = new Set(decisions.filter((d) => d.remove).map((d) => d.tag));
-  const loud = allTagsRemovedWarning(scan.name, removedTags.size, scan.tags.length);
+  const loud = allTagsRemovedWarning(scan.name, removedTags.size, tags.length);
   if (loud) warn(loud);
-  const kept = selectKept(scan, { deleteUntagged: options.deleteUntagged, removedTags });
+  const kept = selectKept({ ...scan, tags }, { deleteUntagged: options.deleteUntagged, removedTags });
   const outcome: RepoOutcome = {
     name: scan.name,
-    tags: scan.tags.length,
+    tags: tags.length,
     revisions: scan.revisions.length,
     tagsRemoved: decisions.filter((d) => d.remove),
     tagsKept: decisions.filter((d) => !d.remove),
     manifestsDeleted: new DigestList(),
     tagIndexEntries: new Map(),
     layerLinksDeleted: new DigestList(),
+    linklessRevisions: scan.linklessRevisions,
     keptTags: [],
   };
-  const remainingTags = scan.tags.filter((t) => !removedTags.has(t.tag));
+  const remainingTags = tags.filter((t) => !removedTags.has(t.tag));
   const indexed = new Map<Digest, string[]>();
   for (const tag of remainingTags) {
     for (const digest of tag.index) {
@@ -57,6 +68,7 @@ export function markRepository(
       else indexed.set(digest, [tag.tag]);
     }
   }
+  const deleted: Digest[] = [];
   for (const revision of scan.revisions) {
     if (kept.has(revision.digest)) {
       markRevision(index, revision);
@@ -64,12 +76,14 @@ export function markRepository(
     }
     // A revision whose manifest is missing is neither kept nor deleted: the
     // reference never enumerates it.
-    if (!revision.manifest) continue;
-    outcome.manifestsDeleted.push(revision.digest);
-    for (const tag of indexed.get(revision.digest) ?? []) {
+    if (revision.manifest) deleted.push(revision.digest);
+  }
+  for (const digest of orderForDeletion({ ...scan, tags }, deleted)) {
+    outcome.manifestsDeleted.push(digest);
+    for (const tag of indexed.get(digest) ?? []) {
       let list = outcome.tagIndexEntries.get(tag);
       if (!list) outcome.tagIndexEntries.set(tag, (list = new DigestList()));
-      list.push(revision.digest);
+      list.push(digest);
     }
   }
   for (const tag of remainingTags) {
@@ -77,4 +91,22 @@ export function markRepository(
     else if (tag.current) warn(`${scan.name}: tag ${tag.tag} names ${tag.current}, which has no readable revision in this repository`);
   }
   return outcome;
+}
+
+/**
+ * The order in which a repository's manifests are deleted: every manifest
+ * before the one through which a tag reached it (children before their
+ * index, referrers before their subject). A run killed part-way then leaves
+ * each remaining one still reachable from the tag that reached it, so the
+ * rerun (whose journal brings back the removed tags) finds exactly the rest:
+ * deleting an index first would turn its children into "untagged before the
+ * run", which `prune` keeps. The closure's insertion order has each
+ * manifest after the one that reached it; the order is its reverse.
+ */
+function orderForDeletion(scan: RepoScan, deleted: Digest[]): Digest[] {
+  if (deleted.length < 2) return deleted;
+  const position = new Map<Digest, number>();
+  for (const digest of closeOver(referenceGraph(scan), taggedDigests(scan))) position.set(digest, position.size);
+  const rank = (digest: Digest): number => position.get(digest) ?? -1;
+  return [...deleted].sort((a, b) => rank(b) - rank(a));
 }

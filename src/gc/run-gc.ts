@@ -8,13 +8,17 @@
 //               revisions (keep-rules.ts); mark them and what they
 //               reference. Any unreadable input aborts the run here.
 // 3. plan       layer links whose blob is gone or going; unmarked blobs
-//               and their sizes.
-// 4. sweep      skipped for a dry run. Removed tags, then tag index entries
-//               and revision directories, then layer links, then blobs:
-//               after a crash at any point every kept tag still serves,
-//               and a rerun finishes (after a prune: a rerun of gc -m).
+//               and their sizes. Every target is vetted by the deletion
+//               module (known shape, link contents, no symlink, no mount):
+//               anything unexpected stops the run here, nothing deleted.
+// 4. sweep      skipped for a dry run. The journal first (when tags go),
+//               then removed tags, tag index entries and revision
+//               directories, layer links, blobs: after a crash at any
+//               point every kept tag still serves, and rerunning the same
+//               command ends where the uninterrupted run ends. A failure
+//               part-way is reported with what was already deleted.
 // 5. verify     skipped for a dry run. Every kept tag still has its
-//               revision link and manifest blob.
+//               revision link and manifest blob; then the journal goes.
 
 import { BlobIndex } from '../blob-index.js';
 import type { Digest } from '../digest.js';
@@ -27,7 +31,9 @@ import { type BlobGroup, type StorageWorkers, InProcessWorkers } from '../storag
 import { scanBlobs } from '../storage/scan-blobs.js';
 import { listLayerLinks, listServableDigests } from '../storage/scan-repository.js';
 import { TreeReader } from '../storage/tree-reader.js';
-import { Vacuum } from '../vacuum.js';
+import { type DeletionTarget, Vacuum } from '../vacuum.js';
+import { type JournalTag, readJournal, writeJournal } from '../storage/journal.js';
+import { findMountPointsBelow } from '../storage/mount-points.js';
 import { type RepoOutcome, markRepository } from './mark-repository.js';
 import { timePhases } from './phases.js';
 
@@ -47,7 +53,23 @@ export interface GcOptions {
   makeWorkers?: (reader: TreeReader) => StorageWorkers;
   onPhase?: (phase: string, ms: number) => void;
   onProgress?: (message: string) => void;
+  /** prune: what identifies this command in the journal (storage/journal.ts). */
+  journal?: { fingerprint: string; command: string };
 }
+
+/** What the sweep completed: everything planned, unless it failed part-way. */
+export interface SweepCounts {
+  tags: number;
+  tagIndexEntries: number;
+  manifests: number;
+  /** revision directories left without their link by an interrupted run. */
+  linklessRevisions: number;
+  layerLinks: number;
+  blobs: number;
+  bytes: number;
+}
+
+type Counted = Exclude<keyof SweepCounts, 'blobs' | 'bytes'>;
 
 export interface GcResult {
   dryRun: boolean;
@@ -62,6 +84,12 @@ export interface GcResult {
   skipped: string[];
   warnings: string[];
   phases: { name: string; ms: number }[];
+  /** `<name>.<uuid>.tmp` files of crashed registry writes in the targets. */
+  temporaryFiles: number;
+  /** undefined for a dry run; a real run's completed deletions. */
+  swept: SweepCounts | undefined;
+  /** the failure that stopped the sweep part-way; what was done is in `swept`. */
+  sweepError: JanitorError | undefined;
   /** Visits the deleted (dry run: deletable) blobs in digest order. */
   forEachBlobDeleted(visit: (digest: Digest) => void): void;
 }
@@ -82,6 +110,9 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     skipped: [],
     warnings: [],
     phases: timer.phases,
+    temporaryFiles: 0,
+    swept: undefined,
+    sweepError: undefined,
     forEachBlobDeleted: (visit) => index.forEachUnmarked(visit),
   };
   const warn = (message: string): void => void result.warnings.push(message);
@@ -92,9 +123,17 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
   }
   const v2 = located.v2;
   const reader = new TreeReader(fs, v2);
+  const mountPoints = findMountPointsBelow(fs, v2);
+  const vacuum = new Vacuum(fs, v2, mountPoints);
 
   // 1. inventory
   const skip = options.skipRepository ?? (() => false);
+  const journal = readJournal(reader);
+  const resumed = journal && journal.fingerprint === options.journal?.fingerprint ? journal : undefined;
+  if (journal && !resumed) {
+    warn(`${reader.pathOf({ kind: 'journal' })}: an interrupted \`${journal.command}\` (started ${journal.startedAt}) has not finished; rerun that command to finish it`);
+  }
+  const journalTags = groupByRepository(resumed?.tags ?? []);
   const names = timer.run('inventory', () => {
     index = scanBlobs(reader);
     const repositories = findRepositories(reader, warn, skip);
@@ -118,7 +157,9 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
   try {
     // 2. mark
     await timer.runAsync('mark', () =>
-      workers.scanRepositories(names, (scan) => outcomes.push(markRepository(scan, options, index, warn))),
+      workers.scanRepositories(names, (scan) =>
+        outcomes.push(markRepository(scan, { ...options, journalTags: journalTags.get(scan.name) ?? [] }, index, warn)),
+      ),
     );
     options.selector?.assertExplicitFound();
     for (const rule of options.selector?.unmatchedRules() ?? []) warn(`${rule.origin} matches no repository`);
@@ -132,37 +173,80 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
           if (!index.survives(digest)) outcome.layerLinksDeleted.push(digest);
         }
       }
+      for (const [target] of targetsOf(outcomes)) vacuum.vet(target);
       result.blobsDeletedCount = index.unmarkedCount;
       const groups: BlobGroup[] = [];
-      index.forEachUnmarkedBucket((algorithm, prefix, hexes) => void groups.push({ algorithm, prefix, hexes }));
-      result.bytesFreed = await workers.sumBlobSizes(groups);
+      index.forEachUnmarkedBucket((algorithm, prefix, hexes) => void groups.push({ algorithm, prefix, hexes, mountPoints }));
+      result.bytesFreed = await workers.vetBlobs(groups);
     });
   } finally {
     await workers.close();
   }
+  result.temporaryFiles = vacuum.temporaryFiles;
   if (options.dryRun) return result;
 
   // 4. sweep
-  const vacuum = new Vacuum(fs, v2);
-  timer.run('sweep', () => {
-    for (const { name, tagsRemoved } of outcomes) {
-      for (const { tag } of tagsRemoved) vacuum.remove({ kind: 'tag', repository: name, tag });
-    }
-    for (const { name, tagIndexEntries, manifestsDeleted } of outcomes) {
-      for (const [tag, digests] of tagIndexEntries) {
-        for (const digest of digests) vacuum.remove({ kind: 'tagIndexEntry', repository: name, tag, digest });
+  const removing = outcomes.flatMap((o) => o.tagsRemoved.map((d) => ({ repository: d.repository, tag: d.tag, digest: d.digest, pushedMs: d.pushedMs })));
+  const journaled = removing.length > 0 || resumed !== undefined;
+  if (removing.length > 0 && options.journal) {
+    writeJournal(reader, options.journal, removing, resumed);
+  }
+  const swept: SweepCounts = { tags: 0, tagIndexEntries: 0, manifests: 0, linklessRevisions: 0, layerLinks: 0, blobs: 0, bytes: 0 };
+  result.swept = swept;
+  try {
+    timer.run('sweep', () => {
+      for (const [target, counter] of targetsOf(outcomes)) {
+        vacuum.remove(target);
+        swept[counter]++;
       }
-      for (const digest of manifestsDeleted) vacuum.remove({ kind: 'revision', repository: name, digest });
-    }
-    for (const { name, layerLinksDeleted } of outcomes) {
-      for (const digest of layerLinksDeleted) vacuum.remove({ kind: 'layerLink', repository: name, digest });
-    }
-    index.forEachUnmarked((digest) => vacuum.remove({ kind: 'blob', digest }));
-  });
-
-  // 5. verify
-  timer.run('verify', () => verifyKeptTags(reader, outcomes));
+      index.forEachUnmarked((digest) => {
+        swept.bytes += vacuum.remove({ kind: 'blob', digest });
+        swept.blobs++;
+      });
+    });
+    // 5. verify: the journal goes only once every kept tag is checked.
+    timer.run('verify', () => {
+      verifyKeptTags(reader, outcomes);
+      if (journaled) vacuum.remove({ kind: 'journal' });
+    });
+  } catch (error) {
+    if (!(error instanceof JanitorError)) throw error;
+    result.sweepError = error;
+    return result;
+  }
+  result.temporaryFiles = vacuum.temporaryFiles;
   return result;
+}
+
+/**
+ * Every non-blob target of the sweep, in the order it deletes them (the
+ * order of the report's lists too, so a sweep stopped part-way reports
+ * the first `swept[counter]` of each), with the count it adds to.
+ */
+function* targetsOf(outcomes: readonly RepoOutcome[]): Generator<[DeletionTarget, Counted]> {
+  for (const { name, tagsRemoved } of outcomes) {
+    for (const { tag } of tagsRemoved) yield [{ kind: 'tag', repository: name, tag }, 'tags'];
+  }
+  for (const { name, tagIndexEntries, manifestsDeleted, linklessRevisions } of outcomes) {
+    for (const [tag, digests] of tagIndexEntries) {
+      for (const digest of digests) yield [{ kind: 'tagIndexEntry', repository: name, tag, digest }, 'tagIndexEntries'];
+    }
+    for (const digest of manifestsDeleted) yield [{ kind: 'revision', repository: name, digest }, 'manifests'];
+    for (const digest of linklessRevisions) yield [{ kind: 'revision', repository: name, digest }, 'linklessRevisions'];
+  }
+  for (const { name, layerLinksDeleted } of outcomes) {
+    for (const digest of layerLinksDeleted) yield [{ kind: 'layerLink', repository: name, digest }, 'layerLinks'];
+  }
+}
+
+function groupByRepository(tags: readonly JournalTag[]): Map<string, JournalTag[]> {
+  const byRepository = new Map<string, JournalTag[]>();
+  for (const tag of tags) {
+    const list = byRepository.get(tag.repository);
+    if (list) list.push(tag);
+    else byRepository.set(tag.repository, [tag]);
+  }
+  return byRepository;
 }
 
 /**

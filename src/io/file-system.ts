@@ -12,19 +12,26 @@ import { JanitorError, errnoCode } from '../errors.js';
 // dominated by such reads, so the hot path stays synchronous and parallelism
 // comes from worker threads (see storage/scan-pool.ts), not from async I/O.
 
-export interface DirEntry {
-  name: string;
+/** What both a directory entry and a stat result tell about a file's type. */
+export interface FileType {
   isFile(): boolean;
   isDirectory(): boolean;
   isSymbolicLink(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
 }
 
-export interface FileStats {
+export interface DirEntry extends FileType {
+  name: string;
+}
+
+export interface FileStats extends FileType {
   size: number;
   mtimeMs: number;
-  isFile(): boolean;
-  isDirectory(): boolean;
-  isSymbolicLink(): boolean;
+  /** st_dev: the filesystem the file lives on (0 on memfs). */
+  dev: number;
 }
 
 export interface FileSystem {
@@ -38,6 +45,10 @@ export interface FileSystem {
   rmdirSync(path: string): void;
   realpathSync(path: string): string;
   utimesSync(path: string, atime: number | Date, mtime: number | Date): void;
+  /** Writes: only the journal (storage/journal.ts), this tool's own file. */
+  mkdirSync(path: string, options: { recursive: true }): unknown;
+  writeFileSync(path: string, data: string | Uint8Array): void;
+  renameSync(from: string, to: string): void;
 }
 
 /**

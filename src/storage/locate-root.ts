@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { JanitorError, errnoCode } from '../errors.js';
 import type { DirEntry, FileSystem } from '../io/file-system.js';
+import { JANITOR_DIR } from '../layout.js';
 import { refuseSymlinks } from './tree-reader.js';
 
 export interface LocatedRoot {
@@ -54,7 +55,7 @@ export function locateRoot(fs: FileSystem, named: string): LocatedRoot {
     return { root, v2: v2 ? `${root}/docker/registry/v2` : undefined };
   }
   const names = entries.map((e) => e.name);
-  if (path.basename(root) === 'v2' && names.every((n) => n === 'blobs' || n === 'repositories')) {
+  if (path.basename(root) === 'v2' && names.every((n) => n === 'blobs' || n === 'repositories' || n === JANITOR_DIR)) {
     refuseSymlinks(entries, root);
     return { root, v2: root };
   }

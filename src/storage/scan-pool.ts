@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, JanitorError } from '../errors.js';
-import { type BlobGroup, InProcessWorkers, type StorageWorkers, sumGroupSize } from './repo-scanner.js';
+import { type BlobGroup, InProcessWorkers, type StorageWorkers, vetBlobGroup } from './repo-scanner.js';
 import { type RepoScan, scanRepository } from './scan-repository.js';
 import type { TreeReader } from './tree-reader.js';
 
@@ -40,7 +40,7 @@ export class ThreadPool implements StorageWorkers {
     );
   }
 
-  async sumBlobSizes(groups: readonly BlobGroup[]): Promise<number> {
+  async vetBlobs(groups: readonly BlobGroup[]): Promise<number> {
     let total = 0;
     await this.run(
       groups.map((group) => ({ size: group })),
@@ -56,7 +56,7 @@ export class ThreadPool implements StorageWorkers {
   }
 
   private runHere(job: WorkerJob): WorkerReply {
-    return 'scan' in job ? { scan: scanRepository(this.reader, job.scan) } : { bytes: sumGroupSize(this.reader, job.size) };
+    return 'scan' in job ? { scan: scanRepository(this.reader, job.scan) } : { bytes: vetBlobGroup(this.reader, job.size) };
   }
 
   private ensureWorkers(): void {

@@ -31,6 +31,8 @@ export interface TagEntry {
 export interface RepoScan {
   name: string;
   revisions: Revision[];
+  /** revision directories without their link: what an interrupted removal leaves (removed by the sweep). */
+  linklessRevisions: Digest[];
   tags: TagEntry[];
   warnings: string[];
 }
@@ -63,7 +65,7 @@ function stray(where: string): JanitorError {
 
 export function scanRepository(reader: TreeReader, name: string): RepoScan {
   const warnings: string[] = [];
-  const scan: RepoScan = { name, revisions: [], tags: [], warnings };
+  const scan: RepoScan = { name, revisions: [], linklessRevisions: [], tags: [], warnings };
 
   // Tags first: scanTags lists _manifests/, which refuses a symlinked
   // revisions/ or tags/ before either is entered.
@@ -77,10 +79,11 @@ export function scanRepository(reader: TreeReader, name: string): RepoScan {
   );
   for (const digest of revisionDigests) {
     // A revision directory without its link is what a crash between the two
-    // steps of a revision removal leaves: the registry ignores it too.
+    // steps of a revision removal leaves: the registry ignores it, and the
+    // sweep removes it, as the interrupted run would have.
     const link = reader.readLink({ kind: 'revisionLink', name, digest }, digest, { optional: true });
     if (!link) {
-      warnings.push(`${name}: revision ${digest} has no link file; ignored`);
+      scan.linklessRevisions.push(digest);
       continue;
     }
     // A revision whose blob data is gone is skipped silently by the reference.

@@ -4,8 +4,14 @@
 //
 // 1. inventory  find the repositories
 // 2. select     read each repository's tags (current link, push time) and
-//               decide; explicit REPO:TAGs that do not exist are errors
-// 3. remove     skipped for a dry run: the selected tag directories
+//               decide; explicit REPO:TAGs that do not exist are errors.
+//               Rerunning an interrupted `tags rm`, the journal's tags
+//               count as present and removed (storage/journal.ts).
+// 3. plan       the deletion module vets every selected tag directory:
+//               anything unexpected stops the run, nothing deleted
+// 4. remove     skipped for a dry run: the journal, the selected tag
+//               directories, then the journal goes. A failure part-way
+//               is reported with the tags already removed.
 
 import type { FileSystem } from '../io/file-system.js';
 import { timePhases } from '../gc/phases.js';
@@ -14,7 +20,10 @@ import { findRepositories } from '../storage/find-repositories.js';
 import { locateRoot } from '../storage/locate-root.js';
 import { scanTags } from '../storage/scan-repository.js';
 import { TreeReader } from '../storage/tree-reader.js';
-import { Vacuum } from '../vacuum.js';
+import { JanitorError } from '../errors.js';
+import { forceJournalDecisions, readJournal, withJournalTags, writeJournal } from '../storage/journal.js';
+import { findMountPointsBelow } from '../storage/mount-points.js';
+import { type DeletionTarget, Vacuum } from '../vacuum.js';
 
 export interface TagsRmRepo {
   name: string;
@@ -30,16 +39,29 @@ export interface TagsRmResult {
   repositories: TagsRmRepo[];
   warnings: string[];
   phases: { name: string; ms: number }[];
+  /** tag directories removed (real run); all selected unless `sweepError`. */
+  removed: number;
+  /** the failure that stopped the removal part-way. */
+  sweepError: JanitorError | undefined;
 }
 
 export function runTagsRm(
   fs: FileSystem,
   rootNamed: string,
-  options: { dryRun: boolean; selector: TagSelector; onPhase?: (phase: string, ms: number) => void },
+  options: { dryRun: boolean; selector: TagSelector; onPhase?: (phase: string, ms: number) => void; journal?: { fingerprint: string; command: string } },
 ): TagsRmResult {
   const timer = timePhases(options.onPhase);
   const located = locateRoot(fs, rootNamed);
-  const result: TagsRmResult = { dryRun: options.dryRun, root: located.root, v2: located.v2, repositories: [], warnings: [], phases: timer.phases };
+  const result: TagsRmResult = {
+    dryRun: options.dryRun,
+    root: located.root,
+    v2: located.v2,
+    repositories: [],
+    warnings: [],
+    phases: timer.phases,
+    removed: 0,
+    sweepError: undefined,
+  };
   const warn = (message: string): void => void result.warnings.push(message);
   if (!located.v2) {
     options.selector.assertExplicitFound();
@@ -49,13 +71,22 @@ export function runTagsRm(
   const reader = new TreeReader(fs, v2);
 
   // 1. inventory
+  const journal = readJournal(reader);
+  const resumed = journal && journal.fingerprint === options.journal?.fingerprint ? journal : undefined;
+  if (journal && !resumed) {
+    warn(`${reader.pathOf({ kind: 'journal' })}: an interrupted \`${journal.command}\` (started ${journal.startedAt}) has not finished; rerun that command to finish it`);
+  }
   const names = timer.run('inventory', () => findRepositories(reader, warn));
 
   // 2. select
   timer.run('select', () => {
     for (const name of names) {
-      const tags = scanTags(reader, name, []);
+      const { tags, forced } = withJournalTags(
+        scanTags(reader, name, []),
+        (resumed?.tags ?? []).filter((t) => t.repository === name),
+      );
       const decisions = options.selector.decide(name, tags);
+      forceJournalDecisions(name, decisions, forced);
       const tagsRemoved = decisions.filter((d) => d.remove);
       const loud = allTagsRemovedWarning(name, tagsRemoved.length, tags.length);
       if (loud) warn(loud);
@@ -64,16 +95,30 @@ export function runTagsRm(
     options.selector.assertExplicitFound();
     for (const rule of options.selector.unmatchedRules()) warn(`${rule.origin} matches no repository`);
   });
+  // 3. plan
+  const vacuum = new Vacuum(fs, v2, findMountPointsBelow(fs, v2));
+  const targets: DeletionTarget[] = result.repositories.flatMap((repo) => repo.tagsRemoved.map(({ tag }) => ({ kind: 'tag' as const, repository: repo.name, tag })));
+  timer.run('plan', () => {
+    for (const target of targets) vacuum.vet(target);
+  });
   if (options.dryRun) return result;
 
-  // 3. remove
-  const vacuum = new Vacuum(fs, v2);
-  timer.run('remove', () => {
-    for (const repo of result.repositories) {
-      for (const { tag } of repo.tagsRemoved) vacuum.remove({ kind: 'tag', repository: repo.name, tag });
-    }
-  });
+  // 4. remove
+  if (targets.length > 0 && options.journal) {
+    const tags = result.repositories.flatMap((r) => r.tagsRemoved.map((d) => ({ repository: d.repository, tag: d.tag, digest: d.digest, pushedMs: d.pushedMs })));
+    writeJournal(reader, options.journal, tags, resumed);
+  }
+  try {
+    timer.run('remove', () => {
+      for (const target of targets) {
+        vacuum.remove(target);
+        result.removed++;
+      }
+      if (targets.length > 0 || resumed) vacuum.remove({ kind: 'journal' });
+    });
+  } catch (error) {
+    if (!(error instanceof JanitorError)) throw error;
+    result.sweepError = error;
+  }
   return result;
 }
-
-

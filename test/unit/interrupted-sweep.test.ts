@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { runGc } from '../../src/gc/run-gc.js';
 import type { Digest } from '../../src/digest.js';
-import { JanitorError } from '../../src/errors.js';
+import type { JanitorError } from '../../src/errors.js';
 import { forPlatform, type TreeBuilder } from '../../src/testing/tree-builder.js';
 import { type MemFs, ROOT, memTree } from '../support/memfs-tree.js';
 
@@ -85,10 +85,7 @@ describe('a crash part-way through the sweep', () => {
     let completedAt: number | undefined;
     for (let budget = 0; budget < removals * 4 && completedAt === undefined; budget++) {
       const mem = build();
-      const error = await runGc(crashingAfter(mem.fs, budget), ROOT, { dryRun: false, deleteUntagged: true }).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const error = (await runGc(crashingAfter(mem.fs, budget), ROOT, { dryRun: false, deleteUntagged: true })).sweepError;
       if (error === undefined) {
         completedAt = budget; // the budget covered the whole sweep
         continue;

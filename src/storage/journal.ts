@@ -1,0 +1,128 @@
+// The journal: this tool's record of a tag removal under way, so that
+// rerunning the same `prune` or `tags rm` after an interruption ends where
+// the uninterrupted run ends. Without it, the tags already removed would be
+// "missing" on the rerun (an explicit REPO:TAG fails), and the manifests
+// only they kept would look untagged-before, which `prune` (without -m)
+// keeps for good.
+//
+// Written (tmp + rename) after the plan and before the first deletion of a
+// real run that removes tags; deleted through the deletion module once the
+// sweep and its verification are done. A rerun of the same command (same
+// fingerprint) treats the journal's tags as still there and removed; any
+// other command leaves the journal alone and warns. Lives at
+// v2/_janitor/journal.json, beside blobs/ and repositories/: the registry
+// reads neither that directory nor anything else in v2.
+
+import type { Digest } from '../digest.js';
+import { parseDigest } from '../digest.js';
+import { JanitorError, errnoCode } from '../errors.js';
+import type { TagDecision } from '../select/select-tags.js';
+import type { TagEntry } from './scan-repository.js';
+import type { TreeReader } from './tree-reader.js';
+
+export interface JournalTag {
+  repository: string;
+  tag: string;
+  /** what its current link named when it was chosen; undefined: none. */
+  digest: Digest | undefined;
+  pushedMs: number;
+}
+
+export interface Journal {
+  version: 1;
+  /** what a rerun must match: the command and its selection, normalised by the CLI. */
+  fingerprint: string;
+  /** the command line, for the warning another command prints. */
+  command: string;
+  startedAt: string;
+  tags: JournalTag[];
+}
+
+const VERSION = 1;
+
+/** The journal left by an interrupted run, or undefined. A damaged one stops the run. */
+export function readJournal(reader: TreeReader): Journal | undefined {
+  const spec = { kind: 'journal' } as const;
+  const read = reader.read(spec, { optional: true });
+  if (!read) return undefined;
+  const where = reader.pathOf(spec);
+  const bad = (why: string): never => {
+    throw new JanitorError('E_BAD_JOURNAL', `unreadable journal ${where}: ${why} (it records a tag removal that did not finish; move it away to discard it)`, {
+      path: where,
+    });
+  };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(read.bytes.toString('utf8'));
+  } catch {
+    return bad('not valid JSON');
+  }
+  const journal = doc as Partial<Journal> | null;
+  if (typeof journal !== 'object' || journal === null || journal.version !== VERSION) return bad(`not a version ${VERSION} journal`);
+  if (typeof journal.fingerprint !== 'string' || typeof journal.command !== 'string' || !Array.isArray(journal.tags)) return bad('fields missing');
+  const tags: JournalTag[] = journal.tags.map((t: unknown) => {
+    const tag = t as Partial<Record<keyof JournalTag, unknown>> | null;
+    if (typeof tag?.repository !== 'string' || typeof tag.tag !== 'string' || typeof tag.pushedMs !== 'number') return bad('a malformed tag entry');
+    const digest = tag.digest === null || tag.digest === undefined ? undefined : parseDigest(String(tag.digest));
+    if (tag.digest !== null && tag.digest !== undefined && !digest) return bad(`a malformed digest ${JSON.stringify(tag.digest)}`);
+    return { repository: tag.repository, tag: tag.tag, digest, pushedMs: tag.pushedMs };
+  });
+  return { version: VERSION, fingerprint: journal.fingerprint, command: journal.command, startedAt: String(journal.startedAt), tags };
+}
+
+/**
+ * Writes the journal atomically (a crash leaves the old one or the new
+ * one). A rerun whose tags the journal already records leaves it as it is.
+ */
+export function writeJournal(reader: TreeReader, command: { fingerprint: string; command: string }, tags: JournalTag[], resumed: Journal | undefined): void {
+  if (resumed) {
+    const recorded = new Set(resumed.tags.map((t) => `${t.repository}:${t.tag}`));
+    if (tags.every((t) => recorded.has(`${t.repository}:${t.tag}`))) return;
+  }
+  const journal = { ...command, startedAt: resumed?.startedAt ?? new Date().toISOString(), tags };
+  const final = reader.pathOf({ kind: 'journal' });
+  const temporary = `${final}.${process.pid}.tmp`;
+  try {
+    reader.fs.mkdirSync(reader.pathOf({ kind: 'janitorDir' }), { recursive: true });
+    reader.fs.writeFileSync(temporary, JSON.stringify({ version: VERSION, ...journal, tags: journal.tags.map((t) => ({ ...t, digest: t.digest ?? null })) }));
+    reader.fs.renameSync(temporary, final);
+  } catch (cause) {
+    throw new JanitorError('E_JOURNAL', `cannot write the journal ${final} (nothing was deleted): ${errnoCode(cause) ?? String(cause)}`, { path: final, cause });
+  }
+}
+
+/**
+ * A repository's tags as the interrupted run saw them: each journal tag
+ * already removed comes back with the target and push time it had, and
+ * every journal tag is `forced` (removed again). A tag re-pushed since (its
+ * current link names another digest now) is a new tag and is not forced.
+ */
+export function withJournalTags(tags: readonly TagEntry[], journalTags: readonly JournalTag[]): { tags: TagEntry[]; forced: Map<string, JournalTag> } {
+  const forced = new Map<string, JournalTag>();
+  if (journalTags.length === 0) return { tags: [...tags], forced };
+  const byName = new Map(tags.map((t) => [t.tag, t]));
+  const merged = [...tags];
+  for (const entry of journalTags) {
+    const present = byName.get(entry.tag);
+    if (!present) {
+      merged.push({ tag: entry.tag, current: entry.digest, pushedMs: entry.pushedMs, index: [] });
+      forced.set(entry.tag, entry);
+    } else if (present.current === undefined || present.current === entry.digest) {
+      // Half removed (current/ already gone) or not reached yet.
+      if (present.current === undefined) merged[merged.indexOf(present)] = { ...present, current: entry.digest, pushedMs: entry.pushedMs };
+      forced.set(entry.tag, entry);
+    }
+  }
+  merged.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+  return { tags: merged, forced };
+}
+
+/** Every forced tag is removed, whatever the rules decide now. */
+export function forceJournalDecisions(repository: string, decisions: TagDecision[], forced: ReadonlyMap<string, JournalTag>): void {
+  const reason = 'removed by the interrupted run this one finishes (journal)';
+  for (const [tag, entry] of forced) {
+    const decision = decisions.find((d) => d.tag === tag);
+    if (!decision) decisions.push({ repository, tag, digest: entry.digest, pushedMs: entry.pushedMs, remove: true, reason });
+    else if (!decision.remove) Object.assign(decision, { remove: true, reason });
+  }
+}
