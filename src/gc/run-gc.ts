@@ -84,7 +84,7 @@ export interface GcResult {
   skipped: string[];
   warnings: string[];
   phases: { name: string; ms: number }[];
-  /** `<name>.<uuid>.tmp` files of crashed registry writes in the targets. */
+  /** `<name>.<uuid>.tmp` files of crashed registry writes removed with their directories (real runs). */
   temporaryFiles: number;
   /** undefined for a dry run; a real run's completed deletions. */
   swept: SweepCounts | undefined;
@@ -182,7 +182,6 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
   } finally {
     await workers.close();
   }
-  result.temporaryFiles = vacuum.temporaryFiles;
   if (options.dryRun) return result;
 
   // 4. sweep
@@ -212,7 +211,6 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
   } catch (error) {
     if (!(error instanceof JanitorError)) throw error;
     result.sweepError = error;
-    return result;
   }
   result.temporaryFiles = vacuum.temporaryFiles;
   return result;
