@@ -14,7 +14,6 @@
 //               it marks with no tag removed. Blobs already unmarked (what a
 //               plain gc frees anyway) are not counted.
 
-import picomatch from 'picomatch';
 import type { Digest } from '../digest.js';
 import { JanitorError } from '../errors.js';
 import { timePhases } from '../gc/phases.js';
@@ -26,6 +25,7 @@ import { locateRoot } from '../storage/locate-root.js';
 import { InProcessWorkers, type StorageWorkers } from '../storage/repo-scanner.js';
 import type { RepoScan, Revision } from '../storage/scan-repository.js';
 import { TreeReader } from '../storage/tree-reader.js';
+import { compileRepositoryGlobs } from '../select/repository-glob.js';
 
 export type LsSort = 'name' | 'size' | 'age';
 
@@ -76,7 +76,7 @@ export async function runLs(
   const result: LsResult = { root: located.root, v2: located.v2, repositories: [], totalSize: 0, warnings: [] };
   if (!located.v2) return result;
   const reader = new TreeReader(fs, located.v2);
-  const match = options.globs.length > 0 ? picomatch(options.globs) : () => true;
+  const match = options.globs.length > 0 ? compileRepositoryGlobs(options.globs, 'ls') : () => true;
 
   // 1. inventory
   const names = timer.run('inventory', () => findRepositories(reader, (m) => void result.warnings.push(m)));

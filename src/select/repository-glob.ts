@@ -12,16 +12,20 @@
 //   ?       one character other than /
 //   {a,b}   either alternative (nested too; an alternative may hold /)
 //
-// Everything else is literal. A character no repository name can hold (upper
-// case, [ ] ! ( ) + @ \ space...) is refused rather than left to match
+// Everything else is literal. A character no repository name can hold
+// ([ ] ! ( ) + @ \ space...) is refused rather than left to match
 // nothing: an --exclude-repo that silently matched nothing would widen a
 // removal.
 
 import { RE2JS } from 're2js';
 import { JanitorError } from '../errors.js';
 
-/** The characters of a repository name (layout.ts: [a-z0-9] components joined by . _ - and /). */
-const NAME_CHARACTER = /^[a-z0-9._/-]$/;
+/**
+ * The characters of a repository name (layout.ts: [a-z0-9] components
+ * joined by . _ - and /; the first component may be a domain in either
+ * case, as `Example.COM/team/app`).
+ */
+const NAME_CHARACTER = /^[A-Za-z0-9._/-]$/;
 
 /** A run of stars from `at`, and where it ends. */
 function starsAt(glob: string, at: number): number {
@@ -87,7 +91,7 @@ export function translateRepositoryGlob(glob: string, where: string): string {
       i += 1;
     } else {
       refuse(
-        `${JSON.stringify(ch)} cannot appear in a repository name (lower-case a-z, 0-9, ".", "_", "-" and "/"), and globs only add *, **, ? and {a,b}`,
+        `${JSON.stringify(ch)} cannot appear in a repository name (a-z, A-Z in a domain-like first component, 0-9, ".", "_", "-" and "/"), and globs only add *, **, ? and {a,b}`,
       );
     }
   }

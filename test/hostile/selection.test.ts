@@ -145,7 +145,7 @@ describe('2. policy files are checked against a strict schema', () => {
       ['rules:\n  - tag: x\n    keepLatest: 1.5\n', /policy \/p.yml, rule 1, field keepLatest: expected a whole number$/],
       ['rules:\n  - tag: x\n  - 7\n', /policy \/p.yml, rule 2: expected a mapping of fields$/],
       ['rules:\n  - tag: x\n    repositories: []\n', /policy \/p.yml, rule 1, field repositories: an empty list matches no repository/],
-      ['rules:\n  - tag: x\n    repositories: ["Team/*"]\n', /policy \/p.yml, rule 1, field repositories: invalid repository glob "Team\/\*"/],
+      ['rules:\n  - tag: x\n    repositories: ["team/(x)"]\n', /policy \/p.yml, rule 1, field repositories: invalid repository glob "team\/\(x\)"/],
       ['rules: []\n', /policy \/p.yml: expected a top-level "rules:" list with at least one rule$/],
       ['[1, 2]\n', /policy \/p.yml: expected a top-level "rules:" list/],
       ['', /policy \/p.yml: expected a top-level "rules:" list/],
@@ -251,7 +251,7 @@ describe('4. repository globs match in linear time', () => {
     ['', /is empty \(an unset shell variable\?\)/],
     ['/team/*', /neither starts nor ends with "\/"/],
     ['team/', /neither starts nor ends with "\/"/],
-    ['Team/*', /"T" cannot appear in a repository name/],
+    ['team/a+b', /"\+" cannot appear in a repository name/],
     ['team/[ab]pp', /"\[" cannot appear in a repository name/],
     ['!(team)/*', /"!" cannot appear/],
     ['{team,lib/*', /"\{" without its "\}"/],
@@ -269,7 +269,7 @@ describe('4. repository globs match in linear time', () => {
     await expectRefused(['--root', ROOT, '--repo', 'team/[a]pp', '--tag', 'x'], 2, /^registry-janitor: error: --repo: invalid repository glob "team\/\[a\]pp"/);
     await expectRefused(['--root', ROOT, '--exclude-repo', 'lib/[b]ase', '--tag', 'x'], 2, /^registry-janitor: error: --exclude-repo: invalid repository glob/);
     await expectRefused(['--root', ROOT, '--tag', 'x', '--exclude-repo', ''], 2, /--exclude-repo: invalid repository glob "": it is empty/);
-    for (const args of [['gc', '--skip-repo', 'team/[a]pp'], ['prune', '--tag', 'x', '--skip-repo', 'Team/App'], ['gc', '--skip-repo', '']]) {
+    for (const args of [['gc', '--skip-repo', 'team/[a]pp'], ['prune', '--tag', 'x', '--skip-repo', 'team/@pp'], ['gc', '--skip-repo', '']]) {
       const mem = tree();
       const before = mem.files();
       const run = await cli(mem.fs, [...args, '--root', ROOT]);
@@ -321,7 +321,7 @@ describe('6. empty arguments and the names in messages', () => {
     [['--keep-latest', 'five'], /^registry-janitor: error: --keep-latest: expected a whole number, not "five"/],
     [['--tag', '(build'], /^registry-janitor: error: --tag: invalid regular expression "\(build"/],
     [['--tag', 'x', '--keep-tag', '['], /^registry-janitor: error: --keep-tag: invalid regular expression "\["/],
-    [['--tag', 'x', '--repo', 'A'], /^registry-janitor: error: --repo: invalid repository glob "A"/],
+    [['--tag', 'x', '--repo', 'a b'], /^registry-janitor: error: --repo: invalid repository glob "a b"/],
     [['--tag', 'x', '--exclude-repo', '/x'], /^registry-janitor: error: --exclude-repo: invalid repository glob "\/x"/],
   ];
   for (const [args, message] of named) {
