@@ -93,26 +93,34 @@ export class Vacuum {
   }
 
   /**
-   * Plan-time check of one target: everything in it has its known shape,
-   * nothing crosses a filesystem. Returns the size of a blob's data (0 for
-   * other kinds, and for a target already gone).
+   * Plan-time check of one target. `full` (a real run): everything in it
+   * has its known shape, links name their digest, nothing crosses a
+   * filesystem. `light` (a dry run): the mount table, and a blob's `data`
+   * alone (type, device); the directory listing is what makes `full` cost
+   * ~50 µs a layer link on the bench tree, 981k blobs and 714k layer links
+   * on the 1M-blob tree. Returns the size of a blob's data (0 for other
+   * kinds, and for a target already gone).
    */
-  vet(target: DeletionTarget): number {
-    return this.walkTarget(target, 'vet');
+  vet(target: DeletionTarget, depth: 'full' | 'light' = 'full'): number {
+    return this.walkTarget(target, depth === 'full' ? 'vet' : 'preview');
   }
 
-  /** Removes one target; returns the size of a blob's data it removed. */
+  /** Removes one (vetted) target; returns the size of a blob's data it removed. */
   remove(target: DeletionTarget): number {
     const size = this.walkTarget(target, 'remove');
     this.removed++;
     return size;
   }
 
-  private walkTarget(target: DeletionTarget, mode: Mode): number {
+  private walkTarget(target: DeletionTarget, mode: Mode | 'preview'): number {
     const where = assertInsideRoot(this.v2, `${this.v2}/${renderPath(pathSpecOf(target))}`);
     this.assertNoMountAt(where);
     try {
       this.assertNoSymlinkAbove(where);
+      if (mode === 'preview') return target.kind === 'blob' ? this.previewData(`${where}/data`) : 0;
+      if (mode === 'remove' && target.kind !== 'tag' && target.kind !== 'journal') {
+        return this.removeLeaf(where, { file: target.kind === 'blob' ? 'data' : 'link', expect: target.kind === 'blob' ? undefined : target.digest });
+      }
       switch (target.kind) {
         case 'blob':
           return this.walkLeaf(where, { file: 'data', expect: undefined }, mode);
@@ -128,6 +136,43 @@ export class Vacuum {
       const verb = mode === 'vet' ? 'check' : 'delete';
       throw new JanitorError('E_DELETE', `cannot ${verb} ${where}: ${errnoCode(cause) ?? String(cause)}`, { path: where, cause });
     }
+  }
+
+  /** A dry run's look at a blob: its data's size, type and device. */
+  private previewData(file: string): number {
+    let stats: FileStats;
+    try {
+      stats = this.fs.lstatSync(file);
+    } catch (cause) {
+      if (errnoCode(cause) === 'ENOENT') return 0; // a blob directory without data (an interrupted removal)
+      throw cause;
+    }
+    if (!stats.isFile()) throw unexpected(file, stats);
+    this.checkDevice(stats, file);
+    return stats.size;
+  }
+
+  /**
+   * Removes a vetted directory of one file: the file, then the directory.
+   * Only when the directory is not empty then is it listed: a crashed
+   * write's temporary files go too, anything else (new since the plan)
+   * stops the run with nothing else in it touched. Skipping the listing
+   * that vetting already did halves the sweep's reads.
+   */
+  private removeLeaf(dir: string, shape: LeafShape): number {
+    const file = `${dir}/${shape.file}`;
+    let size = 0;
+    if (shape.file === 'data') size = this.previewData(file);
+    this.unlink(file);
+    try {
+      this.fs.rmdirSync(dir);
+    } catch (cause) {
+      // Gone already: a rerun after a crash between the unlink and the rmdir.
+      if (errnoCode(cause) === 'ENOENT') return size;
+      if (errnoCode(cause) !== 'ENOTEMPTY' && errnoCode(cause) !== 'EEXIST') throw cause;
+      this.walkLeaf(dir, shape, 'remove');
+    }
+    return size;
   }
 
   /** Lists a directory of a target; undefined when it is gone. */

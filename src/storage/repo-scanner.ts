@@ -7,7 +7,7 @@
 // and on memfs; scan-pool.ts adds worker threads on the real filesystem.
 
 import type { Algorithm, Digest } from '../digest.js';
-import { Vacuum } from '../vacuum.js';
+import { type DeletionTarget, Vacuum } from '../vacuum.js';
 import { type RepoScan, scanRepository } from './scan-repository.js';
 import type { TreeReader } from './tree-reader.js';
 
@@ -21,16 +21,28 @@ export interface BlobGroup {
 
 export interface StorageWorkers {
   scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void): Promise<void>;
-  /** Vets every blob of the groups for deletion; their data files' total size (missing ones count 0). */
-  vetBlobs(groups: readonly BlobGroup[]): Promise<number>;
+  /** Vets every target of the jobs for deletion; the total size of the blob data among them (missing ones count 0). */
+  vet(jobs: Iterable<VetJob>): Promise<number>;
   close(): Promise<void>;
 }
 
-/** Vets one group's blob directories for deletion and sums their sizes; in-process and in workers. */
-export function vetBlobGroup(reader: TreeReader, group: BlobGroup): number {
-  const vacuum = new Vacuum(reader.fs, reader.v2, group.mountPoints);
+/** A share of the plan phase's vetting: a bucket of blobs, or a batch of other targets. */
+export type VetJob = ({ group: BlobGroup } | { targets: DeletionTarget[]; mountPoints: readonly string[] }) & { depth: 'full' | 'light' };
+
+/**
+ * Runs one vetting job (vacuum.ts) and sums the blob sizes; in-process and
+ * in workers. Vetting reads every target's directory (~50 µs a layer link
+ * on the bench tree, most of it the readdir), so it is spread over -j.
+ */
+export function runVetJob(reader: TreeReader, job: VetJob): number {
+  const vacuum = new Vacuum(reader.fs, reader.v2, 'group' in job ? job.group.mountPoints : job.mountPoints);
   let total = 0;
-  for (const hex of group.hexes) total += vacuum.vet({ kind: 'blob', digest: `${group.algorithm}:${hex}` as Digest });
+  if ('group' in job) {
+    const { algorithm, hexes } = job.group;
+    for (const hex of hexes) total += vacuum.vet({ kind: 'blob', digest: `${algorithm}:${hex}` as Digest }, job.depth);
+  } else {
+    for (const target of job.targets) total += vacuum.vet(target, job.depth);
+  }
   return total;
 }
 
@@ -45,9 +57,9 @@ export class InProcessWorkers implements StorageWorkers {
     for (const name of names) onScan(scanRepository(this.reader, name));
   }
 
-  async vetBlobs(groups: readonly BlobGroup[]): Promise<number> {
+  async vet(jobs: Iterable<VetJob>): Promise<number> {
     let total = 0;
-    for (const group of groups) total += vetBlobGroup(this.reader, group);
+    for (const job of jobs) total += runVetJob(this.reader, job);
     return total;
   }
 

@@ -9,11 +9,11 @@ import fs from 'node:fs';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, JanitorError } from '../errors.js';
-import { type BlobGroup, InProcessWorkers, type StorageWorkers, vetBlobGroup } from './repo-scanner.js';
+import { InProcessWorkers, type StorageWorkers, type VetJob, runVetJob } from './repo-scanner.js';
 import { type RepoScan, scanRepository } from './scan-repository.js';
 import type { TreeReader } from './tree-reader.js';
 
-export type WorkerJob = { scan: string } | { size: BlobGroup };
+export type WorkerJob = { scan: string } | { vet: VetJob };
 export type WorkerReply =
   | { scan: RepoScan }
   | { bytes: number }
@@ -40,10 +40,10 @@ export class ThreadPool implements StorageWorkers {
     );
   }
 
-  async vetBlobs(groups: readonly BlobGroup[]): Promise<number> {
+  async vet(jobs: Iterable<VetJob>): Promise<number> {
     let total = 0;
     await this.run(
-      groups.map((group) => ({ size: group })),
+      mapJobs(jobs, (job) => ({ vet: job })),
       (reply) => (total += (reply as { bytes: number }).bytes),
     );
     return total;
@@ -56,7 +56,7 @@ export class ThreadPool implements StorageWorkers {
   }
 
   private runHere(job: WorkerJob): WorkerReply {
-    return 'scan' in job ? { scan: scanRepository(this.reader, job.scan) } : { bytes: vetBlobGroup(this.reader, job.size) };
+    return 'scan' in job ? { scan: scanRepository(this.reader, job.scan) } : { bytes: runVetJob(this.reader, job.vet) };
   }
 
   private ensureWorkers(): void {
@@ -71,10 +71,17 @@ export class ThreadPool implements StorageWorkers {
   }
 
   /** Runs every job once, here or on a worker; the first error stops the rest. */
-  private async run(jobs: WorkerJob[], onReply: (reply: WorkerReply) => void): Promise<void> {
-    if (jobs.length === 0) return;
+  /** Jobs are taken from the iterable as threads free up, so a producer need not hold them all. */
+  private async run(jobs: Iterable<WorkerJob>, onReply: (reply: WorkerReply) => void): Promise<void> {
+    const source = jobs[Symbol.iterator]();
+    let first: IteratorResult<WorkerJob> | undefined = source.next();
+    if (first.done) return;
+    const take = (): WorkerJob | undefined => {
+      const result = first ?? source.next();
+      first = undefined;
+      return result.done ? undefined : result.value;
+    };
     this.ensureWorkers();
-    let next = 0;
     let pending = 0;
     let failure: unknown;
     let wake: () => void = () => {};
@@ -92,9 +99,10 @@ export class ThreadPool implements StorageWorkers {
     };
     const listeners = this.workers.map((worker) => {
       const dispatch = (): void => {
-        if (failure === undefined && next < jobs.length) {
+        const job = failure === undefined ? take() : undefined;
+        if (job) {
           pending++;
-          worker.postMessage(jobs[next++]);
+          worker.postMessage(job);
         }
       };
       const onMessage = (reply: WorkerReply): void => {
@@ -114,8 +122,7 @@ export class ThreadPool implements StorageWorkers {
       return { worker, onMessage, onError };
     });
     try {
-      while (failure === undefined && next < jobs.length) {
-        const job = jobs[next++]!;
+      for (let job = take(); job && failure === undefined; job = failure === undefined ? take() : undefined) {
         try {
           accept(this.runHere(job));
         } catch (error) {
@@ -138,4 +145,8 @@ export class ThreadPool implements StorageWorkers {
 export function makeStorageWorkers(reader: TreeReader, threads: number): StorageWorkers {
   if (threads <= 1 || reader.fs !== (fs as unknown)) return new InProcessWorkers(reader);
   return new ThreadPool(reader, threads);
+}
+
+function* mapJobs<T>(items: Iterable<T>, wrap: (item: T) => WorkerJob): Generator<WorkerJob> {
+  for (const item of items) yield wrap(item);
 }

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { JanitorError, describeError } from '../errors.js';
-import { vetBlobGroup } from './repo-scanner.js';
+import { runVetJob } from './repo-scanner.js';
 import type { WorkerJob, WorkerReply } from './scan-pool.js';
 import { scanRepository } from './scan-repository.js';
 import { TreeReader } from './tree-reader.js';
@@ -15,7 +15,7 @@ const reader = new TreeReader(fs, (workerData as { v2: string }).v2);
 parentPort?.on('message', (job: WorkerJob) => {
   let reply: WorkerReply;
   try {
-    reply = 'scan' in job ? { scan: scanRepository(reader, job.scan) } : { bytes: vetBlobGroup(reader, job.size) };
+    reply = 'scan' in job ? { scan: scanRepository(reader, job.scan) } : { bytes: runVetJob(reader, job.vet) };
   } catch (error) {
     reply = {
       error: {

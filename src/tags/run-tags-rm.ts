@@ -99,6 +99,7 @@ export function runTagsRm(
   const vacuum = new Vacuum(fs, v2, findMountPointsBelow(fs, v2));
   const targets: DeletionTarget[] = result.repositories.flatMap((repo) => repo.tagsRemoved.map(({ tag }) => ({ kind: 'tag' as const, repository: repo.name, tag })));
   timer.run('plan', () => {
+    // Tag directories are few: even a dry run vets them fully.
     for (const target of targets) vacuum.vet(target);
   });
   if (options.dryRun) return result;
