@@ -109,6 +109,10 @@ export class BlobIndex {
     }
   }
 
+  markAll(digests: Iterable<Digest>): void {
+    for (const digest of digests) this.mark(digest);
+  }
+
   /** Existing blobs not marked. */
   get unmarkedCount(): number {
     return this.existing - this.markedExisting;

@@ -11,6 +11,7 @@ import { type LsSort, runLs } from './ls/run-ls.js';
 import { makePaint } from './paint.js';
 import { renderGcHuman, writeGcJson } from './report.js';
 import { renderLsHuman, renderLsJson, renderTagsRmHuman, renderTagsRmJson } from './report-tags.js';
+import { parseDuration } from './select/duration.js';
 import { compileRepositoryGlobs } from './select/repository-glob.js';
 import { type SelectionFlags, buildSelector } from './select/selection.js';
 import type { StorageWorkers } from './storage/repo-scanner.js';
@@ -39,7 +40,12 @@ interface CommonFlags {
   concurrency: number;
 }
 
-interface SweepFlags extends CommonFlags {
+interface SafetyFlags {
+  wait?: string | true;
+  grace: string;
+}
+
+interface SweepFlags extends CommonFlags, SafetyFlags {
   dryRun?: boolean;
   deleteUntagged?: boolean;
   skipRepo?: string[];
@@ -74,6 +80,20 @@ function addRootOptions(command: Command): Command {
     .addOption(new Option('-j, --concurrency <n>', 'reader threads (this one included)').argParser(parseConcurrency).default(2));
 }
 
+/** --wait[=DURATION]: without a value, wait as long as it takes. */
+function parseWait(value: string | true | undefined): number {
+  if (value === undefined) return 0;
+  if (value === true) return Number.POSITIVE_INFINITY;
+  return parseDuration(value, '--wait');
+}
+
+/** The options of every command that can delete: the lock, the grace window, the live-registry guard. */
+function addSafetyOptions(command: Command, defaultGrace: string): Command {
+  return command
+    .option('--wait [duration]', "wait for another run's lock (as long as it takes, or DURATION: 10m) instead of refusing")
+    .option('--grace <duration>', `never delete what was written within this window (blobs, revisions, layer links; default ${defaultGrace})`, defaultGrace);
+}
+
 function addSelectionOptions(command: Command): Command {
   return command
     .argument('[REPO:TAG...]', 'tags to remove, by name')
@@ -103,10 +123,11 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   const progress = (flags: CommonFlags) => (phase: string, ms: number) => {
     if (!flags.json) diagnose(`phase ${phase} done in ${(ms / 1000).toFixed(2)} s\n`);
   };
+  const commandLine = `registry-janitor ${args.join(' ')}`;
   // The journal recognises a rerun of the same command by its selection.
   const journalOf = (command: string, tags: string[], flags: object): { fingerprint: string; command: string } => {
-    const { json: _json, concurrency: _concurrency, ...selection } = flags as Record<string, unknown>;
-    return { fingerprint: JSON.stringify({ command, tags: [...tags].sort(), selection: Object.entries(selection).sort() }), command: `registry-janitor ${args.join(' ')}` };
+    const { json: _json, concurrency: _concurrency, wait: _wait, ...selection } = flags as Record<string, unknown>;
+    return { fingerprint: JSON.stringify({ command, tags: [...tags].sort(), selection: Object.entries(selection).sort() }), command: commandLine };
   };
   /**
    * Writes the report. A report that cannot be written after deletions
@@ -134,6 +155,9 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       ...(skip ? { skipRepository: (name: string) => skip(name) } : {}),
       makeWorkers: workersFor(flags),
       onPhase: progress(flags),
+      command: commandLine,
+      waitMs: parseWait(flags.wait),
+      graceMs: parseDuration(flags.grace, '--grace'),
       ...extra,
     });
     const swept = result.swept;
@@ -152,14 +176,14 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 
-  addRootOptions(program.command('gc'))
+  addSafetyOptions(addRootOptions(program.command('gc')), '1h')
     .description('mark and sweep unreferenced blobs, like `registry garbage-collect`')
     .option('-d, --dry-run', 'report what would be deleted; change nothing')
     .option('-m, --delete-untagged', 'also delete manifests no tag needs (multi-arch children and referrers of kept images are kept)')
     .option('--skip-repo <glob>', 'do not read these repositories; keep everything they link (repeatable)', collect)
     .action((flags: SweepFlags) => sweep(resolveRoot(io.fs, flags, io.env), flags));
 
-  addRootOptions(program.command('garbage-collect'))
+  addSafetyOptions(addRootOptions(program.command('garbage-collect')), '0s')
     .description('drop-in for `registry garbage-collect [-d] [-m] CONFIG`')
     .argument('<config>', "the registry's config.yml")
     .option('-d, --dry-run', 'report what would be deleted; change nothing')
@@ -170,7 +194,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       return sweep(rootFromConfigFile(io.fs, config, io.env), flags);
     });
 
-  addSelectionOptions(addRootOptions(program.command('prune')))
+  addSafetyOptions(addSelectionOptions(addRootOptions(program.command('prune'))), '1h')
     .description('remove the selected tags and sweep in one run')
     .option('-d, --dry-run', 'show what would be removed and freed; change nothing')
     .option('-m, --delete-untagged', 'also delete manifests that were untagged before')
@@ -179,14 +203,16 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       sweep(resolveRoot(io.fs, flags, io.env), flags, { selector: buildSelector(io.fs, tags, flags, now()), journal: journalOf('prune', tags, flags) }, 'prune'),
     );
 
-  type TagsRmFlags = CommonFlags & SelectionFlags & { dryRun?: boolean };
-  const tagsRm = (tags: string[], flags: TagsRmFlags): void => {
+  type TagsRmFlags = CommonFlags & SelectionFlags & SafetyFlags & { dryRun?: boolean };
+  const tagsRm = async (tags: string[], flags: TagsRmFlags): Promise<void> => {
     const selector = buildSelector(io.fs, tags, flags, now());
-    const result = runTagsRm(io.fs, resolveRoot(io.fs, flags, io.env), {
+    const result = await runTagsRm(io.fs, resolveRoot(io.fs, flags, io.env), {
       dryRun: flags.dryRun === true,
       selector,
       onPhase: progress(flags),
       journal: journalOf('tags rm', tags, flags),
+      command: commandLine,
+      waitMs: parseWait(flags.wait),
     });
     const deleted = result.dryRun ? undefined : `removed ${result.removed} tags`;
     report(() => io.stdout(flags.json ? renderTagsRmJson(result) : renderTagsRmHuman(result, paint)), deleted);
@@ -198,7 +224,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   const tagsCommand = program.command('tags').description('tag operations');
   // `tags rm`, also spelled `tags untag` and, top-level, `untag`.
   for (const command of [tagsCommand.command('rm').alias('untag'), program.command('untag')]) {
-    addSelectionOptions(addRootOptions(command))
+    addSafetyOptions(addSelectionOptions(addRootOptions(command)), '1h')
       .description('remove the selected tag directories and nothing else (sibling tags on the same digest stay)')
       .option('-d, --dry-run', 'show what would be removed; change nothing')
       .action(tagsRm);

@@ -20,6 +20,9 @@ export type ErrorCode =
   | 'E_DELETE' // a deletion failed part-way
   | 'E_BAD_JOURNAL' // the journal of an interrupted run cannot be read
   | 'E_JOURNAL' // the journal cannot be written (nothing deleted)
+  | 'E_LOCK' // the run lock cannot be taken (nothing deleted)
+  | 'E_LOCKED' // another run holds the lock (nothing deleted)
+  | 'E_LIVE' // a registry answers on the tree's config (nothing deleted)
   | 'E_NOT_FOUND'; // a named tag or repository does not exist
 
 export class JanitorError extends Error {

@@ -12,9 +12,10 @@
 //       ├── _manifests/tags/<tag>/current/link        tagCurrentLink
 //       ├── _manifests/tags/<tag>/index/<alg>/<hex>/link   tagIndexLink
 //       └── _uploads/<uuid>/...                       never touched
-//   └── _janitor/journal.json                         journal: this tool's record of an
-//                                                     unfinished tag removal (the registry
-//                                                     reads only blobs/ and repositories/)
+//   └── _janitor/                                     this tool's own (the registry reads only
+//       ├── journal.json                              blobs/ and repositories/): the record of an
+//       │                                             unfinished tag removal (storage/journal.ts)
+//       └── lock                                      one destructive run per tree (storage/run-lock.ts)
 //
 // A link file holds "<alg>:<hex>" with no newline. Only blobs have the
 // two-character fan-out directory.
@@ -24,6 +25,7 @@ import { type Algorithm, type Digest, splitDigest, isAlgorithm, makeDigest } fro
 export type PathSpec =
   | { kind: 'janitorDir' }
   | { kind: 'journal' }
+  | { kind: 'lock' }
   | { kind: 'blobsRoot' }
   | { kind: 'blobAlgorithm'; algorithm: Algorithm }
   | { kind: 'blobBucket'; algorithm: Algorithm; prefix: string }
@@ -96,6 +98,8 @@ export function renderPath(spec: PathSpec): string {
       return JANITOR_DIR;
     case 'journal':
       return `${JANITOR_DIR}/journal.json`;
+    case 'lock':
+      return `${JANITOR_DIR}/lock`;
     case 'blobsRoot':
       return 'blobs';
     case 'blobAlgorithm':

@@ -41,7 +41,8 @@ export type DeletionTarget =
   | { kind: 'revision'; repository: string; digest: Digest }
   | { kind: 'layerLink'; repository: string; digest: Digest }
   | { kind: 'blob'; digest: Digest }
-  | { kind: 'journal' };
+  | { kind: 'journal' }
+  | { kind: 'lock' };
 
 export function pathSpecOf(target: DeletionTarget): PathSpec {
   switch (target.kind) {
@@ -57,6 +58,8 @@ export function pathSpecOf(target: DeletionTarget): PathSpec {
       return { kind: 'blobDir', digest: target.digest };
     case 'journal':
       return { kind: 'journal' };
+    case 'lock':
+      return { kind: 'lock' };
   }
 }
 
@@ -71,6 +74,12 @@ interface LeafShape {
 }
 
 type Mode = 'vet' | 'remove';
+
+/** What vetting learned of a target: a blob's data size, and the mtime of its data or link. */
+export interface Vetted {
+  size: number;
+  mtimeMs: number;
+}
 
 export class Vacuum {
   private readonly fs: FileSystem;
@@ -101,24 +110,26 @@ export class Vacuum {
    * on the 1M-blob tree. Returns the size of a blob's data (0 for other
    * kinds, and for a target already gone).
    */
-  vet(target: DeletionTarget, depth: 'full' | 'light' = 'full'): number {
-    return this.walkTarget(target, depth === 'full' ? 'vet' : 'preview');
+  vet(target: DeletionTarget, depth: 'full' | 'light' = 'full'): Vetted {
+    const stats = this.walkTarget(target, depth === 'full' ? 'vet' : 'preview');
+    return { size: target.kind === 'blob' ? (stats?.size ?? 0) : 0, mtimeMs: stats?.mtimeMs ?? 0 };
   }
 
   /** Removes one (vetted) target; returns the size of a blob's data it removed. */
   remove(target: DeletionTarget): number {
-    const size = this.walkTarget(target, 'remove');
+    const stats = this.walkTarget(target, 'remove');
     this.removed++;
-    return size;
+    return target.kind === 'blob' ? (stats?.size ?? 0) : 0;
   }
 
-  private walkTarget(target: DeletionTarget, mode: Mode | 'preview'): number {
+  /** The known file's stats (a blob's data, a link), undefined where there is none. */
+  private walkTarget(target: DeletionTarget, mode: Mode | 'preview'): FileStats | undefined {
     const where = assertInsideRoot(this.v2, `${this.v2}/${renderPath(pathSpecOf(target))}`);
     this.assertNoMountAt(where);
     try {
       this.assertNoSymlinkAbove(where);
-      if (mode === 'preview') return target.kind === 'blob' ? this.previewData(`${where}/data`) : 0;
-      if (mode === 'remove' && target.kind !== 'tag' && target.kind !== 'journal') {
+      if (mode === 'preview') return target.kind === 'blob' ? this.previewData(`${where}/data`) : undefined;
+      if (mode === 'remove' && (target.kind === 'blob' || target.kind === 'layerLink' || target.kind === 'revision' || target.kind === 'tagIndexEntry')) {
         return this.removeLeaf(where, { file: target.kind === 'blob' ? 'data' : 'link', expect: target.kind === 'blob' ? undefined : target.digest });
       }
       switch (target.kind) {
@@ -127,7 +138,8 @@ export class Vacuum {
         case 'tag':
           return this.walkTag(where, mode);
         case 'journal':
-          return this.walkJournal(where, mode);
+        case 'lock':
+          return this.walkOwnFile(where, mode);
         default:
           return this.walkLeaf(where, { file: 'link', expect: target.digest }, mode);
       }
@@ -139,17 +151,17 @@ export class Vacuum {
   }
 
   /** A dry run's look at a blob: its data's size, type and device. */
-  private previewData(file: string): number {
+  private previewData(file: string): FileStats | undefined {
     let stats: FileStats;
     try {
       stats = this.fs.lstatSync(file);
     } catch (cause) {
-      if (errnoCode(cause) === 'ENOENT') return 0; // a blob directory without data (an interrupted removal)
+      if (errnoCode(cause) === 'ENOENT') return undefined; // a blob directory without data (an interrupted removal)
       throw cause;
     }
     if (!stats.isFile()) throw unexpected(file, stats);
     this.checkDevice(stats, file);
-    return stats.size;
+    return stats;
   }
 
   /**
@@ -159,20 +171,19 @@ export class Vacuum {
    * stops the run with nothing else in it touched. Skipping the listing
    * that vetting already did halves the sweep's reads.
    */
-  private removeLeaf(dir: string, shape: LeafShape): number {
+  private removeLeaf(dir: string, shape: LeafShape): FileStats | undefined {
     const file = `${dir}/${shape.file}`;
-    let size = 0;
-    if (shape.file === 'data') size = this.previewData(file);
+    const stats = shape.file === 'data' ? this.previewData(file) : undefined;
     this.unlink(file);
     try {
       this.fs.rmdirSync(dir);
     } catch (cause) {
       // Gone already: a rerun after a crash between the unlink and the rmdir.
-      if (errnoCode(cause) === 'ENOENT') return size;
+      if (errnoCode(cause) === 'ENOENT') return stats;
       if (errnoCode(cause) !== 'ENOTEMPTY' && errnoCode(cause) !== 'EEXIST') throw cause;
       this.walkLeaf(dir, shape, 'remove');
     }
-    return size;
+    return stats;
   }
 
   /** Lists a directory of a target; undefined when it is gone. */
@@ -189,16 +200,15 @@ export class Vacuum {
   }
 
   /** A directory holding one `data` or `link` file (and crashed-write leftovers). */
-  private walkLeaf(dir: string, shape: LeafShape, mode: Mode, top = true): number {
+  private walkLeaf(dir: string, shape: LeafShape, mode: Mode, top = true): FileStats | undefined {
     const entries = this.listDir(dir, top);
-    if (!entries) return 0;
-    let size = 0;
+    if (!entries) return undefined;
+    let known: FileStats | undefined;
     for (const entry of entries) {
       const path = `${dir}/${entry.name}`;
       if (entry.name === shape.file) {
-        const stats = this.checkFile(entry, path);
-        if (shape.file === 'data') size = stats.size;
-        else if (mode === 'vet') this.checkLinkContent(path, shape.expect);
+        known = this.checkFile(entry, path);
+        if (shape.file === 'link' && mode === 'vet') this.checkLinkContent(path, shape.expect);
       } else if (TEMPORARY[shape.file].test(entry.name)) {
         this.checkFile(entry, path);
       } else {
@@ -212,32 +222,33 @@ export class Vacuum {
       }
       this.fs.rmdirSync(dir);
     }
-    return size;
+    return known;
   }
 
   /**
-   * _janitor/journal.json. Its directory stays: removing it would be a step
-   * after the journal is gone, and a kill between the two would leave a
-   * state no rerun can tell from a finished run.
+   * This tool's own files, _janitor/journal.json and _janitor/lock. Their
+   * directory stays: removing it would be a step after the journal is
+   * gone, and a kill between the two would leave a state no rerun can tell
+   * from a finished run.
    */
-  private walkJournal(file: string, mode: Mode): number {
+  private walkOwnFile(file: string, mode: Mode): FileStats | undefined {
     let stats: FileStats;
     try {
       stats = this.fs.lstatSync(file);
     } catch (cause) {
-      if (errnoCode(cause) === 'ENOENT') return 0; // no journal: nothing to do
+      if (errnoCode(cause) === 'ENOENT') return undefined; // not there: nothing to do
       throw cause;
     }
-    if (!stats.isFile()) throw unexpected(file, stats, 'journal');
+    if (!stats.isFile()) throw unexpected(file, stats, "this tool's own file");
     this.checkDevice(stats, file);
     if (mode === 'remove') this.unlink(file);
-    return 0;
+    return stats;
   }
 
   /** tags/<t>/: current/ (one link) and index/<alg>/<hex>/ (one link each). */
-  private walkTag(dir: string, mode: Mode): number {
+  private walkTag(dir: string, mode: Mode): FileStats | undefined {
     const entries = this.listDir(dir, true);
-    if (!entries) return 0;
+    if (!entries) return undefined;
     for (const entry of entries) {
       const path = `${dir}/${entry.name}`;
       if (entry.name === 'current') {
@@ -251,7 +262,7 @@ export class Vacuum {
       }
     }
     if (mode === 'remove') this.fs.rmdirSync(dir);
-    return 0;
+    return undefined;
   }
 
   private walkTagIndex(dir: string, mode: Mode): void {

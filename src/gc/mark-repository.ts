@@ -24,16 +24,21 @@ export interface RepoOutcome {
   layerLinksDeleted: DigestList;
   /** revision directories left without their link by an interrupted removal. */
   linklessRevisions: Digest[];
+  /** candidates the grace window spared: rule-selected tags pushed, and manifests written, within it. */
+  keptByGrace: { tags: number; manifests: number };
+  /** the repository's watch when it was read (scan-repository.ts watchRepository). */
+  watch: string;
   /** tags that stay, with their target: what the verify phase checks. */
   keptTags: { tag: string; digest: Digest }[];
 }
 
 export function markRepository(
   scan: RepoScan,
-  options: { deleteUntagged: boolean; selector?: TagSelector | undefined; journalTags?: readonly JournalTag[] },
+  options: { deleteUntagged: boolean; selector?: TagSelector | undefined; journalTags?: readonly JournalTag[]; freshAfterMs?: number | undefined },
   index: BlobIndex,
   warn: (message: string) => void,
 ): RepoOutcome {
+  const freshAfterMs = options.freshAfterMs ?? Number.POSITIVE_INFINITY;
   for (const warning of scan.warnings) warn(warning);
   for (const digest of scan.linklessRevisions) {
     warn(`${scan.name}: revision ${digest} has no link file (left by an interrupted removal); its directory is removed`);
@@ -43,10 +48,18 @@ export function markRepository(
   const tags = resumed.tags;
   const decisions = options.selector?.decide(scan.name, tags) ?? [];
   forceJournalDecisions(scan.name, decisions, resumed.forced);
+  const keptByGrace = { tags: spareFreshTags(decisions, resumed.forced, freshAfterMs), manifests: 0 };
   const removedTags = new Set(decisions.filter((d) => d.remove).map((d) => d.tag));
   const loud = allTagsRemovedWarning(scan.name, removedTags.size, tags.length);
   if (loud) warn(loud);
-  const kept = selectKept({ ...scan, tags }, { deleteUntagged: options.deleteUntagged, removedTags });
+  let kept = selectKept({ ...scan, tags }, { deleteUntagged: options.deleteUntagged, removedTags });
+  // The grace window: a manifest pushed within it is kept with all it reaches.
+  const fresh = scan.revisions.filter((r) => r.fresh && r.manifest && !kept.has(r.digest)).map((r) => r.digest);
+  if (fresh.length > 0) {
+    const before = kept.size;
+    kept = closeOver(referenceGraph(scan), [...kept, ...fresh]);
+    keptByGrace.manifests = kept.size - before;
+  }
   const outcome: RepoOutcome = {
     name: scan.name,
     tags: tags.length,
@@ -58,6 +71,8 @@ export function markRepository(
     layerLinksDeleted: new DigestList(),
     linklessRevisions: scan.linklessRevisions,
     keptTags: [],
+    keptByGrace,
+    watch: scan.watch,
   };
   const remainingTags = tags.filter((t) => !removedTags.has(t.tag));
   const indexed = new Map<Digest, string[]>();
@@ -109,4 +124,16 @@ function orderForDeletion(scan: RepoScan, deleted: Digest[]): Digest[] {
   for (const digest of closeOver(referenceGraph(scan), taggedDigests(scan))) position.set(digest, position.size);
   const rank = (digest: Digest): number => position.get(digest) ?? -1;
   return [...deleted].sort((a, b) => rank(b) - rank(a));
+}
+
+/** Rule-selected tags pushed within the grace window stay; named ones and the journal's go. */
+function spareFreshTags(decisions: TagDecision[], forced: ReadonlyMap<string, JournalTag>, freshAfterMs: number): number {
+  let spared = 0;
+  for (const decision of decisions) {
+    if (decision.remove && !decision.explicit && !forced.has(decision.tag) && decision.pushedMs > freshAfterMs) {
+      Object.assign(decision, { remove: false, reason: `${decision.reason}; kept: pushed within the grace window (--grace)` });
+      spared++;
+    }
+  }
+  return spared;
 }

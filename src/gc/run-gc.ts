@@ -22,27 +22,25 @@
 
 import { BlobIndex } from '../blob-index.js';
 import type { Digest } from '../digest.js';
-import { JanitorError } from '../errors.js';
+import { JanitorError, describeError } from '../errors.js';
 import type { FileSystem } from '../io/file-system.js';
 import type { TagSelector } from '../select/select-tags.js';
 import { findRepositories } from '../storage/find-repositories.js';
 import { locateRoot } from '../storage/locate-root.js';
-import { type BlobGroup, type StorageWorkers, type VetJob, InProcessWorkers } from '../storage/repo-scanner.js';
+import { type StorageWorkers, InProcessWorkers } from '../storage/repo-scanner.js';
 import { scanBlobs } from '../storage/scan-blobs.js';
-import { listLayerLinks, listServableDigests } from '../storage/scan-repository.js';
+import { type RepoScan, listServableDigests, watchRepository } from '../storage/scan-repository.js';
 import { TreeReader } from '../storage/tree-reader.js';
-import { type DeletionTarget, Vacuum } from '../vacuum.js';
-import { type JournalTag, readJournal, writeJournal } from '../storage/journal.js';
+import { Vacuum } from '../vacuum.js';
+import { type JournalTag, readJournal, removeJournalIfOurs, writeJournal } from '../storage/journal.js';
 import { findMountPointsBelow } from '../storage/mount-points.js';
+import { acquireRunLock } from '../storage/run-lock.js';
 import { type RepoOutcome, markRepository } from './mark-repository.js';
+import { planSweep, targetsOf } from './plan-sweep.js';
 import { timePhases } from './phases.js';
 
 export type { RepoOutcome };
 
-// Non-blob targets are vetted in batches of this many, one job each: small
-// enough to spread 150k layer links over the -j threads, large enough that
-// a job's message costs nothing next to its ~50 µs-a-target reads.
-const VET_BATCH = 2048;
 
 export interface GcOptions {
   dryRun: boolean;
@@ -60,9 +58,19 @@ export interface GcOptions {
   onProgress?: (message: string) => void;
   /** prune: what identifies this command in the journal (storage/journal.ts). */
   journal?: { fingerprint: string; command: string };
+  /** the command line, recorded in the lock. */
+  command?: string;
+  /** --wait: how long to wait for another run's lock (default 0: refuse at once). */
+  waitMs?: number;
+  /** --grace: nothing written within this many ms is deleted (default 0). */
+  graceMs?: number;
 }
 
 /** What the sweep completed: everything planned, unless it failed part-way. */
+// A tree still changing after this many rounds of revalidation is being
+// written to steadily: refuse rather than chase it.
+const MAX_REVALIDATIONS = 5;
+
 export interface SweepCounts {
   tags: number;
   tagIndexEntries: number;
@@ -74,7 +82,6 @@ export interface SweepCounts {
   bytes: number;
 }
 
-type Counted = Exclude<keyof SweepCounts, 'blobs' | 'bytes'>;
 
 export interface GcResult {
   dryRun: boolean;
@@ -95,11 +102,16 @@ export interface GcResult {
   swept: SweepCounts | undefined;
   /** the failure that stopped the sweep part-way; what was done is in `swept`. */
   sweepError: JanitorError | undefined;
+  /** candidates the grace window kept (--grace). */
+  keptByGrace: { tags: number; manifests: number; layerLinks: number; blobs: number };
+  /** rounds of revalidation that found repositories changed since they were read. */
+  revalidations: number;
   /** Visits the deleted (dry run: deletable) blobs in digest order. */
   forEachBlobDeleted(visit: (digest: Digest) => void): void;
 }
 
 export async function runGc(fs: FileSystem, rootNamed: string, options: GcOptions): Promise<GcResult> {
+  const startedMs = Date.now();
   const timer = timePhases(options.onPhase);
   const located = locateRoot(fs, rootNamed);
   let index = new BlobIndex();
@@ -118,6 +130,8 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     temporaryFiles: 0,
     swept: undefined,
     sweepError: undefined,
+    keptByGrace: { tags: 0, manifests: 0, layerLinks: 0, blobs: 0 },
+    revalidations: 0,
     forEachBlobDeleted: (visit) => index.forEachUnmarked(visit),
   };
   const warn = (message: string): void => void result.warnings.push(message);
@@ -131,130 +145,147 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
   const mountPoints = findMountPointsBelow(fs, v2);
   const vacuum = new Vacuum(fs, v2, mountPoints);
 
-  // 1. inventory
-  const skip = options.skipRepository ?? (() => false);
-  const journal = readJournal(reader);
-  const resumed = journal && journal.fingerprint === options.journal?.fingerprint ? journal : undefined;
-  if (journal && !resumed) {
-    warn(`${reader.pathOf({ kind: 'journal' })}: an interrupted \`${journal.command}\` (started ${journal.startedAt}) has not finished; rerun that command to finish it`);
-  }
-  const journalTags = groupByRepository(resumed?.tags ?? []);
-  const names = timer.run('inventory', () => {
-    index = scanBlobs(reader);
-    const repositories = findRepositories(reader, warn, skip);
-    assertHalvesPresent(reader, index.blobCount, repositories.length);
-    for (const name of repositories.filter(skip)) {
-      // Marked from directory names alone; a listing that fails still stops
-      // the run, as what cannot be listed cannot be protected.
-      const digests = listServableDigests(reader, name);
-      for (const digest of digests) index.mark(digest);
-      options.selector?.skip(name);
-      result.skipped.push(name);
-      warn(`${name}: skipped (--skip-repo); its ${digests.length} linked digests are kept and nothing in it is deleted`);
+  // One destructive run per tree (storage/run-lock.ts), held to the end.
+  const lock = options.dryRun ? undefined : await acquireRunLock(reader, { command: options.command ?? 'registry-janitor', waitMs: options.waitMs ?? 0, warn });
+  let journalDone = false;
+  try {
+    // 1. inventory
+    const skip = options.skipRepository ?? (() => false);
+    const journal = readJournal(reader);
+    const resumed = journal && journal.fingerprint === options.journal?.fingerprint ? journal : undefined;
+    if (journal && !resumed) {
+      warn(`${reader.pathOf({ kind: 'journal' })}: an interrupted \`${journal.command}\` (started ${journal.startedAt}) has not finished; rerun that command to finish it`);
     }
-    return repositories.filter((name) => !skip(name));
-  });
-  options.onProgress?.(`${index.blobCount} blobs, ${names.length} repositories`);
-
-  // 2. mark and 3. plan use the read-side threads (-j); closed before any deletion.
-  const outcomes = result.repositories;
-  const workers = options.makeWorkers?.(reader) ?? new InProcessWorkers(reader);
-  try {
-    // 2. mark
-    await timer.runAsync('mark', () =>
-      workers.scanRepositories(names, (scan) =>
-        outcomes.push(markRepository(scan, { ...options, journalTags: journalTags.get(scan.name) ?? [] }, index, warn)),
-      ),
-    );
-    options.selector?.assertExplicitFound();
-    for (const rule of options.selector?.unmatchedRules() ?? []) warn(`${rule.origin} matches no repository`);
-    outcomes.sort((a, b) => (a.name < b.name ? -1 : 1));
-    result.blobsMarked = index.markedCount;
-
-    // 3. plan
-    await timer.runAsync('plan', async () => {
-      for (const outcome of outcomes) {
-        for (const digest of listLayerLinks(reader, outcome.name)) {
-          if (!index.survives(digest)) outcome.layerLinksDeleted.push(digest);
-        }
+    const journalTags = groupByRepository(resumed?.tags ?? []);
+    const names = timer.run('inventory', () => {
+      index = scanBlobs(reader);
+      const repositories = findRepositories(reader, warn, skip);
+      assertHalvesPresent(reader, index.blobCount, repositories.length);
+      for (const name of repositories.filter(skip)) {
+        // Marked from directory names alone; a listing that fails still stops
+        // the run, as what cannot be listed cannot be protected.
+        const digests = listServableDigests(reader, name);
+        for (const digest of digests) index.mark(digest);
+        options.selector?.skip(name);
+        result.skipped.push(name);
+        warn(`${name}: skipped (--skip-repo); its ${digests.length} linked digests are kept and nothing in it is deleted`);
       }
+      return repositories.filter((name) => !skip(name));
+    });
+    options.onProgress?.(`${index.blobCount} blobs, ${names.length} repositories`);
+
+    // 2. mark, 3. plan and 4. revalidate use the read-side threads (-j); closed before any deletion.
+    const outcomes = result.repositories;
+    const workers = options.makeWorkers?.(reader) ?? new InProcessWorkers(reader);
+    const freshAfterMs = (options.graceMs ?? 0) > 0 ? startedMs - options.graceMs! : Number.POSITIVE_INFINITY;
+    const mark = (scan: RepoScan): RepoOutcome =>
+      markRepository(scan, { ...options, journalTags: journalTags.get(scan.name) ?? [], freshAfterMs }, index, warn);
+    const plan = async (): Promise<void> => {
+      const totals = await planSweep({ reader, index, workers, mountPoints, depth: options.dryRun ? 'light' : 'full', freshAfterMs }, outcomes);
+      result.bytesFreed = totals.bytesFreed;
       result.blobsDeletedCount = index.unmarkedCount;
-      // A dry run vets lightly (mount table, blob data); a real run fully.
-      const depth = options.dryRun ? 'light' : 'full';
-      result.bytesFreed = await workers.vet(vetJobs(outcomes, index, mountPoints, depth));
-    });
-  } finally {
-    await workers.close();
-  }
-  if (options.dryRun) return result;
+      result.keptByGrace.blobs = totals.blobsKeptByGrace;
+      result.keptByGrace.layerLinks = totals.layerLinksKeptByGrace;
+    };
+    try {
+      // 2. mark
+      await timer.runAsync('mark', () => workers.scanRepositories(names, (scan) => outcomes.push(mark(scan)), freshAfterMs));
+      options.selector?.assertExplicitFound();
+      for (const rule of options.selector?.unmatchedRules() ?? []) warn(`${rule.origin} matches no repository`);
+      outcomes.sort((a, b) => (a.name < b.name ? -1 : 1));
+      result.blobsMarked = index.markedCount;
 
-  // 4. sweep
-  const removing = outcomes.flatMap((o) => o.tagsRemoved.map((d) => ({ repository: d.repository, tag: d.tag, digest: d.digest, pushedMs: d.pushedMs })));
-  const journaled = removing.length > 0 || resumed !== undefined;
-  if (removing.length > 0 && options.journal) {
-    writeJournal(reader, options.journal, removing, resumed);
-  }
-  const swept: SweepCounts = { tags: 0, tagIndexEntries: 0, manifests: 0, linklessRevisions: 0, layerLinks: 0, blobs: 0, bytes: 0 };
-  result.swept = swept;
-  try {
-    timer.run('sweep', () => {
-      for (const [target, counter] of targetsOf(outcomes)) {
-        vacuum.remove(target);
-        swept[counter]++;
+      // 3. plan
+      await timer.runAsync('plan', plan);
+
+      // 4. revalidate (real runs): what changed since it was read is read, marked and planned again.
+      if (!options.dryRun) {
+        await timer.runAsync('revalidate', async () => {
+          for (;;) {
+            const changed = findChangedRepositories(reader, outcomes, skip, (name) => index.markAll(listServableDigests(reader, name)));
+            if (changed.length === 0) break;
+            if (++result.revalidations > MAX_REVALIDATIONS) {
+              throw new JanitorError(
+                'E_LIVE',
+                `the tree kept changing through ${MAX_REVALIDATIONS} revalidations (last: ${changed.slice(0, 3).join(', ')}): something is writing to it; stop the registry or switch it to read-only mode`,
+              );
+            }
+            warn(`revalidation: ${changed.length} repositories changed while this run read them (${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', ...' : ''}); read, marked and planned again`);
+            await workers.scanRepositories(changed, (scan) => replaceOutcome(outcomes, mark(scan)), freshAfterMs);
+            outcomes.sort((a, b) => (a.name < b.name ? -1 : 1));
+            result.blobsMarked = index.markedCount;
+            await plan();
+          }
+        });
       }
-      index.forEachUnmarked((digest) => {
-        swept.bytes += vacuum.remove({ kind: 'blob', digest });
-        swept.blobs++;
+      for (const outcome of outcomes) {
+        result.keptByGrace.tags += outcome.keptByGrace.tags;
+        result.keptByGrace.manifests += outcome.keptByGrace.manifests;
+      }
+    } finally {
+      await workers.close();
+    }
+    if (options.dryRun) return result;
+
+    // 4. sweep
+    const removing = outcomes.flatMap((o) => o.tagsRemoved.map((d) => ({ repository: d.repository, tag: d.tag, digest: d.digest, pushedMs: d.pushedMs })));
+    const journaled = removing.length > 0 || resumed !== undefined;
+    if (removing.length > 0 && options.journal) {
+      writeJournal(reader, options.journal, removing, resumed);
+    }
+    const swept: SweepCounts = { tags: 0, tagIndexEntries: 0, manifests: 0, linklessRevisions: 0, layerLinks: 0, blobs: 0, bytes: 0 };
+    result.swept = swept;
+    try {
+      timer.run('sweep', () => {
+        for (const [target, counter] of targetsOf(outcomes)) {
+          vacuum.remove(target);
+          swept[counter]++;
+        }
+        index.forEachUnmarked((digest) => {
+          swept.bytes += vacuum.remove({ kind: 'blob', digest });
+          swept.blobs++;
+        });
       });
-    });
-    // 5. verify: the journal goes only once every kept tag is checked.
-    timer.run('verify', () => {
-      verifyKeptTags(reader, outcomes);
-      if (journaled) vacuum.remove({ kind: 'journal' });
-    });
-  } catch (error) {
-    if (!(error instanceof JanitorError)) throw error;
-    result.sweepError = error;
+      // 5. verify: the journal goes only once every kept tag is checked.
+      timer.run('verify', () => verifyKeptTags(reader, outcomes));
+      journalDone = journaled;
+    } catch (error) {
+      if (!(error instanceof JanitorError)) throw error;
+      result.sweepError = error;
+    }
+    result.temporaryFiles = vacuum.temporaryFiles;
+    return result;
+  } finally {
+    // A failure here must not hide the run's own outcome: a lock left behind
+    // is taken over as stale, a journal left behind is finished by a rerun.
+    try {
+      lock?.release(() => vacuum.remove({ kind: 'lock' }));
+      if (journalDone) removeJournalIfOurs(reader, options.journal?.fingerprint, () => vacuum.remove({ kind: 'journal' }));
+    } catch (error) {
+      warn(`cannot clean up ${reader.pathOf({ kind: 'janitorDir' })}: ${describeError(error)}`);
+    }
   }
-  result.temporaryFiles = vacuum.temporaryFiles;
-  return result;
 }
 
 /**
- * Every non-blob target of the sweep, in the order it deletes them (the
- * order of the report's lists too, so a sweep stopped part-way reports
- * the first `swept[counter]` of each), with the count it adds to.
+ * Repositories whose watch (scan-repository.ts) differs from when they were
+ * read, and repositories that did not exist then. Skipped repositories are
+ * not compared: `remark` marks what they link now.
  */
-function* targetsOf(outcomes: readonly RepoOutcome[]): Generator<[DeletionTarget, Counted]> {
-  for (const { name, tagsRemoved } of outcomes) {
-    for (const { tag } of tagsRemoved) yield [{ kind: 'tag', repository: name, tag }, 'tags'];
+function findChangedRepositories(reader: TreeReader, outcomes: readonly RepoOutcome[], skip: (name: string) => boolean, remark: (name: string) => void): string[] {
+  const read = new Map(outcomes.map((o) => [o.name, o.watch]));
+  const changed: string[] = [];
+  for (const name of findRepositories(reader, () => {}, skip)) {
+    if (skip(name)) remark(name);
+    else if (read.get(name) !== watchRepository(reader, name)) changed.push(name);
   }
-  for (const { name, tagIndexEntries, manifestsDeleted, linklessRevisions } of outcomes) {
-    for (const [tag, digests] of tagIndexEntries) {
-      for (const digest of digests) yield [{ kind: 'tagIndexEntry', repository: name, tag, digest }, 'tagIndexEntries'];
-    }
-    for (const digest of manifestsDeleted) yield [{ kind: 'revision', repository: name, digest }, 'manifests'];
-    for (const digest of linklessRevisions) yield [{ kind: 'revision', repository: name, digest }, 'linklessRevisions'];
-  }
-  for (const { name, layerLinksDeleted } of outcomes) {
-    for (const digest of layerLinksDeleted) yield [{ kind: 'layerLink', repository: name, digest }, 'layerLinks'];
-  }
+  return changed;
 }
 
-/** The plan's vetting, produced as the threads take it: target batches, then blob buckets. */
-function* vetJobs(outcomes: readonly RepoOutcome[], index: BlobIndex, mountPoints: readonly string[], depth: 'full' | 'light'): Generator<VetJob> {
-  let batch: DeletionTarget[] = [];
-  for (const [target] of targetsOf(outcomes)) {
-    batch.push(target);
-    if (batch.length === VET_BATCH) {
-      yield { targets: batch, mountPoints, depth };
-      batch = [];
-    }
-  }
-  if (batch.length > 0) yield { targets: batch, mountPoints, depth };
-  const groups: BlobGroup[] = [];
-  index.forEachUnmarkedBucket((algorithm, prefix, hexes) => void groups.push({ algorithm, prefix, hexes, mountPoints }));
-  for (const group of groups) yield { group, depth };
+function replaceOutcome(outcomes: RepoOutcome[], outcome: RepoOutcome): void {
+  const at = outcomes.findIndex((o) => o.name === outcome.name);
+  if (at >= 0) outcomes[at] = outcome;
+  else outcomes.push(outcome);
 }
 
 function groupByRepository(tags: readonly JournalTag[]): Map<string, JournalTag[]> {

@@ -45,10 +45,11 @@ export interface FileSystem {
   rmdirSync(path: string): void;
   realpathSync(path: string): string;
   utimesSync(path: string, atime: number | Date, mtime: number | Date): void;
-  /** Writes: only the journal (storage/journal.ts), this tool's own file. */
+  /** Writes: only this tool's own files, the journal and the lock (v2/_janitor/). */
   mkdirSync(path: string, options: { recursive: true }): unknown;
-  writeFileSync(path: string, data: string | Uint8Array): void;
+  writeFileSync(path: string, data: string | Uint8Array, options?: { flag?: string }): void;
   renameSync(from: string, to: string): void;
+  readFileSync(path: string, encoding: 'utf8'): string;
 }
 
 /**

@@ -25,6 +25,8 @@ export interface TagDecision {
   pushedMs: number;
   remove: boolean;
   reason: string;
+  /** named as REPO:TAG: removed whatever its age (the grace window spares only rule-selected tags). */
+  explicit?: boolean;
 }
 
 const naturalOrder = new Intl.Collator('en', { numeric: true });
@@ -107,7 +109,9 @@ export class TagSelector {
       const kept = blocked.get(t.tag) ?? keepBy.get(t.tag);
       if (removed === undefined && kept === undefined) continue;
       const remove = removed !== undefined;
-      decisions.push({ repository, tag: t.tag, digest: t.current, pushedMs: t.pushedMs, remove, reason: remove ? removed : kept! });
+      const decision: TagDecision = { repository, tag: t.tag, digest: t.current, pushedMs: t.pushedMs, remove, reason: remove ? removed : kept! };
+      if (remove && explicitHere.has(t.tag)) decision.explicit = true;
+      decisions.push(decision);
     }
     return decisions;
   }

@@ -126,3 +126,15 @@ export function forceJournalDecisions(repository: string, decisions: TagDecision
     else if (!decision.remove) Object.assign(decision, { remove: true, reason });
   }
 }
+
+/**
+ * The last step of a run that removed tags, after its lock is released: a
+ * kill before it leaves a journal that a rerun finishes; removing the
+ * journal before the lock would leave a window in which the rerun of
+ * `prune app:v1` finds app:v1 missing and fails. Removed only while it is
+ * still this command's (another run may have taken the tree meanwhile).
+ */
+export function removeJournalIfOurs(reader: TreeReader, fingerprint: string | undefined, remove: () => void): void {
+  const journal = readJournal(reader);
+  if (journal && journal.fingerprint === fingerprint) remove();
+}

@@ -20,30 +20,53 @@ export interface BlobGroup {
 }
 
 export interface StorageWorkers {
-  scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void): Promise<void>;
-  /** Vets every target of the jobs for deletion; the total size of the blob data among them (missing ones count 0). */
-  vet(jobs: Iterable<VetJob>): Promise<number>;
+  /** `freshAfterMs`: the start of the grace window (scan-repository.ts). */
+  scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void, freshAfterMs?: number): Promise<void>;
+  /** Vets every target of the jobs for deletion (vacuum.ts). */
+  vet(jobs: Iterable<VetJob>): Promise<VetOutcome>;
   close(): Promise<void>;
 }
 
 /** A share of the plan phase's vetting: a bucket of blobs, or a batch of other targets. */
-export type VetJob = ({ group: BlobGroup } | { targets: DeletionTarget[]; mountPoints: readonly string[] }) & { depth: 'full' | 'light' };
+export type VetJob = ({ group: BlobGroup } | { targets: DeletionTarget[]; mountPoints: readonly string[] }) & {
+  depth: 'full' | 'light';
+  /** the grace window's start: a blob whose data was written after it is fresh. */
+  freshAfterMs: number;
+};
+
+export interface VetOutcome {
+  /** the size of the blob data to delete (fresh blobs and missing data count 0). */
+  bytes: number;
+  /** blobs written within the grace window: not to be deleted. */
+  fresh: Digest[];
+}
+
+export function addVetOutcome(total: VetOutcome, part: VetOutcome): VetOutcome {
+  total.bytes += part.bytes;
+  for (const digest of part.fresh) total.fresh.push(digest);
+  return total;
+}
 
 /**
  * Runs one vetting job (vacuum.ts) and sums the blob sizes; in-process and
  * in workers. Vetting reads every target's directory (~50 µs a layer link
  * on the bench tree, most of it the readdir), so it is spread over -j.
  */
-export function runVetJob(reader: TreeReader, job: VetJob): number {
+export function runVetJob(reader: TreeReader, job: VetJob): VetOutcome {
   const vacuum = new Vacuum(reader.fs, reader.v2, 'group' in job ? job.group.mountPoints : job.mountPoints);
-  let total = 0;
+  const outcome: VetOutcome = { bytes: 0, fresh: [] };
   if ('group' in job) {
     const { algorithm, hexes } = job.group;
-    for (const hex of hexes) total += vacuum.vet({ kind: 'blob', digest: `${algorithm}:${hex}` as Digest }, job.depth);
+    for (const hex of hexes) {
+      const digest = `${algorithm}:${hex}` as Digest;
+      const { size, mtimeMs } = vacuum.vet({ kind: 'blob', digest }, job.depth);
+      if (mtimeMs > job.freshAfterMs) outcome.fresh.push(digest);
+      else outcome.bytes += size;
+    }
   } else {
-    for (const target of job.targets) total += vacuum.vet(target, job.depth);
+    for (const target of job.targets) vacuum.vet(target, job.depth);
   }
-  return total;
+  return outcome;
 }
 
 export class InProcessWorkers implements StorageWorkers {
@@ -53,13 +76,13 @@ export class InProcessWorkers implements StorageWorkers {
     this.reader = reader;
   }
 
-  async scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void): Promise<void> {
-    for (const name of names) onScan(scanRepository(this.reader, name));
+  async scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void, freshAfterMs?: number): Promise<void> {
+    for (const name of names) onScan(scanRepository(this.reader, name, freshAfterMs));
   }
 
-  async vet(jobs: Iterable<VetJob>): Promise<number> {
-    let total = 0;
-    for (const job of jobs) total += runVetJob(this.reader, job);
+  async vet(jobs: Iterable<VetJob>): Promise<VetOutcome> {
+    const total: VetOutcome = { bytes: 0, fresh: [] };
+    for (const job of jobs) addVetOutcome(total, runVetJob(this.reader, job));
     return total;
   }
 

@@ -9,14 +9,14 @@ import fs from 'node:fs';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, JanitorError } from '../errors.js';
-import { InProcessWorkers, type StorageWorkers, type VetJob, runVetJob } from './repo-scanner.js';
+import { InProcessWorkers, type StorageWorkers, type VetJob, type VetOutcome, addVetOutcome, runVetJob } from './repo-scanner.js';
 import { type RepoScan, scanRepository } from './scan-repository.js';
 import type { TreeReader } from './tree-reader.js';
 
-export type WorkerJob = { scan: string } | { vet: VetJob };
+export type WorkerJob = { scan: string; freshAfterMs: number | undefined } | { vet: VetJob };
 export type WorkerReply =
   | { scan: RepoScan }
-  | { bytes: number }
+  | { vetted: VetOutcome }
   | { error: { code: ErrorCode | undefined; message: string; path: string | undefined } };
 
 // A worker's young generation: V8's default (16 MB semi-spaces) adds
@@ -33,18 +33,18 @@ export class ThreadPool implements StorageWorkers {
     this.extraThreads = threads - 1;
   }
 
-  scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void): Promise<void> {
+  scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void, freshAfterMs?: number): Promise<void> {
     return this.run(
-      names.map((name) => ({ scan: name })),
+      names.map((name) => ({ scan: name, freshAfterMs })),
       (reply) => onScan((reply as { scan: RepoScan }).scan),
     );
   }
 
-  async vet(jobs: Iterable<VetJob>): Promise<number> {
-    let total = 0;
+  async vet(jobs: Iterable<VetJob>): Promise<VetOutcome> {
+    const total: VetOutcome = { bytes: 0, fresh: [] };
     await this.run(
       mapJobs(jobs, (job) => ({ vet: job })),
-      (reply) => (total += (reply as { bytes: number }).bytes),
+      (reply) => void addVetOutcome(total, (reply as { vetted: VetOutcome }).vetted),
     );
     return total;
   }
@@ -56,7 +56,7 @@ export class ThreadPool implements StorageWorkers {
   }
 
   private runHere(job: WorkerJob): WorkerReply {
-    return 'scan' in job ? { scan: scanRepository(this.reader, job.scan) } : { bytes: runVetJob(this.reader, job.vet) };
+    return 'scan' in job ? { scan: scanRepository(this.reader, job.scan, job.freshAfterMs) } : { vetted: runVetJob(this.reader, job.vet) };
   }
 
   private ensureWorkers(): void {

@@ -3,10 +3,10 @@
 // function of the tree: runs in-process or in a scan worker alike, and its
 // result is plain data (structured-clone safe).
 
-import { type Algorithm, type Digest, isAlgorithm, makeDigest } from '../digest.js';
+import { type Algorithm, type Digest, isAlgorithm, makeDigest, splitDigest } from '../digest.js';
 import { JanitorError } from '../errors.js';
 import type { DirEntry } from '../io/file-system.js';
-import { isTagName } from '../layout.js';
+import { type PathSpec, isTagName } from '../layout.js';
 import { type ManifestRefs, parseManifest } from '../manifest.js';
 import type { TreeReader } from './tree-reader.js';
 
@@ -16,6 +16,8 @@ export interface Revision {
   manifest: ManifestRefs | undefined;
   /** size of the manifest blob in bytes (0 when missing). */
   size: number;
+  /** its link was written within the grace window (a push under way or just done). */
+  fresh?: boolean;
 }
 
 export interface TagEntry {
@@ -33,6 +35,8 @@ export interface RepoScan {
   revisions: Revision[];
   /** revision directories without their link: what an interrupted removal leaves (removed by the sweep). */
   linklessRevisions: Digest[];
+  /** the mtimes of the directories and links the decision rests on, taken before reading them (watchRepository). */
+  watch: string;
   tags: TagEntry[];
   warnings: string[];
 }
@@ -63,9 +67,14 @@ function stray(where: string): JanitorError {
   return new JanitorError('E_STRAY', `unexpected entry in the registry tree: ${where}`, { path: where });
 }
 
-export function scanRepository(reader: TreeReader, name: string): RepoScan {
+/**
+ * `freshAfterMs`: links written after this instant are fresh (the grace
+ * window); their mtimes are read only where the revisions directory itself
+ * changed after it, so a quiet tree costs no extra stat.
+ */
+export function scanRepository(reader: TreeReader, name: string, freshAfterMs = Number.POSITIVE_INFINITY): RepoScan {
   const warnings: string[] = [];
-  const scan: RepoScan = { name, revisions: [], linklessRevisions: [], tags: [], warnings };
+  const scan: RepoScan = { name, revisions: [], linklessRevisions: [], tags: [], warnings, watch: watchRepository(reader, name) };
 
   // Tags first: scanTags lists _manifests/, which refuses a symlinked
   // revisions/ or tags/ before either is entered.
@@ -77,15 +86,27 @@ export function scanRepository(reader: TreeReader, name: string): RepoScan {
     reader.pathOf({ kind: 'revisionsRoot', name }),
     (algorithm) => reader.list({ kind: 'revisionsAlgorithm', name, algorithm }),
   );
+  const freshAlgorithms = new Set(
+    [...new Set(revisionDigests.map((d) => splitDigest(d).algorithm))].filter(
+      (algorithm) => (reader.mtimeOf({ kind: 'revisionsAlgorithm', name, algorithm }) ?? 0) > freshAfterMs,
+    ),
+  );
   for (const digest of revisionDigests) {
+    const fresh = freshAlgorithms.has(splitDigest(digest).algorithm);
     // A revision directory without its link is what a crash between the two
     // steps of a revision removal leaves: the registry ignores it, and the
-    // sweep removes it, as the interrupted run would have.
-    const link = reader.readLink({ kind: 'revisionLink', name, digest }, digest, { optional: true });
-    if (!link) {
+    // sweep removes it, as the interrupted run would have, whatever its age
+    // (it holds nothing; a 2.8.2 push makes the directory and writes the
+    // link microseconds apart, and removing it between fails that push
+    // loudly, never silently).
+    const linkSpec = { kind: 'revisionLink', name, digest } as const;
+    const read = reader.read(linkSpec, { optional: true, mtime: fresh });
+    if (!read) {
       scan.linklessRevisions.push(digest);
       continue;
     }
+    reader.parseLink(linkSpec, read.bytes, digest);
+    const isFresh = fresh && read.mtimeMs > freshAfterMs;
     // A revision whose blob data is gone is skipped silently by the reference.
     const data = reader.read({ kind: 'blobData', digest }, { optional: true });
     if (!data) {
@@ -94,10 +115,45 @@ export function scanRepository(reader: TreeReader, name: string): RepoScan {
       continue;
     }
     const manifest = parseManifest(data.bytes, reader.pathOf({ kind: 'blobData', digest }));
-    scan.revisions.push({ digest, manifest, size: data.bytes.length });
+    scan.revisions.push(isFresh ? { digest, manifest, size: data.bytes.length, fresh: true } : { digest, manifest, size: data.bytes.length });
   }
 
   return scan;
+}
+
+/**
+ * The state a repository's decision rests on, as one comparable string:
+ * the mtimes of _manifests, revisions/ and each revisions/<alg>, tags/ and
+ * each tag's current link, _layers and each _layers/<alg> (-1: absent). A
+ * push adds a directory under revisions/<alg> or _layers/<alg> (which
+ * bumps its mtime) and rewrites a current link; so a repository whose
+ * watch is unchanged has not been written to since it was taken. Taken
+ * before the scan reads anything, and again just before the sweep.
+ */
+export function watchRepository(reader: TreeReader, name: string): string {
+  const parts: number[] = [];
+  const stamp = (spec: PathSpec): boolean => {
+    const mtime = reader.mtimeOf(spec);
+    parts.push(mtime ?? -1);
+    return mtime !== undefined;
+  };
+  stamp({ kind: 'manifestsRoot', name });
+  if (stamp({ kind: 'revisionsRoot', name })) {
+    for (const entry of reader.list({ kind: 'revisionsRoot', name }) ?? []) {
+      if (isAlgorithm(entry.name)) stamp({ kind: 'revisionsAlgorithm', name, algorithm: entry.name });
+    }
+  }
+  if (stamp({ kind: 'tagsRoot', name })) {
+    for (const entry of reader.list({ kind: 'tagsRoot', name }) ?? []) {
+      if (isTagName(entry.name)) stamp({ kind: 'tagCurrentLink', name, tag: entry.name });
+    }
+  }
+  if (stamp({ kind: 'layersRoot', name })) {
+    for (const entry of reader.list({ kind: 'layersRoot', name }) ?? []) {
+      if (isAlgorithm(entry.name)) stamp({ kind: 'layersAlgorithm', name, algorithm: entry.name });
+    }
+  }
+  return parts.join(',');
 }
 
 /**

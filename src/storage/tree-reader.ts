@@ -145,6 +145,18 @@ export class TreeReader {
     }
   }
 
+  /** The mtime of a file or directory (not followed), undefined when it does not exist. */
+  mtimeOf(spec: PathSpec): number | undefined {
+    const where = this.pathOf(spec);
+    try {
+      return this.fs.lstatSync(where).mtimeMs;
+    } catch (cause) {
+      // Absent is a state like any other: the watch compares it.
+      if (errnoCode(cause) === 'ENOENT') return undefined;
+      throw this.readError(where, cause);
+    }
+  }
+
   /**
    * The size of a blob's data file (an absolute path the caller built from
    * the layout), 0 when it is missing: a blob directory left without data

@@ -20,9 +20,10 @@ import { findRepositories } from '../storage/find-repositories.js';
 import { locateRoot } from '../storage/locate-root.js';
 import { scanTags } from '../storage/scan-repository.js';
 import { TreeReader } from '../storage/tree-reader.js';
-import { JanitorError } from '../errors.js';
-import { forceJournalDecisions, readJournal, withJournalTags, writeJournal } from '../storage/journal.js';
+import { JanitorError, describeError } from '../errors.js';
+import { forceJournalDecisions, readJournal, removeJournalIfOurs, withJournalTags, writeJournal } from '../storage/journal.js';
 import { findMountPointsBelow } from '../storage/mount-points.js';
+import { acquireRunLock } from '../storage/run-lock.js';
 import { type DeletionTarget, Vacuum } from '../vacuum.js';
 
 export interface TagsRmRepo {
@@ -45,11 +46,18 @@ export interface TagsRmResult {
   sweepError: JanitorError | undefined;
 }
 
-export function runTagsRm(
+export async function runTagsRm(
   fs: FileSystem,
   rootNamed: string,
-  options: { dryRun: boolean; selector: TagSelector; onPhase?: (phase: string, ms: number) => void; journal?: { fingerprint: string; command: string } },
-): TagsRmResult {
+  options: {
+    dryRun: boolean;
+    selector: TagSelector;
+    onPhase?: (phase: string, ms: number) => void;
+    journal?: { fingerprint: string; command: string };
+    command?: string;
+    waitMs?: number;
+  },
+): Promise<TagsRmResult> {
   const timer = timePhases(options.onPhase);
   const located = locateRoot(fs, rootNamed);
   const result: TagsRmResult = {
@@ -70,56 +78,70 @@ export function runTagsRm(
   const v2 = located.v2;
   const reader = new TreeReader(fs, v2);
 
-  // 1. inventory
-  const journal = readJournal(reader);
-  const resumed = journal && journal.fingerprint === options.journal?.fingerprint ? journal : undefined;
-  if (journal && !resumed) {
-    warn(`${reader.pathOf({ kind: 'journal' })}: an interrupted \`${journal.command}\` (started ${journal.startedAt}) has not finished; rerun that command to finish it`);
-  }
-  const names = timer.run('inventory', () => findRepositories(reader, warn));
-
-  // 2. select
-  timer.run('select', () => {
-    for (const name of names) {
-      const { tags, forced } = withJournalTags(
-        scanTags(reader, name, []),
-        (resumed?.tags ?? []).filter((t) => t.repository === name),
-      );
-      const decisions = options.selector.decide(name, tags);
-      forceJournalDecisions(name, decisions, forced);
-      const tagsRemoved = decisions.filter((d) => d.remove);
-      const loud = allTagsRemovedWarning(name, tagsRemoved.length, tags.length);
-      if (loud) warn(loud);
-      if (decisions.length > 0) result.repositories.push({ name, tags: tags.length, tagsRemoved, tagsKept: decisions.filter((d) => !d.remove) });
-    }
-    options.selector.assertExplicitFound();
-    for (const rule of options.selector.unmatchedRules()) warn(`${rule.origin} matches no repository`);
-  });
-  // 3. plan
+  // One destructive run per tree (storage/run-lock.ts), held to the end.
+  const lock = options.dryRun ? undefined : await acquireRunLock(reader, { command: options.command ?? 'registry-janitor', waitMs: options.waitMs ?? 0, warn });
   const vacuum = new Vacuum(fs, v2, findMountPointsBelow(fs, v2));
-  const targets: DeletionTarget[] = result.repositories.flatMap((repo) => repo.tagsRemoved.map(({ tag }) => ({ kind: 'tag' as const, repository: repo.name, tag })));
-  timer.run('plan', () => {
-    // Tag directories are few: even a dry run vets them fully.
-    for (const target of targets) vacuum.vet(target);
-  });
-  if (options.dryRun) return result;
-
-  // 4. remove
-  if (targets.length > 0 && options.journal) {
-    const tags = result.repositories.flatMap((r) => r.tagsRemoved.map((d) => ({ repository: d.repository, tag: d.tag, digest: d.digest, pushedMs: d.pushedMs })));
-    writeJournal(reader, options.journal, tags, resumed);
-  }
+  let journalDone = false;
   try {
-    timer.run('remove', () => {
-      for (const target of targets) {
-        vacuum.remove(target);
-        result.removed++;
+    // 1. inventory
+    const journal = readJournal(reader);
+    const resumed = journal && journal.fingerprint === options.journal?.fingerprint ? journal : undefined;
+    if (journal && !resumed) {
+      warn(`${reader.pathOf({ kind: 'journal' })}: an interrupted \`${journal.command}\` (started ${journal.startedAt}) has not finished; rerun that command to finish it`);
+    }
+    const names = timer.run('inventory', () => findRepositories(reader, warn));
+
+    // 2. select
+    timer.run('select', () => {
+      for (const name of names) {
+        const { tags, forced } = withJournalTags(
+          scanTags(reader, name, []),
+          (resumed?.tags ?? []).filter((t) => t.repository === name),
+        );
+        const decisions = options.selector.decide(name, tags);
+        forceJournalDecisions(name, decisions, forced);
+        const tagsRemoved = decisions.filter((d) => d.remove);
+        const loud = allTagsRemovedWarning(name, tagsRemoved.length, tags.length);
+        if (loud) warn(loud);
+        if (decisions.length > 0) result.repositories.push({ name, tags: tags.length, tagsRemoved, tagsKept: decisions.filter((d) => !d.remove) });
       }
-      if (targets.length > 0 || resumed) vacuum.remove({ kind: 'journal' });
+      options.selector.assertExplicitFound();
+      for (const rule of options.selector.unmatchedRules()) warn(`${rule.origin} matches no repository`);
     });
-  } catch (error) {
-    if (!(error instanceof JanitorError)) throw error;
-    result.sweepError = error;
+    // 3. plan
+    const targets: DeletionTarget[] = result.repositories.flatMap((repo) => repo.tagsRemoved.map(({ tag }) => ({ kind: 'tag' as const, repository: repo.name, tag })));
+    timer.run('plan', () => {
+      // Tag directories are few: even a dry run vets them fully.
+      for (const target of targets) vacuum.vet(target);
+    });
+    if (options.dryRun) return result;
+
+    // 4. remove
+    if (targets.length > 0 && options.journal) {
+      const tags = result.repositories.flatMap((r) => r.tagsRemoved.map((d) => ({ repository: d.repository, tag: d.tag, digest: d.digest, pushedMs: d.pushedMs })));
+      writeJournal(reader, options.journal, tags, resumed);
+    }
+    try {
+      timer.run('remove', () => {
+        for (const target of targets) {
+          vacuum.remove(target);
+          result.removed++;
+        }
+      });
+      journalDone = targets.length > 0 || resumed !== undefined;
+    } catch (error) {
+      if (!(error instanceof JanitorError)) throw error;
+      result.sweepError = error;
+    }
+    return result;
+  } finally {
+    // A failure here must not hide the run's own outcome: a lock left behind
+    // is taken over as stale, a journal left behind is finished by a rerun.
+    try {
+      lock?.release(() => vacuum.remove({ kind: 'lock' }));
+      if (journalDone) removeJournalIfOurs(reader, options.journal?.fingerprint, () => vacuum.remove({ kind: 'journal' }));
+    } catch (error) {
+      warn(`cannot clean up ${reader.pathOf({ kind: 'janitorDir' })}: ${describeError(error)}`);
+    }
   }
-  return result;
 }

@@ -8,13 +8,17 @@ import { writeExample } from '../../src/testing/example-fixture.js';
 import type { WritableFileSystem } from '../../src/testing/tree-builder.js';
 import { listFiles } from '../support/memfs-tree.js';
 import { makeTempDir } from '../support/registry.js';
-import { copyTree, runJanitor, snapshot, v2Of } from '../support/tree-files.js';
+import { ageTree, copyTree, runJanitor, snapshot, v2Of } from '../support/tree-files.js';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../../fixtures/example');
 const work = makeTempDir('realfs');
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 let n = 0;
-const fixtureCopy = (): string => copyTree(FIXTURE, path.join(work, `copy${n++}`));
+const fixtureCopy = (): string => {
+  const copy = copyTree(FIXTURE, path.join(work, `copy${n++}`));
+  ageTree(copy); // a checkout is minutes old: older than the grace window, as a real registry's tree
+  return copy;
+};
 
 describe('on a real filesystem', () => {
   it('the committed example fixture is exactly what its generator writes', () => {
@@ -107,9 +111,9 @@ describe('on a real filesystem', () => {
     expect(s3.stderr).toMatch(/uses the s3 storage driver; only filesystem is supported/);
   });
 
-  it('the README dry run on the fixture changes nothing and reports what -m would reclaim', () => {
+  it('the README dry run on the fixture (--grace 0s: a checkout is minutes old) changes nothing and reports what -m would reclaim', () => {
     const before = snapshot(FIXTURE);
-    const run = runJanitor(['gc', '--dry-run', '--delete-untagged', '--root', FIXTURE]);
+    const run = runJanitor(['gc', '--dry-run', '--delete-untagged', '--grace', '0s', '--root', FIXTURE]);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/12 blobs and 4 manifests eligible for deletion/);
     expect(run.stdout).toMatch(/KiB would be freed/);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
 import type { Digest } from '../../src/digest.js';
 import { forPlatform, type WritableFileSystem } from '../../src/testing/tree-builder.js';
-import { type MemFs, ROOT, V2, memTree } from '../support/memfs-tree.js';
+import { type MemFs, ROOT, V2, markLockHolderDead, memTree } from '../support/memfs-tree.js';
 
 const NOW = Date.UTC(2026, 10, 23);
 const DAY = 86_400_000;
@@ -106,6 +106,7 @@ describe('rerunning the same command after a kill at any removal ends where the 
         expect(killed.code, killed.stderr).toBe(1);
         expect(killed.stderr).toMatch(/part-way/);
         assertTagsResolve(mem.fs, kept);
+        markLockHolderDead(mem.fs);
         const rerun = await cli(mem.fs, [...args, '--root', ROOT]);
         expect(rerun.code, `rerun after a kill at removal ${budget}: ${rerun.stderr}`).toBe(0);
         expect(state(mem.fs), `after a kill at removal ${budget} and a rerun`).toEqual(expected);
@@ -119,6 +120,7 @@ describe('rerunning the same command after a kill at any removal ends where the 
     const mem = world();
     const killed = await cli(killedAfter(mem.fs, 3), ['prune', 'app:v1', '--root', ROOT]);
     expect(killed.code).toBe(1);
+    markLockHolderDead(mem.fs);
     const other = await cli(mem.fs, ['gc', '--root', ROOT, '-d']);
     expect(other.code).toBe(0);
     expect(other.stdout).toMatch(/an interrupted `registry-janitor prune app:v1 --root \/srv\/registry` .* has not finished; rerun that command/);
@@ -132,6 +134,7 @@ describe('rerunning the same command after a kill at any removal ends where the 
     const mem = world();
     const killed = await cli(killedAfter(mem.fs, 4), ['prune', '--older-than', '30d', '--keep-latest', '1', '--root', ROOT]);
     expect(killed.code).toBe(1);
+    markLockHolderDead(mem.fs);
     // app:v1 was removed first; someone pushes v1 again, now.
     mem.tree.tag('app', 'v1', mem.tree.pushImage('app', { layers: ['base', 'v1-again'] }).digest, NOW);
     const rerun = await cli(mem.fs, ['prune', '--older-than', '30d', '--keep-latest', '1', '--root', ROOT]);

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Digest } from '../../src/digest.js';
 import { TreeBuilder } from '../../src/testing/tree-builder.js';
 import { makeTempDir } from '../support/registry.js';
-import { runJanitor, snapshot, v2Of } from '../support/tree-files.js';
+import { ageTree, runJanitor, snapshot, v2Of } from '../support/tree-files.js';
 
 function buildTree() {
   const root = makeTempDir('hostile');
@@ -20,6 +20,7 @@ function buildTree() {
   const gone = tree.pushImage('team/app', { layers: ['old'] });
   tree.tag('team/old', 'v0', tree.pushImage('team/old', { layers: ['base', 'zero'] }).digest);
   const orphan = tree.putBlob('orphan');
+  ageTree(root);
   return { root, tree, kept, gone, orphan };
 }
 

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { ageTree } from './tree-files.js';
 
 export const REGISTRY_BIN = process.env.REGISTRY_BIN ?? '/usr/bin/docker-registry';
 
@@ -204,16 +205,21 @@ export function skopeoCopyAll(url: string, repo: string, tag: string, into: stri
 
 /**
  * A temporary work directory with a `pristine` registry root, filled by
- * `push` through a real registry that is stopped again before returning.
+ * `push` through a real registry that is stopped again before returning,
+ * then aged (tree-files.ts ageTree).
  */
 export async function pushPristineTree<T>(label: string, push: (url: string) => Promise<T>): Promise<{ work: string; pristine: string; pushed: T }> {
   const work = makeTempDir(label);
   const pristine = path.join(work, 'pristine');
   fs.mkdirSync(pristine);
   const registry = await startRegistry(pristine);
+  let pushed: T;
   try {
-    return { work, pristine, pushed: await push(registry.url) };
+    pushed = await push(registry.url);
   } finally {
     await registry.stop();
   }
+  // Pushed long ago as far as the grace window (default 1h) is concerned.
+  ageTree(pristine);
+  return { work, pristine, pushed };
 }

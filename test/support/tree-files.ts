@@ -9,12 +9,17 @@ export function v2Of(root: string): string {
   return path.join(root, 'docker/registry/v2');
 }
 
-/** Every file under `dir` with its mtime, sorted: to prove a run changed nothing. */
+/**
+ * Every file under `dir` with its mtime, sorted: to prove a run changed
+ * nothing. The empty v2/_janitor/ a real run leaves (its lock is gone) is
+ * the tool's own, not a change to the registry's tree.
+ */
 export function snapshot(dir: string): string[] {
   const out: string[] = [];
   const walk = (at: string): void => {
     for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
       const full = path.join(at, entry.name);
+      if (entry.name === '_janitor' && fs.readdirSync(full).length === 0) continue;
       if (entry.isDirectory()) {
         out.push(`${path.relative(dir, full)}/`);
         walk(full);
@@ -79,4 +84,26 @@ export function runJanitor(args: string[], env: NodeJS.ProcessEnv = process.env)
   let json: unknown;
   if (args.includes('--json') && run.status === 0) json = JSON.parse(run.stdout);
   return { status: run.status, stdout: run.stdout, stderr: run.stderr, json };
+}
+
+/** Two days: older than any grace window the tests use (the default is 1h). */
+export const AGED_MS = 2 * 86_400_000;
+
+/**
+ * Ages a real tree: every file and directory written more recently than
+ * AGED_MS ago gets that age, so the default grace window (1h) spares
+ * nothing, as on a registry whose last push was long ago. Older mtimes
+ * (a tag pushed "30 days ago") stay.
+ */
+export function ageTree(dir: string): void {
+  const cutoff = (Date.now() - AGED_MS) / 1000;
+  const walk = (at: string): void => {
+    for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
+      const full = path.join(at, entry.name);
+      if (entry.isDirectory()) walk(full);
+      if (!entry.isSymbolicLink() && fs.lstatSync(full).mtimeMs / 1000 > cutoff) fs.utimesSync(full, cutoff, cutoff);
+    }
+  };
+  walk(dir);
+  if (fs.lstatSync(dir).mtimeMs / 1000 > cutoff) fs.utimesSync(dir, cutoff, cutoff);
 }

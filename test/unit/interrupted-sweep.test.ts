@@ -7,7 +7,7 @@ import { runGc } from '../../src/gc/run-gc.js';
 import type { Digest } from '../../src/digest.js';
 import type { JanitorError } from '../../src/errors.js';
 import { forPlatform, type TreeBuilder } from '../../src/testing/tree-builder.js';
-import { type MemFs, ROOT, memTree } from '../support/memfs-tree.js';
+import { type MemFs, ROOT, markLockHolderDead, memTree } from '../support/memfs-tree.js';
 
 function build() {
   const mem = memTree();
@@ -92,6 +92,7 @@ describe('a crash part-way through the sweep', () => {
       }
       expect((error as JanitorError).code, String(error)).toBe('E_DELETE');
       assertTagsServable(mem.fs, mem.tree, [['app', 'v2'], ['lib', 'latest']]);
+      markLockHolderDead(mem.fs);
       await runGc(mem.fs, ROOT, { dryRun: false, deleteUntagged: true });
       expect(mem.files(), `after a crash at removal ${budget} and a rerun`).toEqual(expected);
     }

@@ -1,0 +1,154 @@
+// The plan phase of gc and prune: what the sweep will delete, vetted.
+//
+// a. fresh layer links   in a repository whose _layers/<alg> changed within
+//                        the grace window, each link written within it keeps
+//                        its blob (a push or a cross-repository mount under
+//                        way reuses an old blob under a new link)
+// b. blobs               every unmarked blob is vetted (vacuum.ts) and sized;
+//                        one whose data was written within the window stays
+// c. layer links         whose blob is gone or going; a blob missing from the
+//                        inventory counts as gone only if it is still missing
+//                        now, never because an earlier listing lacked it
+// d. other targets       tags, tag index entries, revisions, layer links:
+//                        vetted, fully in a real run, lightly in a dry run
+
+import type { BlobIndex } from '../blob-index.js';
+import type { Digest } from '../digest.js';
+import { DigestList } from '../digest-list.js';
+import { isAlgorithm } from '../digest.js';
+import type { BlobGroup, StorageWorkers, VetJob } from '../storage/repo-scanner.js';
+import { listLayerLinks } from '../storage/scan-repository.js';
+import type { TreeReader } from '../storage/tree-reader.js';
+import type { DeletionTarget } from '../vacuum.js';
+import type { RepoOutcome } from './mark-repository.js';
+
+/** What the sweep adds each target to, in run-gc.ts's SweepCounts. */
+export type Counted = 'tags' | 'tagIndexEntries' | 'manifests' | 'linklessRevisions' | 'layerLinks';
+
+// Non-blob targets are vetted in batches of this many, one job each: small
+// enough to spread 150k layer links over the -j threads, large enough that
+// a job's message costs nothing next to its ~50 µs-a-target reads.
+const VET_BATCH = 2048;
+
+export interface PlanContext {
+  reader: TreeReader;
+  index: BlobIndex;
+  workers: StorageWorkers;
+  mountPoints: readonly string[];
+  depth: 'full' | 'light';
+  /** the grace window's start (+Infinity: no window). */
+  freshAfterMs: number;
+}
+
+export interface PlanTotals {
+  bytesFreed: number;
+  /** blobs the grace window kept (fresh data, or a fresh layer link to them). */
+  blobsKeptByGrace: number;
+  /** layer links the grace window kept. */
+  layerLinksKeptByGrace: number;
+}
+
+export async function planSweep(context: PlanContext, outcomes: readonly RepoOutcome[]): Promise<PlanTotals> {
+  const { reader, index, workers, mountPoints, depth, freshAfterMs } = context;
+  const totals: PlanTotals = { bytesFreed: 0, blobsKeptByGrace: 0, layerLinksKeptByGrace: 0 };
+  const spare = (digest: Digest): void => {
+    if (index.has(digest) && !index.isMarked(digest)) {
+      index.mark(digest);
+      totals.blobsKeptByGrace++;
+    }
+  };
+
+  // a. fresh layer links
+  const freshLinks = new Map<string, Set<Digest>>();
+  for (const { name } of outcomes) {
+    const fresh = findFreshLayerLinks(reader, name, freshAfterMs);
+    if (fresh.size === 0) continue;
+    freshLinks.set(name, fresh);
+    for (const digest of fresh) spare(digest);
+  }
+
+  // b. blobs
+  const vetted = await workers.vet(blobJobs(index, mountPoints, depth, freshAfterMs));
+  totals.bytesFreed = vetted.bytes;
+  for (const digest of vetted.fresh) spare(digest);
+
+  // c. layer links
+  for (const outcome of outcomes) {
+    outcome.layerLinksDeleted = new DigestList();
+    const fresh = freshLinks.get(outcome.name);
+    for (const digest of listLayerLinks(reader, outcome.name)) {
+      if (index.survives(digest)) continue;
+      if (fresh?.has(digest)) {
+        totals.layerLinksKeptByGrace++;
+        continue;
+      }
+      // Not in the inventory: gone only if it is still missing now (a blob
+      // pushed after the inventory is a new blob, not a dangling link).
+      if (!index.has(digest) && reader.mtimeOf({ kind: 'blobData', digest }) !== undefined) continue;
+      outcome.layerLinksDeleted.push(digest);
+    }
+  }
+
+  // d. other targets
+  await workers.vet(targetJobs(outcomes, mountPoints, depth, freshAfterMs));
+  return totals;
+}
+
+/** A repository's layer links written after `freshAfterMs`; only read where _layers/<alg> itself changed since. */
+function findFreshLayerLinks(reader: TreeReader, name: string, freshAfterMs: number): Set<Digest> {
+  const fresh = new Set<Digest>();
+  if (!Number.isFinite(freshAfterMs)) return fresh;
+  const changed = new Set<string>();
+  for (const entry of reader.list({ kind: 'layersRoot', name }, { optional: true }) ?? []) {
+    const algorithm = entry.name;
+    if (isAlgorithm(algorithm) && (reader.mtimeOf({ kind: 'layersAlgorithm', name, algorithm }) ?? 0) > freshAfterMs) changed.add(algorithm);
+  }
+  if (changed.size === 0) return fresh;
+  for (const digest of listLayerLinks(reader, name)) {
+    if (!changed.has(digest.slice(0, digest.indexOf(':')))) continue;
+    // A directory without its link holds nothing (as in scan-repository.ts).
+    if ((reader.mtimeOf({ kind: 'layerLink', name, digest }) ?? 0) > freshAfterMs) fresh.add(digest);
+  }
+  return fresh;
+}
+
+/**
+ * Every non-blob target of the sweep, in the order it deletes them (the
+ * order of the report's lists too, so a sweep stopped part-way reports
+ * the first `swept[counter]` of each), with the count it adds to.
+ */
+export function* targetsOf(outcomes: readonly RepoOutcome[]): Generator<[DeletionTarget, Counted]> {
+  for (const { name, tagsRemoved } of outcomes) {
+    for (const { tag } of tagsRemoved) yield [{ kind: 'tag', repository: name, tag }, 'tags'];
+  }
+  for (const { name, tagIndexEntries, manifestsDeleted, linklessRevisions } of outcomes) {
+    for (const [tag, digests] of tagIndexEntries) {
+      for (const digest of digests) yield [{ kind: 'tagIndexEntry', repository: name, tag, digest }, 'tagIndexEntries'];
+    }
+    for (const digest of manifestsDeleted) yield [{ kind: 'revision', repository: name, digest }, 'manifests'];
+    for (const digest of linklessRevisions) yield [{ kind: 'revision', repository: name, digest }, 'linklessRevisions'];
+  }
+  for (const { name, layerLinksDeleted } of outcomes) {
+    for (const digest of layerLinksDeleted) yield [{ kind: 'layerLink', repository: name, digest }, 'layerLinks'];
+  }
+}
+
+/** Target batches, produced as the threads take them. */
+function* targetJobs(outcomes: readonly RepoOutcome[], mountPoints: readonly string[], depth: 'full' | 'light', freshAfterMs: number): Generator<VetJob> {
+  let batch: DeletionTarget[] = [];
+  for (const [target] of targetsOf(outcomes)) {
+    batch.push(target);
+    if (batch.length === VET_BATCH) {
+      yield { targets: batch, mountPoints, depth, freshAfterMs };
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield { targets: batch, mountPoints, depth, freshAfterMs };
+}
+
+/** The unmarked blobs, a fan-out bucket a job. */
+function* blobJobs(index: BlobIndex, mountPoints: readonly string[], depth: 'full' | 'light', freshAfterMs: number): Generator<VetJob> {
+  const groups: BlobGroup[] = [];
+  index.forEachUnmarkedBucket((algorithm, prefix, hexes) => void groups.push({ algorithm, prefix, hexes, mountPoints }));
+  for (const group of groups) yield { group, depth, freshAfterMs };
+}
