@@ -12,6 +12,8 @@ import { makePaint } from './paint.js';
 import { renderGcHuman, writeGcJson } from './report.js';
 import { renderLsHuman, renderLsJson, renderTagsRmHuman, renderTagsRmJson } from './report-tags.js';
 import { parseDuration } from './select/duration.js';
+import { checkLiveRegistry, readRegistryFactsFile } from './storage/live-registry.js';
+import type { RegistryReport } from './gc/run-gc.js';
 import { compileRepositoryGlobs } from './select/repository-glob.js';
 import { type SelectionFlags, buildSelector } from './select/selection.js';
 import type { StorageWorkers } from './storage/repo-scanner.js';
@@ -43,6 +45,8 @@ interface CommonFlags {
 interface SafetyFlags {
   wait?: string | true;
   grace: string;
+  registryUrl?: string;
+  allowLive?: boolean;
 }
 
 interface SweepFlags extends CommonFlags, SafetyFlags {
@@ -91,7 +95,9 @@ function parseWait(value: string | true | undefined): number {
 function addSafetyOptions(command: Command, defaultGrace: string): Command {
   return command
     .option('--wait [duration]', "wait for another run's lock (as long as it takes, or DURATION: 10m) instead of refusing")
-    .option('--grace <duration>', `never delete what was written within this window (blobs, revisions, layer links; default ${defaultGrace})`, defaultGrace);
+    .option('--grace <duration>', `never delete what was written within this window (blobs, revisions, layer links; default ${defaultGrace})`, defaultGrace)
+    .option('--registry-url <url>', 'also probe this registry URL before deleting (refused if a registry answers)')
+    .option('--allow-live', 'delete even if a registry answers (the grace window and revalidation protect fresh writes)');
 }
 
 function addSelectionOptions(command: Command): Command {
@@ -147,7 +153,24 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     const make = io.makeWorkers;
     return make && ((reader) => make(reader, flags.concurrency));
   };
-  const sweep = async (root: string, flags: SweepFlags, extra: Partial<GcOptions> = {}, command = 'gc'): Promise<void> => {
+  /**
+   * The live-registry guard (storage/live-registry.ts), before anything is
+   * read for deletion: with the registry's config (or --registry-url), a
+   * registry that answers and is not read-only refuses the run unless
+   * --allow-live. Dry runs only report the config's read-only setting.
+   */
+  const guardLive = async (configFile: string | undefined, flags: SafetyFlags & { dryRun?: boolean }): Promise<RegistryReport | undefined> => {
+    const facts = configFile === undefined ? undefined : readRegistryFactsFile(io.fs, configFile, io.env);
+    const report: RegistryReport = { config: configFile ?? null, readOnly: facts ? facts.readOnly : null, live: null };
+    if (flags.dryRun || (facts === undefined && flags.registryUrl === undefined)) return facts ? report : undefined;
+    const check = await checkLiveRegistry(facts, flags.registryUrl);
+    report.live = check.live?.url ?? false;
+    if (check.refusal && !flags.allowLive) throw new JanitorError('E_LIVE', check.refusal);
+    if (check.live) diagnose(`registry-janitor: warning: a registry answers at ${check.live.url}${facts?.readOnly ? ' (configured read-only)' : ''}; going on (${flags.allowLive ? '--allow-live' : 'read-only'}): the grace window and revalidation protect fresh writes\n`);
+    return report;
+  };
+  const sweep = async (root: string, flags: SweepFlags, extra: Partial<GcOptions> = {}, command = 'gc', configFile = flags.config): Promise<void> => {
+    const registry = await guardLive(configFile, flags);
     const skip = flags.skipRepo?.length ? compileRepositoryGlobs(flags.skipRepo, '--skip-repo') : undefined;
     const result = await runGc(io.fs, root, {
       dryRun: flags.dryRun === true,
@@ -160,6 +183,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       graceMs: parseDuration(flags.grace, '--grace'),
       ...extra,
     });
+    result.registry = registry;
     const swept = result.swept;
     const deleted = swept && `deleted ${swept.tags} tags, ${swept.manifests} manifests, ${swept.layerLinks} layer links, ${swept.blobs} blobs, ${swept.bytes} bytes`;
     report(() => (flags.json ? writeGcJson(result, io.stdout) : io.stdout(renderGcHuman(result, command, paint))), deleted);
@@ -191,7 +215,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .action((config: string, flags: SweepFlags) => {
       if (flags.root !== undefined || flags.config !== undefined) throw new JanitorError('E_USAGE', 'garbage-collect takes the config file as its argument, not --root or --config');
       if (config === '') throw new JanitorError('E_USAGE', "garbage-collect: the config file argument is empty (an unset shell variable?)");
-      return sweep(rootFromConfigFile(io.fs, config, io.env), flags);
+      return sweep(rootFromConfigFile(io.fs, config, io.env), flags, {}, 'gc', config);
     });
 
   addSafetyOptions(addSelectionOptions(addRootOptions(program.command('prune'))), '1h')
@@ -206,7 +230,9 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   type TagsRmFlags = CommonFlags & SelectionFlags & SafetyFlags & { dryRun?: boolean };
   const tagsRm = async (tags: string[], flags: TagsRmFlags): Promise<void> => {
     const selector = buildSelector(io.fs, tags, flags, now());
-    const result = await runTagsRm(io.fs, resolveRoot(io.fs, flags, io.env), {
+    const root = resolveRoot(io.fs, flags, io.env);
+    await guardLive(flags.config, flags);
+    const result = await runTagsRm(io.fs, root, {
       dryRun: flags.dryRun === true,
       selector,
       onPhase: progress(flags),

@@ -37,6 +37,7 @@ export type PathSpec =
   | { kind: 'layersAlgorithm'; name: string; algorithm: Algorithm }
   | { kind: 'layerDir'; name: string; digest: Digest }
   | { kind: 'layerLink'; name: string; digest: Digest }
+  | { kind: 'uploadsRoot'; name: string }
   | { kind: 'manifestsRoot'; name: string }
   | { kind: 'revisionsRoot'; name: string }
   | { kind: 'revisionsAlgorithm'; name: string; algorithm: Algorithm }
@@ -124,6 +125,8 @@ export function renderPath(spec: PathSpec): string {
       return `repositories/${spec.name}/_layers/${digestPath(spec.digest)}`;
     case 'layerLink':
       return `repositories/${spec.name}/_layers/${digestPath(spec.digest)}/link`;
+    case 'uploadsRoot':
+      return `repositories/${spec.name}/_uploads`;
     case 'manifestsRoot':
       return `repositories/${spec.name}/_manifests`;
     case 'revisionsRoot':

@@ -48,6 +48,18 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
   lines.push(paint.strong(`${result.blobsMarked} blobs marked, ${result.blobsDeletedCount} blobs and ${manifests} manifests ${verb}`));
   lines.push(`${sum(result, (o) => o.layerLinksDeleted.length)} layer links ${verb}`);
   lines.push(paint.strong(`${formatBytes(result.bytesFreed)} ${result.dryRun ? 'would be freed' : 'freed'}`));
+  const grace = result.keptByGrace;
+  const spared = grace.tags + grace.manifests + grace.layerLinks + grace.blobs;
+  if (spared > 0) {
+    lines.push(
+      paint.warn(`kept by the grace window (written within it; --grace): ${grace.tags} tags, ${grace.manifests} manifests, ${grace.layerLinks} layer links, ${grace.blobs} blobs`),
+    );
+  }
+  if (result.revalidations > 0) lines.push(paint.warn(`${result.revalidations} revalidation rounds: repositories changed while this run read them (a live registry?)`));
+  if (result.registry) {
+    const { config, readOnly, live } = result.registry;
+    lines.push(`registry config ${config}: ${readOnly ? 'read-only mode' : 'not in read-only mode'}${live ? `; a registry answers at ${live}` : live === false ? '; no registry answers' : ''}`);
+  }
   const linkless = sum(result, (o) => o.linklessRevisions.length);
   if (linkless > 0) lines.push(`${linkless} empty revision directories (left by an interrupted run) ${verb}`);
   if (result.temporaryFiles > 0) lines.push(`${result.temporaryFiles} temporary files of crashed registry writes ${verb} with their directories`);
@@ -145,6 +157,9 @@ export function writeGcJson(result: GcResult, write: (text: string) => void): vo
   field('emptyRevisionDirectoriesDeleted', error && swept ? swept.linklessRevisions : sum(result, (o) => o.linklessRevisions.length));
   field('temporaryFilesDeleted', result.temporaryFiles);
   field('bytesFreed', error && swept ? swept.bytes : result.bytesFreed);
+  field('keptByGrace', result.keptByGrace);
+  field('revalidations', result.revalidations);
+  field('registry', result.registry ?? null);
   field('skipped', result.skipped);
   field(
     'repositories',

@@ -71,6 +71,15 @@ export interface GcOptions {
 // written to steadily: refuse rather than chase it.
 const MAX_REVALIDATIONS = 5;
 
+export interface RegistryReport {
+  /** the registry config the run read, or null. */
+  config: string | null;
+  /** storage.maintenance.readonly.enabled in it; null without a config. */
+  readOnly: boolean | null;
+  /** the URL at which a registry answered, false when none did, null when not probed (a dry run). */
+  live: string | false | null;
+}
+
 export interface SweepCounts {
   tags: number;
   tagIndexEntries: number;
@@ -106,6 +115,8 @@ export interface GcResult {
   keptByGrace: { tags: number; manifests: number; layerLinks: number; blobs: number };
   /** rounds of revalidation that found repositories changed since they were read. */
   revalidations: number;
+  /** what the CLI learned of the registry itself (its config, a probe), when it knew the config. */
+  registry?: RegistryReport | undefined;
   /** Visits the deleted (dry run: deletable) blobs in digest order. */
   forEachBlobDeleted(visit: (digest: Digest) => void): void;
 }
@@ -173,6 +184,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       return repositories.filter((name) => !skip(name));
     });
     options.onProgress?.(`${index.blobCount} blobs, ${names.length} repositories`);
+    warnOfUploads(reader, names, warn);
 
     // 2. mark, 3. plan and 4. revalidate use the read-side threads (-j); closed before any deletion.
     const outcomes = result.repositories;
@@ -280,6 +292,21 @@ function findChangedRepositories(reader: TreeReader, outcomes: readonly RepoOutc
     else if (read.get(name) !== watchRepository(reader, name)) changed.push(name);
   }
   return changed;
+}
+
+/** Uploads under way are a sign of a live registry: say where (never read further, never deleted). */
+function warnOfUploads(reader: TreeReader, names: readonly string[], warn: (message: string) => void): void {
+  const busy: string[] = [];
+  let uploads = 0;
+  for (const name of names) {
+    // A repository that never received an upload has no _uploads/.
+    const entries = reader.list({ kind: 'uploadsRoot', name }, { optional: true })?.length ?? 0;
+    if (entries > 0) busy.push(name);
+    uploads += entries;
+  }
+  if (uploads > 0) {
+    warn(`signs of a live registry: ${uploads} uploads in _uploads/ of ${busy.length} repositories (${busy.slice(0, 5).join(', ')}${busy.length > 5 ? ', ...' : ''}); stale ones are purged by the registry itself (storage.maintenance.uploadpurging)`);
+  }
 }
 
 function replaceOutcome(outcomes: RepoOutcome[], outcome: RepoOutcome): void {

@@ -1,0 +1,231 @@
+// A live host, on memfs: the lock (one destructive run per tree), the grace
+// window for each kind of target, no deletion because an earlier listing
+// lacked something, and revalidation of what changed while the run read
+// the tree. Writes "during" a run are made from inside the filesystem the
+// run uses, at the moment it reaches a given call.
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli.js';
+import type { Digest } from '../../src/digest.js';
+import { listDeletions, runGc } from '../../src/gc/run-gc.js';
+import type { WritableFileSystem } from '../../src/testing/tree-builder.js';
+import { type MemFs, ROOT, V2, memTree } from '../support/memfs-tree.js';
+import { sampleTree } from '../support/sample-tree.js';
+
+const LOCK = `${V2}/_janitor/lock`;
+const NOW_S = (): number => Date.now() / 1000;
+
+async function cli(fs: WritableFileSystem, args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli([...args, '--root', ROOT], { fs, env: {}, stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s) });
+  return { code, stdout, stderr, json: args.includes('--json') && stdout ? JSON.parse(stdout) : undefined };
+}
+
+function exists(fs: MemFs, path: string): boolean {
+  try {
+    fs.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function holdLock(fs: MemFs, holder: Record<string, unknown>): void {
+  fs.mkdirSync(`${V2}/_janitor`, { recursive: true });
+  fs.writeFileSync(LOCK, JSON.stringify({ pid: process.pid, host: 'placeholder', command: 'registry-janitor gc -m', startedAt: '2026-12-01T00:00:00.000Z', ...holder }));
+}
+
+describe('one destructive run per tree', () => {
+  it('a live holder refuses a real run, naming it; dry runs and ls need no lock', async () => {
+    const t = sampleTree();
+    const { hostname } = await import('node:os');
+    holdLock(t.fs, { host: hostname() });
+    const before = t.files();
+    const run = await cli(t.fs, ['gc', '-m']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`another registry-janitor run holds ${LOCK}: pid ${process.pid} on ${hostname()}, \`registry-janitor gc -m\`, started 2026-12-01T00:00:00.000Z; wait for it to finish, or rerun with --wait`));
+    expect(t.files()).toEqual(before);
+    expect((await cli(t.fs, ['gc', '-m', '-d'])).code).toBe(0);
+    expect((await cli(t.fs, ['ls'])).code).toBe(0);
+    expect((await cli(t.fs, ['prune', '-d', 'team/web:v1'])).code).toBe(0);
+  });
+
+  it("a dead holder's lock is taken over with a warning, and released at the end", async () => {
+    const t = sampleTree();
+    const { hostname } = await import('node:os');
+    holdLock(t.fs, { host: hostname(), pid: 2 ** 22 + 17 });
+    const run = await cli(t.fs, ['gc', '-m', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.json.warnings.join('\n')).toMatch(/taking over the lock of a run that is gone .*pid 4194321 is not running/);
+    expect(listDeletions(await runGc(t.fs, ROOT, { dryRun: true, deleteUntagged: true })).blobsDeleted).toEqual([]);
+    expect(exists(t.fs, LOCK)).toBe(false);
+  });
+
+  it("another host's lock is never judged stale: the message says to remove it by hand", async () => {
+    const t = sampleTree();
+    holdLock(t.fs, { host: 'storage-2.example' });
+    const run = await cli(t.fs, ['tags', 'rm', 'team/web:v1']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/pid \d+ on storage-2\.example.*if that host's run is gone, remove .*_janitor\/lock by hand/);
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'tagDir', name: 'team/web', tag: 'v1' }))).toBe(true);
+  });
+
+  it('--wait waits for the holder to finish', async () => {
+    const t = sampleTree();
+    const { hostname } = await import('node:os');
+    holdLock(t.fs, { host: hostname() });
+    setTimeout(() => t.fs.unlinkSync(LOCK), 300);
+    const started = Date.now();
+    const run = await cli(t.fs, ['gc', '-m', '--wait', '10s']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'blobDir', digest: t.sample.orphan }))).toBe(false);
+  });
+
+  it('--wait with a duration gives up when it runs out', async () => {
+    const t = sampleTree();
+    const { hostname } = await import('node:os');
+    holdLock(t.fs, { host: hostname() });
+    const run = await cli(t.fs, ['gc', '--wait', '1s']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/another registry-janitor run holds/);
+  });
+});
+
+describe('the grace window (default 1h) keeps what was written within it', () => {
+  it('a fresh orphan blob: kept by default, deleted with --grace 0s', async () => {
+    const t = sampleTree();
+    const fresh = t.tree.putBlob('uploaded a minute ago');
+    t.fs.utimesSync(t.tree.pathOf({ kind: 'blobData', digest: fresh }), NOW_S(), NOW_S()); // test trees are aged: make this one fresh
+    const kept = await cli(t.fs, ['gc', '--json']);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.json.blobsDeleted).toEqual([t.sample.orphan]);
+    expect(kept.json.keptByGrace.blobs).toBe(1);
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest: fresh }))).toBe(true);
+    const gone = await cli(t.fs, ['gc', '--json', '--grace', '0s']);
+    expect(gone.json.blobsDeleted).toEqual([fresh]);
+  });
+
+  it('a fresh untagged manifest under -m: kept with everything it references', async () => {
+    const t = sampleTree();
+    const image = t.tree.pushImage('team/app', { layers: ['fresh layer'] });
+    // Test trees are aged: make this push fresh (its revision link, and the directory that lists it).
+    t.fs.utimesSync(t.tree.pathOf({ kind: 'revisionLink', name: 'team/app', digest: image.digest }), NOW_S(), NOW_S());
+    t.fs.utimesSync(t.tree.pathOf({ kind: 'revisionsAlgorithm', name: 'team/app', algorithm: 'sha256' }), NOW_S(), NOW_S());
+    const run = await cli(t.fs, ['gc', '-m', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.json.manifestsDeleted).toEqual([{ repository: 'team/app', digest: t.sample.untagged.digest }]);
+    expect(run.json.keptByGrace.manifests).toBe(1);
+    for (const digest of [image.digest, image.config.digest, image.layers[0]!.digest]) {
+      expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest })), digest).toBe(true);
+    }
+  });
+
+  it('a fresh layer link to an old orphan blob (a cross-repository mount under way): blob and link kept', async () => {
+    const t = sampleTree();
+    const digest = t.sample.orphan;
+    t.tree.write({ kind: 'layerLink', name: 'team/web', digest }, digest);
+    const link = t.tree.pathOf({ kind: 'layerLink', name: 'team/web', digest });
+    t.fs.utimesSync(link, NOW_S(), NOW_S());
+    t.fs.utimesSync(t.tree.pathOf({ kind: 'layersAlgorithm', name: 'team/web', algorithm: 'sha256' }), NOW_S(), NOW_S());
+    const run = await cli(t.fs, ['gc', '-m', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.json.blobsDeleted).not.toContain(digest);
+    expect(run.json.keptByGrace.blobs).toBe(1);
+    expect(exists(t.fs, link)).toBe(true);
+  });
+
+  it('a tag pushed within the window is kept from a rule, not from a REPO:TAG argument', async () => {
+    const t = sampleTree();
+    const web = t.tree.pathOf({ kind: 'tagCurrentLink', name: 'team/web', tag: 'v1' });
+    t.fs.utimesSync(web, NOW_S(), NOW_S());
+    const byRule = await cli(t.fs, ['prune', '--tag', '^v1$', '-d', '--json']);
+    expect(byRule.json.tagsRemoved).toEqual([]);
+    expect(byRule.json.tagsKept[0].reason).toMatch(/pushed within the grace window/);
+    expect(byRule.json.keptByGrace.tags).toBe(1);
+    const named = await cli(t.fs, ['tags', 'rm', 'team/web:v1']);
+    expect(named.code, named.stderr).toBe(0);
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'tagDir', name: 'team/web', tag: 'v1' }))).toBe(false);
+  });
+});
+
+/** Runs `write` once, when the run first makes `call` on a path matching `at`. */
+function writeDuring(fs: MemFs, call: 'readdirSync' | 'lstatSync' | 'openSync', at: (path: string) => boolean, write: () => void): MemFs {
+  let done = false;
+  return new Proxy(fs, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop !== call || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+      return (path: string, ...rest: unknown[]) => {
+        if (!done && at(path)) {
+          done = true;
+          write();
+        }
+        return (value as (...a: unknown[]) => unknown).call(target, path, ...rest);
+      };
+    },
+  });
+}
+
+describe('a live registry writing while the run reads', () => {
+  it('a blob and its layer link written after the blob inventory are not taken for a dangling link', async () => {
+    const mem = memTree();
+    mem.tree.tag('app', 'v1', mem.tree.pushImage('app', { layers: ['a'] }).digest);
+    let pushed: Digest | undefined;
+    // The push lands right after blobs/ was listed: when the run first lists repositories/.
+    const fs = writeDuring(mem.fs, 'readdirSync', (p) => p === `${V2}/repositories`, () => {
+      pushed = mem.tree.pushBlob('app', 'pushed after the inventory', 'application/octet-stream').digest;
+      // older than the window, as a re-pushed existing blob keeps its data's mtime
+      const old = NOW_S() - 86_400;
+      mem.fs.utimesSync(mem.tree.pathOf({ kind: 'blobData', digest: pushed }), old, old);
+      mem.fs.utimesSync(mem.tree.pathOf({ kind: 'layerLink', name: 'app', digest: pushed }), old, old);
+    });
+    const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: false, graceMs: 0 });
+    expect(pushed).toBeDefined();
+    expect(listDeletions(result).layerLinksDeleted).toEqual([]);
+    expect(exists(mem.fs, mem.tree.pathOf({ kind: 'layerLink', name: 'app', digest: pushed! }))).toBe(true);
+    expect(exists(mem.fs, mem.tree.pathOf({ kind: 'blobData', digest: pushed! }))).toBe(true);
+  });
+
+  it('a manifest pushed while the run plans, reusing an old orphan blob, is revalidated: its blob stays', async () => {
+    const t = sampleTree();
+    const orphan = t.sample.orphan;
+    let pushedImage: Digest | undefined;
+    // The push completes while the plan vets the orphan: its only layer is that old blob.
+    const fs = writeDuring(t.fs, 'readdirSync', (p) => p === t.tree.pathOf({ kind: 'blobDir', digest: orphan }), () => {
+      t.tree.write({ kind: 'layerLink', name: 'team/web', digest: orphan }, orphan);
+      const image = t.tree.pushManifest(
+        'team/web',
+        { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'x', digest: orphan, size: 12 }, layers: [] },
+        'application/vnd.oci.image.manifest.v1+json',
+      );
+      t.tree.tag('team/web', 'v2', image.digest);
+      pushedImage = image.digest;
+    });
+    const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true, graceMs: 0 });
+    expect(pushedImage).toBeDefined();
+    expect(result.revalidations).toBeGreaterThanOrEqual(1);
+    expect(result.warnings.join('\n')).toMatch(/revalidation: 1 repositories changed while this run read them \(team\/web\)/);
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest: orphan }))).toBe(true);
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'revisionLink', name: 'team/web', digest: pushedImage! }))).toBe(true);
+  });
+
+  it('a tag moved to an old untagged manifest while the run reads is revalidated: -m keeps that manifest', async () => {
+    const t = sampleTree();
+    const untagged = t.sample.untagged.digest;
+    const fs = writeDuring(t.fs, 'readdirSync', (p) => p === t.tree.pathOf({ kind: 'blobDir', digest: t.sample.orphan }), () => {
+      t.tree.tag('team/app', 'latest', untagged);
+    });
+    const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true, graceMs: 0 });
+    expect(result.revalidations).toBeGreaterThanOrEqual(1);
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'revisionLink', name: 'team/app', digest: untagged }))).toBe(true);
+    for (const layer of t.sample.untagged.layers) expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest: layer.digest }))).toBe(true);
+  });
+
+  it('uploads under way are reported as a sign of life', async () => {
+    const t = sampleTree();
+    t.fs.mkdirSync(`${V2}/repositories/team/app/_uploads/0f8fad5b-d9cb-469f-a165-70867728950e`, { recursive: true });
+    const run = await cli(t.fs, ['gc', '-d', '--json']);
+    expect(run.json.warnings.join('\n')).toMatch(/signs of a live registry: 1 uploads in _uploads\/ of 1 repositories \(team\/app\)/);
+  });
+});
