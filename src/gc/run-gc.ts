@@ -210,8 +210,8 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       // 3. plan
       await timer.runAsync('plan', plan);
 
-      // 4. revalidate (real runs): what changed since it was read is read, marked and planned again.
-      if (!options.dryRun) {
+      // 4. revalidate: what changed since it was read is read, marked and planned again.
+      {
         await timer.runAsync('revalidate', async () => {
           for (;;) {
             const changed = findChangedRepositories(reader, outcomes, skip, (name) => index.markAll(listServableDigests(reader, name)));
