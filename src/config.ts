@@ -44,13 +44,16 @@ export function rootFromConfigText(text: string, file: string, env: NodeJS.Proce
   return configured;
 }
 
-export function rootFromConfigFile(fs: FileSystem, file: string, env: NodeJS.ProcessEnv): string {
-  let text: string;
+/** The text of the registry's config file (a regular file only), or one E_CONFIG line. */
+export function readConfigText(fs: FileSystem, file: string): string {
   try {
-    text = readTextFileSync(fs, file);
+    return readTextFileSync(fs, file);
   } catch (cause) {
     const why = cause instanceof JanitorError ? cause.message : `${file}: ${errnoCode(cause) ?? String(cause)}`;
     throw new JanitorError('E_CONFIG', `cannot read registry config ${why}`, { path: file, cause });
   }
-  return rootFromConfigText(text, file, env);
+}
+
+export function rootFromConfigFile(fs: FileSystem, file: string, env: NodeJS.ProcessEnv): string {
+  return rootFromConfigText(readConfigText(fs, file), file, env);
 }

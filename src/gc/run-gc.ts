@@ -22,7 +22,7 @@
 
 import { BlobIndex } from '../blob-index.js';
 import type { Digest } from '../digest.js';
-import { JanitorError, describeError } from '../errors.js';
+import { JanitorError } from '../errors.js';
 import type { FileSystem } from '../io/file-system.js';
 import type { TagSelector } from '../select/select-tags.js';
 import { findRepositories } from '../storage/find-repositories.js';
@@ -32,9 +32,9 @@ import { scanBlobs } from '../storage/scan-blobs.js';
 import { type RepoScan, listServableDigests, watchRepository } from '../storage/scan-repository.js';
 import { TreeReader } from '../storage/tree-reader.js';
 import { Vacuum } from '../vacuum.js';
-import { type JournalTag, readJournal, removeJournalIfOurs, writeJournal } from '../storage/journal.js';
+import { type JournalTag, resumeJournal, writeJournal } from '../storage/journal.js';
 import { findMountPointsBelow } from '../storage/mount-points.js';
-import { acquireRunLock } from '../storage/run-lock.js';
+import { acquireRunLock, endRun } from '../storage/run-lock.js';
 import { type RepoOutcome, markRepository } from './mark-repository.js';
 import { planSweep, targetsOf } from './plan-sweep.js';
 import { timePhases } from './phases.js';
@@ -162,11 +162,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
   try {
     // 1. inventory
     const skip = options.skipRepository ?? (() => false);
-    const journal = readJournal(reader);
-    const resumed = journal && journal.fingerprint === options.journal?.fingerprint ? journal : undefined;
-    if (journal && !resumed) {
-      warn(`${reader.pathOf({ kind: 'journal' })}: an interrupted \`${journal.command}\` (started ${journal.startedAt}) has not finished; rerun that command to finish it`);
-    }
+    const resumed = resumeJournal(reader, options.journal?.fingerprint, warn);
     const journalTags = groupByRepository(resumed?.tags ?? []);
     const names = timer.run('inventory', () => {
       index = scanBlobs(reader);
@@ -268,14 +264,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     result.temporaryFiles = vacuum.temporaryFiles;
     return result;
   } finally {
-    // A failure here must not hide the run's own outcome: a lock left behind
-    // is taken over as stale, a journal left behind is finished by a rerun.
-    try {
-      lock?.release(() => vacuum.remove({ kind: 'lock' }));
-      if (journalDone) removeJournalIfOurs(reader, options.journal?.fingerprint, () => vacuum.remove({ kind: 'journal' }));
-    } catch (error) {
-      warn(`cannot clean up ${reader.pathOf({ kind: 'janitorDir' })}: ${describeError(error)}`);
-    }
+    endRun(reader, lock, { done: journalDone, fingerprint: options.journal?.fingerprint }, (kind) => vacuum.remove({ kind }), warn);
   }
 }
 

@@ -138,3 +138,15 @@ export function removeJournalIfOurs(reader: TreeReader, fingerprint: string | un
   const journal = readJournal(reader);
   if (journal && journal.fingerprint === fingerprint) remove();
 }
+
+/**
+ * The journal of an interrupted run: returned when this command (same
+ * fingerprint) is the one to finish it; another command is told how to.
+ */
+export function resumeJournal(reader: TreeReader, fingerprint: string | undefined, warn: (message: string) => void): Journal | undefined {
+  const journal = readJournal(reader);
+  if (!journal) return undefined;
+  if (journal.fingerprint === fingerprint) return journal;
+  warn(`${reader.pathOf({ kind: 'journal' })}: an interrupted \`${journal.command}\` (started ${journal.startedAt}) has not finished; rerun that command to finish it`);
+  return undefined;
+}

@@ -49,7 +49,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { parse } from 'yaml';
 import { JanitorError, errnoCode } from '../errors.js';
-import { type FileSystem, readTextFileSync } from '../io/file-system.js';
+import { readConfigText } from '../config.js';
+import type { FileSystem } from '../io/file-system.js';
 
 export interface RegistryFacts {
   /** The config file the facts come from (for messages). */
@@ -211,14 +212,7 @@ export function readRegistryFacts(text: string, file: string, env: NodeJS.Proces
 
 /** readRegistryFacts() on a config file read through the injected filesystem (a regular file only). */
 export function readRegistryFactsFile(fs: FileSystem, file: string, env: NodeJS.ProcessEnv): RegistryFacts {
-  let text: string;
-  try {
-    text = readTextFileSync(fs, file);
-  } catch (cause) {
-    const why = cause instanceof JanitorError ? cause.message : `${file}: ${errnoCode(cause) ?? String(cause)}`;
-    throw new JanitorError('E_CONFIG', `cannot read registry config ${why}`, { path: file, cause });
-  }
-  return readRegistryFacts(text, file, env);
+  return readRegistryFacts(readConfigText(fs, file), file, env);
 }
 
 /** `/v2/` under http.prefix: `/path/` or `path` gives `/path/v2/`. */

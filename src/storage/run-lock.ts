@@ -20,8 +20,9 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JanitorError, errnoCode } from '../errors.js';
+import { JanitorError, describeError, errnoCode } from '../errors.js';
 import type { FileSystem } from '../io/file-system.js';
+import { removeJournalIfOurs } from './journal.js';
 import type { TreeReader } from './tree-reader.js';
 
 export interface LockHolder {
@@ -192,4 +193,26 @@ function releaseIfOurs(fs: FileSystem, file: string, text: string, remove: () =>
     return; // gone: nothing of ours to release
   }
   if (current === text) remove();
+}
+
+/**
+ * The end of a destructive run: the lock goes first, then, once the run
+ * completed, the journal (journal.ts removeJournalIfOurs says why in that
+ * order). A failure here must not hide the run's own outcome: a lock left
+ * behind is taken over as stale, a journal left behind is finished by a
+ * rerun; it is reported as a warning.
+ */
+export function endRun(
+  reader: TreeReader,
+  lock: RunLock | undefined,
+  journal: { done: boolean; fingerprint: string | undefined },
+  remove: (kind: 'lock' | 'journal') => void,
+  warn: (message: string) => void,
+): void {
+  try {
+    lock?.release(() => remove('lock'));
+    if (journal.done) removeJournalIfOurs(reader, journal.fingerprint, () => remove('journal'));
+  } catch (error) {
+    warn(`cannot clean up ${reader.pathOf({ kind: 'janitorDir' })}: ${describeError(error)}`);
+  }
 }

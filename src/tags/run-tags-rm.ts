@@ -20,10 +20,10 @@ import { findRepositories } from '../storage/find-repositories.js';
 import { locateRoot } from '../storage/locate-root.js';
 import { scanTags } from '../storage/scan-repository.js';
 import { TreeReader } from '../storage/tree-reader.js';
-import { JanitorError, describeError } from '../errors.js';
-import { forceJournalDecisions, readJournal, removeJournalIfOurs, withJournalTags, writeJournal } from '../storage/journal.js';
+import { JanitorError } from '../errors.js';
+import { forceJournalDecisions, resumeJournal, withJournalTags, writeJournal } from '../storage/journal.js';
 import { findMountPointsBelow } from '../storage/mount-points.js';
-import { acquireRunLock } from '../storage/run-lock.js';
+import { acquireRunLock, endRun } from '../storage/run-lock.js';
 import { type DeletionTarget, Vacuum } from '../vacuum.js';
 
 export interface TagsRmRepo {
@@ -84,11 +84,7 @@ export async function runTagsRm(
   let journalDone = false;
   try {
     // 1. inventory
-    const journal = readJournal(reader);
-    const resumed = journal && journal.fingerprint === options.journal?.fingerprint ? journal : undefined;
-    if (journal && !resumed) {
-      warn(`${reader.pathOf({ kind: 'journal' })}: an interrupted \`${journal.command}\` (started ${journal.startedAt}) has not finished; rerun that command to finish it`);
-    }
+    const resumed = resumeJournal(reader, options.journal?.fingerprint, warn);
     const names = timer.run('inventory', () => findRepositories(reader, warn));
 
     // 2. select
@@ -135,13 +131,6 @@ export async function runTagsRm(
     }
     return result;
   } finally {
-    // A failure here must not hide the run's own outcome: a lock left behind
-    // is taken over as stale, a journal left behind is finished by a rerun.
-    try {
-      lock?.release(() => vacuum.remove({ kind: 'lock' }));
-      if (journalDone) removeJournalIfOurs(reader, options.journal?.fingerprint, () => vacuum.remove({ kind: 'journal' }));
-    } catch (error) {
-      warn(`cannot clean up ${reader.pathOf({ kind: 'janitorDir' })}: ${describeError(error)}`);
-    }
+    endRun(reader, lock, { done: journalDone, fingerprint: options.journal?.fingerprint }, (kind) => vacuum.remove({ kind }), warn);
   }
 }
