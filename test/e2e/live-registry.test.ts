@@ -57,7 +57,9 @@ describeWithRegistry('gc on a live registry (issue 8)', () => {
     for (const loss of trial.lost.slice(0, 10)) process.stderr.write(`  lost (--grace 0s): ${loss.kind} ${loss.repo}:${loss.tag} ${loss.digest}: ${loss.error}\n`);
     for (const failure of trial.pusher.failed.slice(0, 10)) process.stderr.write(`  push failed (--grace 0s): ${failure.kind}: ${failure.error}\n`);
     // A finding when not 0: reported above, not asserted (the guarantee is the default grace's).
-    expect(trial.janitor.status === 0 || /revalidation|changing/.test(trial.janitor.stderr), trial.janitor.stderr).toBe(true);
+    // gc may stop (exit 1) on a tree that keeps changing; it must then say so in one line, never crash.
+    if (trial.janitor.status !== 0) expect(trial.janitor.stderr).toMatch(/^registry-janitor: error: /);
+    expect(trial.janitor.stderr).not.toMatch(/ENOENT|\n\s+at /);
     expect(trial.completed).toBeGreaterThan(0);
   });
 
