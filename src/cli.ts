@@ -2,11 +2,12 @@
 // render, and return an exit code (0 ok, 1 failure, 2 usage). I/O comes in
 // through `CliIo` so tests run it on memfs with captured output.
 
+import { createHash } from 'node:crypto';
 import { Command, CommanderError, Option } from 'commander';
 import { rootFromConfigFile } from './config.js';
 import { JanitorError, describeError } from './errors.js';
 import { type GcOptions, runGc } from './gc/run-gc.js';
-import type { FileSystem } from './io/file-system.js';
+import { type FileSystem, readTextFileSync } from './io/file-system.js';
 import { type LsSort, runLs } from './ls/run-ls.js';
 import { makePaint } from './paint.js';
 import { renderGcHuman, writeGcJson } from './report.js';
@@ -130,10 +131,16 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     if (!flags.json) diagnose(`phase ${phase} done in ${(ms / 1000).toFixed(2)} s\n`);
   };
   const commandLine = `registry-janitor ${args.join(' ')}`;
-  // The journal recognises a rerun of the same command by its selection.
+  // The journal recognises a rerun of the same command by what it selects:
+  // REPO:TAGs, selection flags, the policy's content (not its path), -m and
+  // --grace; not how the root is spelled, -d (a dry run shows what the
+  // rerun would do), --json, -j or the guard flags.
   const journalOf = (command: string, tags: string[], flags: object): { fingerprint: string; command: string } => {
-    const { json: _json, concurrency: _concurrency, wait: _wait, ...selection } = flags as Record<string, unknown>;
-    return { fingerprint: JSON.stringify({ command, tags: [...tags].sort(), selection: Object.entries(selection).sort() }), command: commandLine };
+    const ignored = new Set(['root', 'config', 'dryRun', 'json', 'concurrency', 'wait', 'allowLive', 'registryUrl', 'policy']);
+    const selection = Object.entries(flags as Record<string, unknown>).filter(([key]) => !ignored.has(key));
+    const policyFile = (flags as SelectionFlags).policy;
+    const policy = policyFile === undefined ? null : createHash('sha256').update(readTextFileSync(io.fs, policyFile)).digest('hex');
+    return { fingerprint: JSON.stringify({ command, tags: [...tags].sort(), selection: selection.sort(), policy }), command: commandLine };
   };
   /**
    * Writes the report. A report that cannot be written after deletions

@@ -33,7 +33,7 @@ import { type RepoScan, listServableDigests, watchRepository } from '../storage/
 import { TreeReader } from '../storage/tree-reader.js';
 import { Vacuum } from '../vacuum.js';
 import { type JournalTag, resumeJournal, writeJournal } from '../storage/journal.js';
-import { findMountPointsBelow } from '../storage/mount-points.js';
+import { assertNoMountInside } from '../storage/mount-points.js';
 import { acquireRunLock, endRun } from '../storage/run-lock.js';
 import { type RepoOutcome, markRepository } from './mark-repository.js';
 import { planSweep, targetsOf } from './plan-sweep.js';
@@ -153,7 +153,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
   }
   const v2 = located.v2;
   const reader = new TreeReader(fs, v2);
-  const mountPoints = findMountPointsBelow(fs, v2);
+  const mountPoints = assertNoMountInside(fs, v2);
   const vacuum = new Vacuum(fs, v2, mountPoints);
 
   // One destructive run per tree (storage/run-lock.ts), held to the end.

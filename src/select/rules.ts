@@ -12,7 +12,7 @@ import { JanitorError } from '../errors.js';
 import { isRepositoryName, isTagName } from '../layout.js';
 import { parseDuration } from './duration.js';
 import { compileRepositoryGlobs } from './repository-glob.js';
-import { type TagPattern, compileTagPattern } from './tag-pattern.js';
+import { type TagPattern, compileCandidatePattern, compileTagPattern } from './tag-pattern.js';
 
 export interface Rule {
   /** where the rule came from, for reasons: "flags" or "policy rule 2". */
@@ -82,7 +82,7 @@ export function compileRule(fields: RuleFields, origin: string, names: FieldName
     origin,
     repositories,
     excludeRepositories,
-    tag: fields.tag === undefined ? undefined : compileTagPattern(fields.tag, names.tag),
+    tag: fields.tag === undefined ? undefined : compileCandidatePattern(fields.tag, names.tag),
     keepTags: (fields.keepTags ?? []).map((k) => compileTagPattern(k, names.keepTags)),
     keepLatest,
     olderThanMs: fields.olderThan === undefined ? undefined : parseDuration(fields.olderThan, names.olderThan),

@@ -38,3 +38,23 @@ export function compileTagPattern(source: string, where: string): TagPattern {
   }
   return { source, test: (tag) => pattern.test(tag) };
 }
+
+/** The ways to say "every tag" on purpose. */
+const EVERY_TAG = new Set(['.*', '^.*', '.*$', '^.*$']);
+
+/**
+ * A candidate pattern (--tag, a policy's tag). One that matches the empty
+ * string matches every tag, since matching is unanchored: `^`, `$`, `x*`,
+ * or `^${PREFIX}` with PREFIX unset. That is "everything by accident"
+ * unless spelled as '.*'.
+ */
+export function compileCandidatePattern(source: string, where: string): TagPattern {
+  const pattern = compileTagPattern(source, where);
+  if (!EVERY_TAG.has(source) && pattern.test('')) {
+    throw new JanitorError(
+      'E_USAGE',
+      `${where}: ${JSON.stringify(source)} matches the empty string, so it matches every tag (an unset shell variable?); to mean every tag, spell out '.*'`,
+    );
+  }
+  return pattern;
+}

@@ -78,10 +78,23 @@ export function writeJournal(reader: TreeReader, command: { fingerprint: string;
   if (resumed) {
     const recorded = new Set(resumed.tags.map((t) => `${t.repository}:${t.tag}`));
     if (tags.every((t) => recorded.has(`${t.repository}:${t.tag}`))) return;
+  } else {
+    // Another command's unfinished removal: replacing its journal would
+    // leave that command's rerun unable to finish (its named tags "missing").
+    const pending = readJournal(reader);
+    if (pending) {
+      throw new JanitorError(
+        'E_JOURNAL',
+        `an interrupted \`${pending.command}\` (started ${pending.startedAt}) has not finished: rerun it first, or move ${reader.pathOf({ kind: 'journal' })} away to discard it; nothing was deleted`,
+        { path: reader.pathOf({ kind: 'journal' }) },
+      );
+    }
   }
   const journal = { ...command, startedAt: resumed?.startedAt ?? new Date().toISOString(), tags };
   const final = reader.pathOf({ kind: 'journal' });
-  const temporary = `${final}.${process.pid}.tmp`;
+  // One fixed name: the lock makes this run the only writer, and a kill
+  // before the rename leaves a file the next write replaces.
+  const temporary = `${final}.tmp`;
   try {
     reader.fs.mkdirSync(reader.pathOf({ kind: 'janitorDir' }), { recursive: true });
     reader.fs.writeFileSync(temporary, JSON.stringify({ version: VERSION, ...journal, tags: journal.tags.map((t) => ({ ...t, digest: t.digest ?? null })) }));
@@ -95,7 +108,8 @@ export function writeJournal(reader: TreeReader, command: { fingerprint: string;
  * A repository's tags as the interrupted run saw them: each journal tag
  * already removed comes back with the target and push time it had, and
  * every journal tag is `forced` (removed again). A tag re-pushed since (its
- * current link names another digest now) is a new tag and is not forced.
+ * current link names another digest now, or was rewritten: another push
+ * time) is a new tag and is not forced.
  */
 export function withJournalTags(tags: readonly TagEntry[], journalTags: readonly JournalTag[]): { tags: TagEntry[]; forced: Map<string, JournalTag> } {
   const forced = new Map<string, JournalTag>();
@@ -107,7 +121,7 @@ export function withJournalTags(tags: readonly TagEntry[], journalTags: readonly
     if (!present) {
       merged.push({ tag: entry.tag, current: entry.digest, pushedMs: entry.pushedMs, index: [] });
       forced.set(entry.tag, entry);
-    } else if (present.current === undefined || present.current === entry.digest) {
+    } else if (present.current === undefined || (present.current === entry.digest && present.pushedMs === entry.pushedMs)) {
       // Half removed (current/ already gone) or not reached yet.
       if (present.current === undefined) merged[merged.indexOf(present)] = { ...present, current: entry.digest, pushedMs: entry.pushedMs };
       forced.set(entry.tag, entry);

@@ -6,10 +6,28 @@
 // is empty and the st_dev check in vacuum.ts still stands.
 
 import { constants } from 'node:fs';
-import { errnoCode } from '../errors.js';
+import { JanitorError, errnoCode } from '../errors.js';
 import type { FileSystem } from '../io/file-system.js';
 
 export const MOUNT_TABLE = '/proc/self/mountinfo';
+
+/**
+ * Refuses a tree with anything mounted inside it: a mount hides the tree's
+ * own content below it, so what the run would read there is not what the
+ * registry wrote (a tmpfs over repositories/team made every team/* blob
+ * look unreferenced). The volume mounted at or above the root is fine.
+ */
+export function assertNoMountInside(fs: FileSystem, v2: string): string[] {
+  const mounts = findMountPointsBelow(fs, v2);
+  if (mounts.length > 0) {
+    throw new JanitorError(
+      'E_MOUNT',
+      `${mounts[0]} is a mount point inside the registry tree${mounts.length > 1 ? ` (and ${mounts.length - 1} more)` : ''}: it hides what the registry wrote below it; unmount it first (nothing was read for deletion, nothing deleted)`,
+      { path: mounts[0] },
+    );
+  }
+  return mounts;
+}
 
 /** Mount points strictly below `v2` (an absolute, canonical path). */
 export function findMountPointsBelow(fs: FileSystem, v2: string, table = MOUNT_TABLE): string[] {

@@ -55,7 +55,8 @@ export function describeFileType(type: FileType): string {
 }
 
 function notRegularFile(where: string, what: string): JanitorError {
-  return new JanitorError('E_STRAY', `expected a regular file: ${where} is ${/^[aeiou]/i.test(what) ? 'an' : 'a'} ${what.replace(/^an? /, '')}`, { path: where });
+  const noun = what.replace(/^an? /, '');
+  return new JanitorError('E_STRAY', `expected a regular file: ${where} is ${/^[aeiou]/i.test(noun) ? 'an' : 'a'} ${noun}`, { path: where });
 }
 
 export class TreeReader {
@@ -205,7 +206,14 @@ export class TreeReader {
     if (code === 'ELOOP') {
       return new JanitorError('E_SYMLINK', `symbolic link inside the registry tree: ${where}`, { path: where, cause });
     }
-    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOENT' ? 'it does not exist' : (code ?? String(cause));
+    const why =
+      code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'ENOENT'
+          ? 'it does not exist'
+          : code === 'ENOTDIR'
+            ? 'a component of the path is not a directory'
+            : (code ?? String(cause));
     return new JanitorError('E_UNREADABLE', `cannot read ${where}: ${why}`, { path: where, cause });
   }
 }

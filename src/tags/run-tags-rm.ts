@@ -22,7 +22,7 @@ import { scanTags } from '../storage/scan-repository.js';
 import { TreeReader } from '../storage/tree-reader.js';
 import { JanitorError } from '../errors.js';
 import { forceJournalDecisions, resumeJournal, withJournalTags, writeJournal } from '../storage/journal.js';
-import { findMountPointsBelow } from '../storage/mount-points.js';
+import { assertNoMountInside } from '../storage/mount-points.js';
 import { acquireRunLock, endRun } from '../storage/run-lock.js';
 import { type DeletionTarget, Vacuum } from '../vacuum.js';
 
@@ -78,9 +78,9 @@ export async function runTagsRm(
   const v2 = located.v2;
   const reader = new TreeReader(fs, v2);
 
+  const vacuum = new Vacuum(fs, v2, assertNoMountInside(fs, v2));
   // One destructive run per tree (storage/run-lock.ts), held to the end.
   const lock = options.dryRun ? undefined : await acquireRunLock(reader, { command: options.command ?? 'registry-janitor', waitMs: options.waitMs ?? 0, warn });
-  const vacuum = new Vacuum(fs, v2, findMountPointsBelow(fs, v2));
   let journalDone = false;
   try {
     // 1. inventory

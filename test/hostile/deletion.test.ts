@@ -140,7 +140,7 @@ describe('mount points inside the tree (from the mount table)', () => {
     const t = sampleTree();
     const dir = t.tree.pathOf({ kind: 'blobDir', digest: t.sample.orphan });
     mountTable(t, dir);
-    await expectRefused(t, 'E_MOUNT', `${dir} is mounted inside the registry tree`);
+    await expectRefused(t, 'E_MOUNT', `${dir} is a mount point inside the registry tree`);
   });
 
   it('at a repository whose untagged manifest -m would delete', async () => {
@@ -157,9 +157,16 @@ describe('mount points inside the tree (from the mount table)', () => {
     await expectRefused(t, 'E_MOUNT', dir, ['prune', 'team/web:v1']);
   });
 
-  it('elsewhere in the tree does not stop a sweep that stays clear of it', async () => {
+  it('anywhere in the tree, even where nothing would be deleted: it hides what the registry wrote (dry runs too)', async () => {
     const t = sampleTree();
     mountTable(t, `${V2}/repositories/team/web`);
+    await expectRefused(t, 'E_MOUNT', `${V2}/repositories/team/web is a mount point inside the registry tree`);
+    await expectRefused(t, 'E_MOUNT', 'is a mount point inside the registry tree', ['gc', '-d']);
+  });
+
+  it('at or above the root (the volume itself) is fine', async () => {
+    const t = sampleTree();
+    mountTable(t, V2);
     const result = await runGc(t.fs, ROOT, { dryRun: false, deleteUntagged: false });
     expect(listDeletions(result).blobsDeleted).toEqual([t.sample.orphan]);
   });

@@ -142,3 +142,83 @@ describe('rerunning the same command after a kill at any removal ends where the 
     assertTagsResolve(mem.fs, [['app', 'v1']]);
   });
 });
+
+describe('the journal belongs to one command', () => {
+  const JOURNAL = `${V2}/_janitor/journal.json`;
+
+  it('a tag re-pushed to the same digest after the interruption is a new push: the rerun keeps it', async () => {
+    const mem = world();
+    const killed = await cli(killedAfter(mem.fs, 4), ['prune', '--older-than', '30d', '--keep-latest', '1', '--root', ROOT]);
+    expect(killed.code).toBe(1);
+    markLockHolderDead(mem.fs);
+    // app:v2 was chosen but not reached yet; it is pushed again, same digest, now.
+    const link = `${V2}/repositories/app/_manifests/tags/v2/current/link`;
+    mem.fs.utimesSync(link, NOW / 1000, NOW / 1000);
+    const rerun = await cli(mem.fs, ['prune', '--older-than', '30d', '--keep-latest', '1', '--root', ROOT]);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    assertTagsResolve(mem.fs, [['app', 'v2']]);
+  });
+
+  it('a dry run of the same command shows what the rerun will do', async () => {
+    const mem = world();
+    const killed = await cli(killedAfter(mem.fs, 12), ['prune', 'app:v1', 'app:v2', '--root', ROOT]);
+    expect(killed.code).toBe(1);
+    expect(() => mem.fs.lstatSync(`${V2}/repositories/app/_manifests/tags/v1`)).toThrow(); // app:v1 is gone already
+    markLockHolderDead(mem.fs);
+    const dry = await cli(mem.fs, ['prune', 'app:v1', 'app:v2', '-d', '--root', ROOT, '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout).tagsRemoved.map((t: { tag: string }) => t.tag)).toEqual(['v1', 'v2']);
+  });
+
+  it('another command that would remove tags refuses instead of replacing the pending journal', async () => {
+    const mem = world();
+    const killed = await cli(killedAfter(mem.fs, 3), ['tags', 'rm', 'app:v1', 'app:v3', '--root', ROOT]);
+    expect(killed.code).toBe(1);
+    markLockHolderDead(mem.fs);
+    const before = state(mem.fs);
+    const other = await cli(mem.fs, ['prune', 'lib:old', '--root', ROOT]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/an interrupted `registry-janitor tags rm app:v1 app:v3 --root \/srv\/registry` .* has not finished: rerun it first/);
+    expect(state(mem.fs)).toEqual(before.filter((p) => !p.endsWith('/_janitor/lock')));
+    const rerun = await cli(mem.fs, ['tags', 'rm', 'app:v1', 'app:v3', `--root=${ROOT}/`]);
+    expect(rerun.code, rerun.stderr).toBe(0); // the root spelled differently is the same command
+    expect(() => mem.fs.lstatSync(JOURNAL)).toThrow();
+  });
+
+  it('a policy edited since the interruption is another command', async () => {
+    const mem = world();
+    mem.fs.writeFileSync('/policy.yml', 'rules:\n  - keepLatest: 1\n');
+    const killed = await cli(killedAfter(mem.fs, 3), ['prune', '--policy', '/policy.yml', '--root', ROOT]);
+    expect(killed.code).toBe(1);
+    markLockHolderDead(mem.fs);
+    mem.fs.writeFileSync('/policy.yml', 'rules:\n  - keepLatest: 10\n');
+    const edited = await cli(mem.fs, ['prune', '--policy', '/policy.yml', '--root', ROOT]);
+    expect(edited.stdout + edited.stderr).toMatch(/has not finished/);
+    expect(() => mem.fs.lstatSync(JOURNAL)).not.toThrow();
+  });
+
+  it('a kill before the journal is in place leaves nothing a rerun does not clear', async () => {
+    const clean = world();
+    expect((await cli(clean.fs, ['prune', 'app:v1', '--root', ROOT])).code).toBe(0);
+    const mem = world();
+    let renames = 0;
+    const fs = new Proxy(mem.fs, {
+      get(target, prop, receiver) {
+        if (prop === 'renameSync') {
+          return (from: string, to: string) => {
+            if (renames++ === 0) throw Object.assign(new Error('killed'), { code: 'EIO' });
+            return target.renameSync(from, to);
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const killed = await cli(fs, ['prune', 'app:v1', '--root', ROOT]);
+    expect(killed.code).toBe(1);
+    expect(killed.stderr).toMatch(/cannot write the journal .* \(nothing was deleted\)/);
+    markLockHolderDead(mem.fs);
+    expect((await cli(mem.fs, ['prune', 'app:v1', '--root', ROOT])).code).toBe(0);
+    expect(state(mem.fs)).toEqual(state(clean.fs));
+  });
+});

@@ -61,7 +61,7 @@ describe('mount points inside the tree', () => {
     const dir = tree.pathOf({ kind: 'blobDir', digest: orphan });
     if (!requireMount(mount(['-t', 'tmpfs', 'none'], dir))) return;
     fs.writeFileSync(path.join(dir, 'data'), 'the mounted filesystem');
-    expectRefusedOnDisk(root, ['gc'], new RegExp(`mount point: ${dir} is mounted inside the registry tree`));
+    expectRefusedOnDisk(root, ['gc'], new RegExp(`${dir} is a mount point inside the registry tree`));
     expect(fs.readFileSync(path.join(dir, 'data'), 'utf8')).toBe('the mounted filesystem');
   });
 
@@ -69,8 +69,18 @@ describe('mount points inside the tree', () => {
     const { root, tree, gone } = buildTree();
     const repo = `${tree.v2}/repositories/team/app`;
     if (!requireMount(mount(['--bind', repo], repo))) return;
-    expectRefusedOnDisk(root, ['gc', '-m'], /is mounted inside the registry tree/);
+    expectRefusedOnDisk(root, ['gc', '-m'], /is a mount point inside the registry tree/);
     expect(fs.existsSync(tree.pathOf({ kind: 'revisionLink', name: 'team/app', digest: gone.digest }))).toBe(true);
+  });
+
+  it('a tmpfs over repositories/team hides its repositories: refused, their blobs stay (dry run too)', () => {
+    const { root, tree } = buildTree();
+    const team = `${tree.v2}/repositories/team`;
+    if (!requireMount(mount(['-t', 'tmpfs', 'none'], team))) return;
+    const blobs = fs.readdirSync(`${tree.v2}/blobs/sha256`).length;
+    expectRefusedOnDisk(root, ['gc'], new RegExp(`${team} is a mount point inside the registry tree`));
+    expectRefusedOnDisk(root, ['gc', '-m', '-d'], /is a mount point inside the registry tree/);
+    expect(fs.readdirSync(`${tree.v2}/blobs/sha256`)).toHaveLength(blobs);
   });
 
   it('a tmpfs on a tag directory tags rm removes: refused', () => {
@@ -81,7 +91,7 @@ describe('mount points inside the tree', () => {
     fs.mkdirSync(dir);
     if (!requireMount(mount(['-t', 'tmpfs', 'none'], dir))) return;
     fs.cpSync(saved, dir, { recursive: true });
-    expectRefusedOnDisk(root, ['tags', 'rm', 'team/old:v0'], /is mounted inside the registry tree/);
+    expectRefusedOnDisk(root, ['tags', 'rm', 'team/old:v0'], /is a mount point inside the registry tree/);
   });
 });
 

@@ -410,3 +410,22 @@ describe('on a real filesystem, through the built CLI', () => {
     expect(skip.status, skip.stderr).toBe(0);
   });
 });
+
+describe('a candidate pattern that matches the empty string matches every tag', () => {
+  it('is refused (an unset variable in "^${PREFIX}"), unless spelled as .*', async () => {
+    const { runCli } = await import('../../src/cli.js');
+    const { memTree, ROOT } = await import('../support/memfs-tree.js');
+    const mem = memTree();
+    mem.tree.tag('app', 'v1', mem.tree.pushImage('app', { layers: ['a'] }).digest);
+    for (const tag of ['^', '$', 'x*', '(|a)', '^(?:)']) {
+      let stderr = '';
+      const code = await runCli(['tags', 'rm', '--tag', tag, '--root', ROOT], { fs: mem.fs, env: {}, stdout: () => {}, stderr: (s) => void (stderr += s) });
+      expect(code, tag).toBe(2);
+      expect(stderr).toMatch(/matches the empty string, so it matches every tag .*spell out '\.\*'/);
+    }
+    mem.fs.writeFileSync('/p.yml', 'rules:\n  - tag: "^"\n');
+    expect(await runCli(['prune', '--policy', '/p.yml', '--root', ROOT], { fs: mem.fs, env: {}, stdout: () => {}, stderr: () => {} })).toBe(2);
+    const code = await runCli(['tags', 'rm', '-d', '--tag', '.*', '--root', ROOT], { fs: mem.fs, env: {}, stdout: () => {}, stderr: () => {} });
+    expect(code).toBe(0);
+  });
+});
