@@ -15,7 +15,9 @@
 //   └── _janitor/                                     this tool's own (the registry reads only
 //       ├── journal.json                              blobs/ and repositories/): the record of an
 //       │                                             unfinished tag removal (storage/journal.ts)
-//       └── lock                                      one destructive run per tree (storage/run-lock.ts)
+//       ├── lock                                      one destructive run per tree (storage/run-lock.ts)
+//       └── quarantine/<alg>/<hex>/data               blobs moved aside by the sweep until the last
+//                                                     revalidation (vacuum.ts quarantine)
 //
 // A link file holds "<alg>:<hex>" with no newline. Only blobs have the
 // two-character fan-out directory.
@@ -26,6 +28,9 @@ export type PathSpec =
   | { kind: 'janitorDir' }
   | { kind: 'journal' }
   | { kind: 'lock' }
+  | { kind: 'quarantineRoot' }
+  | { kind: 'quarantineAlgorithm'; algorithm: Algorithm }
+  | { kind: 'quarantineBlobDir'; digest: Digest }
   | { kind: 'blobsRoot' }
   | { kind: 'blobAlgorithm'; algorithm: Algorithm }
   | { kind: 'blobBucket'; algorithm: Algorithm; prefix: string }
@@ -101,6 +106,12 @@ export function renderPath(spec: PathSpec): string {
       return `${JANITOR_DIR}/journal.json`;
     case 'lock':
       return `${JANITOR_DIR}/lock`;
+    case 'quarantineRoot':
+      return `${JANITOR_DIR}/quarantine`;
+    case 'quarantineAlgorithm':
+      return `${JANITOR_DIR}/quarantine/${spec.algorithm}`;
+    case 'quarantineBlobDir':
+      return `${JANITOR_DIR}/quarantine/${digestPath(spec.digest)}`;
     case 'blobsRoot':
       return 'blobs';
     case 'blobAlgorithm':

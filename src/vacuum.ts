@@ -42,7 +42,8 @@ export type DeletionTarget =
   | { kind: 'layerLink'; repository: string; digest: Digest }
   | { kind: 'blob'; digest: Digest }
   | { kind: 'journal' }
-  | { kind: 'lock' };
+  | { kind: 'lock' }
+  | { kind: 'quarantinedBlob'; digest: Digest };
 
 export function pathSpecOf(target: DeletionTarget): PathSpec {
   switch (target.kind) {
@@ -60,6 +61,8 @@ export function pathSpecOf(target: DeletionTarget): PathSpec {
       return { kind: 'journal' };
     case 'lock':
       return { kind: 'lock' };
+    case 'quarantinedBlob':
+      return { kind: 'quarantineBlobDir', digest: target.digest };
   }
 }
 
@@ -88,6 +91,7 @@ export class Vacuum {
   private rootDev: number | undefined;
   /** Parents proven free of symlinks: 256 blob buckets and a few per repository. */
   private readonly verifiedParents = new Set<string>();
+  private readonly quarantineDirs = new Set<string>();
   private readonly buffer = Buffer.allocUnsafe(256);
   /** targets removed. */
   removed = 0;
@@ -119,7 +123,7 @@ export class Vacuum {
   remove(target: DeletionTarget): number {
     const stats = this.walkTarget(target, 'remove');
     this.removed++;
-    return target.kind === 'blob' ? (stats?.size ?? 0) : 0;
+    return target.kind === 'blob' || target.kind === 'quarantinedBlob' ? (stats?.size ?? 0) : 0;
   }
 
   /** The known file's stats (a blob's data, a link), undefined where there is none. */
@@ -129,11 +133,13 @@ export class Vacuum {
     try {
       this.assertNoSymlinkAbove(where);
       if (mode === 'preview') return target.kind === 'blob' ? this.previewData(`${where}/data`) : undefined;
-      if (mode === 'remove' && (target.kind === 'blob' || target.kind === 'layerLink' || target.kind === 'revision' || target.kind === 'tagIndexEntry')) {
-        return this.removeLeaf(where, { file: target.kind === 'blob' ? 'data' : 'link', expect: target.kind === 'blob' ? undefined : target.digest });
+      const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
+      if (mode === 'remove' && (data || target.kind === 'layerLink' || target.kind === 'revision' || target.kind === 'tagIndexEntry')) {
+        return this.removeLeaf(where, { file: data ? 'data' : 'link', expect: data ? undefined : target.digest });
       }
       switch (target.kind) {
         case 'blob':
+        case 'quarantinedBlob':
           return this.walkLeaf(where, { file: 'data', expect: undefined }, mode);
         case 'tag':
           return this.walkTag(where, mode);
@@ -148,6 +154,97 @@ export class Vacuum {
       const verb = mode === 'vet' ? 'check' : 'delete';
       throw new JanitorError('E_DELETE', `cannot ${verb} ${where}: ${errnoCode(cause) ?? String(cause)}`, { path: where, cause });
     }
+  }
+
+  /**
+   * Moves a vetted blob directory into the quarantine, one rename on the
+   * same filesystem: from then on the registry finds no such blob, so a
+   * push that needs it uploads it again or fails loudly, never succeeds
+   * against a blob about to go. Returns false when it is gone already.
+   */
+  quarantine(digest: Digest): boolean {
+    const from = this.pathOfSpec({ kind: 'blobDir', digest });
+    const to = this.pathOfSpec({ kind: 'quarantineBlobDir', digest });
+    this.assertNoMountAt(from);
+    this.assertNoSymlinkAbove(from);
+    const parent = to.slice(0, to.lastIndexOf('/'));
+    if (!this.quarantineDirs.has(parent)) {
+      this.fs.mkdirSync(parent, { recursive: true });
+      this.quarantineDirs.add(parent);
+    }
+    try {
+      this.fs.renameSync(from, to);
+      return true;
+    } catch (cause) {
+      if (errnoCode(cause) === 'ENOENT') return false; // deleted meanwhile: nothing to move
+      throw new JanitorError('E_DELETE', `cannot move ${from} aside: ${errnoCode(cause) ?? String(cause)}`, { path: from, cause });
+    }
+  }
+
+  /**
+   * Puts a quarantined blob back. When the registry has stored the same
+   * blob again meanwhile (a re-upload: same digest, same bytes), the copy
+   * in the quarantine goes instead.
+   */
+  restore(digest: Digest): void {
+    const from = this.pathOfSpec({ kind: 'quarantineBlobDir', digest });
+    const to = this.pathOfSpec({ kind: 'blobDir', digest });
+    try {
+      this.fs.renameSync(from, to);
+    } catch (cause) {
+      const code = errnoCode(cause);
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') this.remove({ kind: 'quarantinedBlob', digest });
+      else if (code !== 'ENOENT') throw new JanitorError('E_DELETE', `cannot put ${from} back: ${code ?? String(cause)}`, { path: from, cause });
+    }
+  }
+
+  /** Removes the emptied quarantine directories (kept if anything is left in them). */
+  removeQuarantineDirs(): void {
+    const root = this.pathOfSpec({ kind: 'quarantineRoot' });
+    let algorithms: string[] = [];
+    try {
+      algorithms = this.fs.readdirSync(root, { withFileTypes: true }).map((e) => `${root}/${e.name}`);
+    } catch (cause) {
+      if (errnoCode(cause) !== 'ENOENT') throw cause; // no quarantine: nothing to remove
+    }
+    for (const dir of [...algorithms, root]) {
+      try {
+        this.fs.rmdirSync(dir);
+      } catch (cause) {
+        // Never made, or a blob still in it (put back failed): leave it.
+        if (!['ENOENT', 'ENOTEMPTY', 'EEXIST'].includes(errnoCode(cause) ?? '')) {
+          throw new JanitorError('E_DELETE', `cannot delete ${dir}: ${errnoCode(cause) ?? String(cause)}`, { path: dir, cause });
+        }
+      }
+    }
+    this.quarantineDirs.clear();
+  }
+
+  /** The blobs in the quarantine: what an interrupted sweep left there. */
+  listQuarantine(): Digest[] {
+    const root = this.pathOfSpec({ kind: 'quarantineRoot' });
+    const digests: Digest[] = [];
+    let algorithms: DirEntry[];
+    try {
+      algorithms = this.fs.readdirSync(root, { withFileTypes: true });
+    } catch (cause) {
+      if (errnoCode(cause) === 'ENOENT') return digests; // no sweep ever moved a blob aside
+      throw cause;
+    }
+    for (const entry of algorithms) {
+      if (!isAlgorithm(entry.name) || !entry.isDirectory()) throw unexpected(`${root}/${entry.name}`, entry);
+      const algorithm: Algorithm = entry.name;
+      for (const blob of this.fs.readdirSync(`${root}/${algorithm}`, { withFileTypes: true })) {
+        const digest = blob.isDirectory() ? makeDigest(algorithm, blob.name) : undefined;
+        if (!digest) throw unexpected(`${root}/${algorithm}/${blob.name}`, blob);
+        digests.push(digest);
+      }
+    }
+    return digests;
+  }
+
+  private pathOfSpec(spec: PathSpec): string {
+    return assertInsideRoot(this.v2, `${this.v2}/${renderPath(spec)}`);
   }
 
   /** A dry run's look at a blob: its data's size, type and device. */

@@ -117,7 +117,7 @@ function findFreshLayerLinks(reader: TreeReader, name: string, freshAfterMs: num
  * order of the report's lists too, so a sweep stopped part-way reports
  * the first `swept[counter]` of each), with the count it adds to.
  */
-export function* targetsOf(outcomes: readonly RepoOutcome[]): Generator<[DeletionTarget, Counted]> {
+export function* targetsOf(outcomes: readonly RepoOutcome[], layerLinks = true): Generator<[DeletionTarget, Counted]> {
   for (const { name, tagsRemoved } of outcomes) {
     for (const { tag } of tagsRemoved) yield [{ kind: 'tag', repository: name, tag }, 'tags'];
   }
@@ -128,6 +128,7 @@ export function* targetsOf(outcomes: readonly RepoOutcome[]): Generator<[Deletio
     for (const digest of manifestsDeleted) yield [{ kind: 'revision', repository: name, digest }, 'manifests'];
     for (const digest of linklessRevisions) yield [{ kind: 'revision', repository: name, digest }, 'linklessRevisions'];
   }
+  if (!layerLinks) return;
   for (const { name, layerLinksDeleted } of outcomes) {
     for (const digest of layerLinksDeleted) yield [{ kind: 'layerLink', repository: name, digest }, 'layerLinks'];
   }

@@ -29,9 +29,10 @@ import { findRepositories } from '../storage/find-repositories.js';
 import { locateRoot } from '../storage/locate-root.js';
 import { type StorageWorkers, InProcessWorkers } from '../storage/repo-scanner.js';
 import { scanBlobs } from '../storage/scan-blobs.js';
-import { type RepoScan, listServableDigests, watchRepository } from '../storage/scan-repository.js';
+import { type RepoScan, listServableDigests, scanRepository, watchRepository } from '../storage/scan-repository.js';
 import { TreeReader } from '../storage/tree-reader.js';
 import { Vacuum } from '../vacuum.js';
+import { DigestList } from '../digest-list.js';
 import { type JournalTag, resumeJournal, writeJournal } from '../storage/journal.js';
 import { assertNoMountInside } from '../storage/mount-points.js';
 import { acquireRunLock, endRun } from '../storage/run-lock.js';
@@ -163,6 +164,12 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     // 1. inventory
     const skip = options.skipRepository ?? (() => false);
     const resumed = resumeJournal(reader, options.journal?.fingerprint, warn);
+    // Blobs an interrupted sweep moved aside go back before anything is read.
+    const leftAside = vacuum.listQuarantine();
+    if (leftAside.length > 0) {
+      if (options.dryRun) warn(`${leftAside.length} blobs are in ${reader.pathOf({ kind: 'quarantineRoot' })} from an interrupted sweep; a real run puts them back first`);
+      else for (const digest of leftAside) vacuum.restore(digest);
+    }
     const journalTags = groupByRepository(resumed?.tags ?? []);
     const names = timer.run('inventory', () => {
       index = scanBlobs(reader);
@@ -213,10 +220,16 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
             const changed = findChangedRepositories(reader, outcomes, skip, (name) => index.markAll(listServableDigests(reader, name)));
             if (changed.length === 0) break;
             if (++result.revalidations > MAX_REVALIDATIONS) {
-              throw new JanitorError(
-                'E_LIVE',
-                `the tree kept changing through ${MAX_REVALIDATIONS} revalidations (last: ${changed.slice(0, 3).join(', ')}): something is writing to it; stop the registry or switch it to read-only mode`,
-              );
+              // Written to steadily: what changed in the last round is kept
+              // whole (nothing in it deleted, everything it links marked).
+              warn(`the tree kept changing through ${MAX_REVALIDATIONS} revalidations: ${changed.length} repositories written to last are kept whole this run (${changed.slice(0, 5).join(', ')})`);
+              for (const name of changed) {
+                index.markAll(listServableDigests(reader, name));
+                const outcome = outcomes.find((o) => o.name === name);
+                if (outcome) Object.assign(outcome, { manifestsDeleted: new DigestList(), tagIndexEntries: new Map(), linklessRevisions: [] });
+              }
+              await plan();
+              break;
             }
             warn(`revalidation: ${changed.length} repositories changed while this run read them (${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', ...' : ''}); read, marked and planned again`);
             await workers.scanRepositories(changed, (scan) => replaceOutcome(outcomes, mark(scan)), freshAfterMs);
@@ -243,29 +256,101 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     }
     const swept: SweepCounts = { tags: 0, tagIndexEntries: 0, manifests: 0, linklessRevisions: 0, layerLinks: 0, blobs: 0, bytes: 0 };
     result.swept = swept;
+    const aside = new DigestList();
+    let restored = 0;
     try {
       timer.run('sweep', () => {
-        for (const [target, counter] of targetsOf(outcomes)) {
+        // Tags, tag index entries, revisions; then the blobs go aside.
+        for (const [target, counter] of targetsOf(outcomes, false)) {
           vacuum.remove(target);
           swept[counter]++;
         }
         index.forEachUnmarked((digest) => {
-          swept.bytes += vacuum.remove({ kind: 'blob', digest });
-          swept.blobs++;
+          if (vacuum.quarantine(digest)) aside.push(digest);
         });
       });
-      // 5. verify: the journal goes only once every kept tag is checked.
+      // 5. the last revalidation, with the blobs aside: a push that
+      // completed meanwhile is read and marked, and its blobs come back; a
+      // push from now on finds them missing and fails loudly.
+      timer.run('recheck', () => {
+        const kept = revalidateAside(reader, outcomes, skip, (name) => mark(scanRepository(reader, name, freshAfterMs)), index, warn);
+        if (kept.changed) result.revalidations++;
+        for (const digest of aside) {
+          if (index.isMarked(digest)) {
+            vacuum.restore(digest);
+            restored++;
+          }
+        }
+      });
+      timer.run('sweep-links-blobs', () => {
+        for (const outcome of outcomes) {
+          const still = new DigestList();
+          for (const digest of outcome.layerLinksDeleted) if (!index.survives(digest)) still.push(digest);
+          outcome.layerLinksDeleted = still;
+          for (const digest of still) {
+            vacuum.remove({ kind: 'layerLink', repository: outcome.name, digest });
+            swept.layerLinks++;
+          }
+        }
+        for (const digest of aside) {
+          if (index.isMarked(digest)) continue; // put back above
+          swept.bytes += vacuum.remove({ kind: 'quarantinedBlob', digest });
+          swept.blobs++;
+        }
+        vacuum.removeQuarantineDirs();
+      });
+      if (restored > 0) warn(`${restored} blobs moved aside were needed by pushes made during the sweep and were put back`);
+      result.blobsDeletedCount = swept.blobs;
+      result.bytesFreed = swept.bytes;
+      // 6. verify: the journal goes only once every kept tag is checked.
       timer.run('verify', () => verifyKeptTags(reader, outcomes));
       journalDone = journaled;
     } catch (error) {
       if (!(error instanceof JanitorError)) throw error;
       result.sweepError = error;
+      // Never leave a blob hidden: what is still aside goes back.
+      for (const digest of vacuum.listQuarantine()) vacuum.restore(digest);
     }
     result.temporaryFiles = vacuum.temporaryFiles;
     return result;
   } finally {
     endRun(reader, lock, { done: journalDone, fingerprint: options.journal?.fingerprint }, (kind) => vacuum.remove({ kind }), warn);
   }
+}
+
+/**
+ * The revalidation after the blobs went aside: repositories changed since
+ * they were read are read and marked again (their new marks bring blobs
+ * back), until nothing changed or for MAX_REVALIDATIONS rounds. A manifest
+ * PUT that found its blobs before they went aside completes within its own
+ * request (milliseconds), so it shows in the first rounds; what changes
+ * after them are pushes that began with the blobs already gone, which the
+ * registry refuses (MANIFEST_BLOB_UNKNOWN) unless its blob descriptor
+ * cache still lists them (README: restart, or disable that cache).
+ */
+function revalidateAside(
+  reader: TreeReader,
+  outcomes: RepoOutcome[],
+  skip: (name: string) => boolean,
+  readAndMark: (name: string) => RepoOutcome,
+  index: BlobIndex,
+  warn: (message: string) => void,
+): { changed: boolean } {
+  let changed = false;
+  for (let round = 1; round <= MAX_REVALIDATIONS; round++) {
+    const names = findChangedRepositories(reader, outcomes, skip, (name) => index.markAll(listServableDigests(reader, name)));
+    if (names.length === 0) break;
+    changed = true;
+    warn(`revalidation after the blobs went aside: ${names.length} repositories changed (${names.slice(0, 5).join(', ')}); read and marked again`);
+    for (const name of names) {
+      // Read and marked again; what this run deleted in it stays reported,
+      // nothing more is deleted in it (only its marks count now).
+      const fresh = readAndMark(name);
+      const before = outcomes.find((o) => o.name === name);
+      replaceOutcome(outcomes, before ? { ...before, watch: fresh.watch, keptTags: fresh.keptTags } : { ...fresh, tagsRemoved: [], manifestsDeleted: new DigestList(), tagIndexEntries: new Map(), linklessRevisions: [] });
+    }
+  }
+  return { changed };
 }
 
 /**

@@ -100,12 +100,11 @@ export function scanRepository(reader: TreeReader, name: string, freshAfterMs = 
     // link microseconds apart, and removing it between fails that push
     // loudly, never silently).
     const linkSpec = { kind: 'revisionLink', name, digest } as const;
-    const read = reader.read(linkSpec, { optional: true, mtime: fresh });
+    const read = reader.readSettledLink(linkSpec, digest, { optional: true, mtime: fresh });
     if (!read) {
       scan.linklessRevisions.push(digest);
       continue;
     }
-    reader.parseLink(linkSpec, read.bytes, digest);
     const isFresh = fresh && read.mtimeMs > freshAfterMs;
     // A revision whose blob data is gone is skipped silently by the reference.
     const data = reader.read({ kind: 'blobData', digest }, { optional: true });
@@ -177,9 +176,9 @@ export function scanTags(reader: TreeReader, name: string, warnings: string[]): 
     const entry: TagEntry = { tag, current: undefined, pushedMs: 0, index: [] };
     if (children.some((c) => c.name === 'current')) {
       // current/ without its link: left by an interrupted push; reported below.
-      const read = reader.read({ kind: 'tagCurrentLink', name, tag }, { optional: true, mtime: true });
+      const read = reader.readSettledLink({ kind: 'tagCurrentLink', name, tag }, undefined, { optional: true, mtime: true });
       if (read) {
-        entry.current = reader.parseLink({ kind: 'tagCurrentLink', name, tag }, read.bytes);
+        entry.current = read.digest;
         entry.pushedMs = read.mtimeMs;
       }
     }

@@ -16,6 +16,10 @@ const READ_BUFFER_BYTES = 1 << 20;
 // registry's 4 MiB manifest cap; 16x that still reads, anything beyond is
 // refused by name instead of failing an allocation (a 5 GiB file did).
 const MAX_READ_BYTES = 64 << 20;
+// An unparsable link is read this many times, LINK_SETTLE_MS apart (see readSettledLink).
+const LINK_READ_ATTEMPTS = 3;
+const LINK_SETTLE_MS = 10;
+const SETTLE = new Int32Array(new SharedArrayBuffer(4));
 
 export interface ReadResult {
   /** A view valid only until the next read through this reader. */
@@ -180,9 +184,26 @@ export class TreeReader {
   readLink(spec: PathSpec, expected?: Digest): Digest;
   readLink(spec: PathSpec, expected: Digest | undefined, options: { optional: true }): Digest | undefined;
   readLink(spec: PathSpec, expected?: Digest, options: { optional?: boolean } = {}): Digest | undefined {
-    const result = this.read(spec, options);
-    if (!result) return undefined;
-    return this.parseLink(spec, result.bytes, expected);
+    return this.readSettledLink(spec, expected, options)?.digest;
+  }
+
+  /**
+   * Reads and parses a link, with its mtime if asked. Distribution 2.8.2
+   * rewrites a link in place (truncate, then write), so a live registry can
+   * show an empty or partial link for a few microseconds: one that does not
+   * parse is read again after 10 ms, twice, before it counts as damaged.
+   */
+  readSettledLink(spec: PathSpec, expected: Digest | undefined, options: { optional?: boolean; mtime?: boolean } = {}): { digest: Digest; mtimeMs: number } | undefined {
+    for (let attempt = 1; ; attempt++) {
+      const result = this.read(spec, options);
+      if (!result) return undefined;
+      try {
+        return { digest: this.parseLink(spec, result.bytes, expected), mtimeMs: result.mtimeMs };
+      } catch (error) {
+        if (attempt >= LINK_READ_ATTEMPTS || !(error instanceof JanitorError) || error.code !== 'E_BAD_LINK') throw error;
+        Atomics.wait(SETTLE, 0, 0, LINK_SETTLE_MS);
+      }
+    }
   }
 
   parseLink(spec: PathSpec, bytes: Buffer, expected?: Digest): Digest {

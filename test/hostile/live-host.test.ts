@@ -229,3 +229,53 @@ describe('a live registry writing while the run reads', () => {
     expect(run.json.warnings.join('\n')).toMatch(/signs of a live registry: 1 uploads in _uploads\/ of 1 repositories \(team\/app\)/);
   });
 });
+
+describe('a push that completes during the sweep', () => {
+  it('reusing an old orphan blob under an existing link: the blob moved aside comes back, the image still resolves', async () => {
+    const t = sampleTree();
+    const orphan = t.sample.orphan;
+    // The link exists already (an earlier push; the registry skips the upload).
+    t.tree.write({ kind: 'layerLink', name: 'team/web', digest: orphan }, orphan);
+    let pushed: Digest | undefined;
+    // The manifest PUT lands right after the sweep moved the orphan aside.
+    const fs = new Proxy(t.fs, {
+      get(target, prop, receiver) {
+        if (prop === 'renameSync') {
+          return (from: string, to: string) => {
+            target.renameSync(from, to);
+            if (pushed === undefined && from === t.tree.pathOf({ kind: 'blobDir', digest: orphan })) {
+              const image = t.tree.pushManifest(
+                'team/web',
+                { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'x', digest: orphan, size: 12 }, layers: [] },
+                'application/vnd.oci.image.manifest.v1+json',
+              );
+              t.tree.tag('team/web', 'during', image.digest);
+              pushed = image.digest;
+            }
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true, graceMs: 0 });
+    expect(pushed).toBeDefined();
+    expect(result.sweepError).toBeUndefined();
+    expect(result.warnings.join('\n')).toMatch(/1 blobs moved aside were needed by pushes made during the sweep and were put back/);
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest: orphan }))).toBe(true);
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'layerLink', name: 'team/web', digest: orphan }))).toBe(true);
+    expect(exists(t.fs, `${V2}/_janitor/quarantine`)).toBe(false);
+  });
+
+  it('an interrupted sweep leaves blobs aside: the next real run puts them back before reading', async () => {
+    const t = sampleTree();
+    const hex = t.sample.web.digest.slice(7); // a kept manifest blob, hidden by a crash mid-sweep
+    t.fs.mkdirSync(`${V2}/_janitor/quarantine/sha256`, { recursive: true });
+    t.fs.renameSync(t.tree.pathOf({ kind: 'blobDir', digest: t.sample.web.digest }), `${V2}/_janitor/quarantine/sha256/${hex}`);
+    const dry = await cli(t.fs, ['gc', '-d', '--json']);
+    expect(dry.json.warnings.join('\n')).toMatch(/1 blobs are in .*quarantine from an interrupted sweep; a real run puts them back first/);
+    const run = await cli(t.fs, ['gc', '-m', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest: t.sample.web.digest }))).toBe(true);
+  });
+});
