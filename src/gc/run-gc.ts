@@ -282,7 +282,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
           }
         }
       });
-      timer.run('sweep-links-blobs', () => {
+      timer.run('sweep-blobs', () => {
         for (const outcome of outcomes) {
           const still = new DigestList();
           for (const digest of outcome.layerLinksDeleted) if (!index.survives(digest)) still.push(digest);
