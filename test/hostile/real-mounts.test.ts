@@ -95,6 +95,19 @@ describe('mount points inside the tree', () => {
   });
 });
 
+describe('a read-only root', () => {
+  it('allows dry runs (they take no lock and write nothing); a real run says it cannot take the lock', () => {
+    const { root } = buildTree();
+    if (!requireMount(mount(['--bind', root], root))) return;
+    if (spawnSync('mount', ['-o', 'remount,ro,bind', root]).status !== 0) return;
+    const dry = runJanitor(['gc', '-m', '-d', '--root', root]);
+    expect(dry.status, dry.stderr).toBe(0);
+    const real = runJanitor(['gc', '-m', '--root', root]);
+    expect(real.status).toBe(1);
+    expect(real.stderr).toMatch(/cannot take the lock .*\(a dry run needs no lock\)/);
+  });
+});
+
 describe('special files where the registry keeps links and manifests', () => {
   it('a FIFO as a revision link is named as a FIFO and does not hang', () => {
     const { root, tree, gone } = buildTree();
