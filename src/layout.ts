@@ -16,8 +16,9 @@
 //       ├── journal.json                              blobs/ and repositories/): the record of an
 //       │                                             unfinished tag removal (storage/journal.ts)
 //       ├── lock                                      one destructive run per tree (storage/run-lock.ts)
-//       └── quarantine/<alg>/<hex>/data               blobs moved aside by the sweep until the last
-//                                                     revalidation (vacuum.ts quarantine)
+//       ├── quarantine/<alg>/<hex>/data               blobs moved aside by the sweep until the last
+//       │                                             revalidation (vacuum.ts quarantine)
+//       └── quarantine-revisions/<name, / as +>/<alg>/<hex>/link   revisions, likewise
 //
 // A link file holds "<alg>:<hex>" with no newline. Only blobs have the
 // two-character fan-out directory.
@@ -31,6 +32,8 @@ export type PathSpec =
   | { kind: 'quarantineRoot' }
   | { kind: 'quarantineAlgorithm'; algorithm: Algorithm }
   | { kind: 'quarantineBlobDir'; digest: Digest }
+  | { kind: 'quarantineRevisionsRoot' }
+  | { kind: 'quarantineRevisionDir'; name: string; digest: Digest }
   | { kind: 'blobsRoot' }
   | { kind: 'blobAlgorithm'; algorithm: Algorithm }
   | { kind: 'blobBucket'; algorithm: Algorithm; prefix: string }
@@ -112,6 +115,11 @@ export function renderPath(spec: PathSpec): string {
       return `${JANITOR_DIR}/quarantine/${spec.algorithm}`;
     case 'quarantineBlobDir':
       return `${JANITOR_DIR}/quarantine/${digestPath(spec.digest)}`;
+    case 'quarantineRevisionsRoot':
+      return `${JANITOR_DIR}/quarantine-revisions`;
+    case 'quarantineRevisionDir':
+      // '+' cannot occur in a repository name: the name, flattened, maps back.
+      return `${JANITOR_DIR}/quarantine-revisions/${spec.name.replaceAll('/', '+')}/${digestPath(spec.digest)}`;
     case 'blobsRoot':
       return 'blobs';
     case 'blobAlgorithm':

@@ -43,7 +43,11 @@ export type DeletionTarget =
   | { kind: 'blob'; digest: Digest }
   | { kind: 'journal' }
   | { kind: 'lock' }
-  | { kind: 'quarantinedBlob'; digest: Digest };
+  | { kind: 'quarantinedBlob'; digest: Digest }
+  | { kind: 'quarantinedRevision'; repository: string; digest: Digest };
+
+/** What the sweep moves aside until its last revalidation. */
+export type AsideItem = { kind: 'blob'; digest: Digest } | { kind: 'revision'; repository: string; digest: Digest };
 
 export function pathSpecOf(target: DeletionTarget): PathSpec {
   switch (target.kind) {
@@ -63,7 +67,19 @@ export function pathSpecOf(target: DeletionTarget): PathSpec {
       return { kind: 'lock' };
     case 'quarantinedBlob':
       return { kind: 'quarantineBlobDir', digest: target.digest };
+    case 'quarantinedRevision':
+      return { kind: 'quarantineRevisionDir', name: target.repository, digest: target.digest };
   }
+}
+
+function placesOf(item: AsideItem): { home: PathSpec; aside: PathSpec; target: DeletionTarget } {
+  return item.kind === 'blob'
+    ? { home: { kind: 'blobDir', digest: item.digest }, aside: { kind: 'quarantineBlobDir', digest: item.digest }, target: { kind: 'quarantinedBlob', digest: item.digest } }
+    : {
+        home: { kind: 'revisionDir', name: item.repository, digest: item.digest },
+        aside: { kind: 'quarantineRevisionDir', name: item.repository, digest: item.digest },
+        target: { kind: 'quarantinedRevision', repository: item.repository, digest: item.digest },
+      };
 }
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
@@ -134,13 +150,15 @@ export class Vacuum {
       this.assertNoSymlinkAbove(where);
       if (mode === 'preview') return target.kind === 'blob' ? this.previewData(`${where}/data`) : undefined;
       const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
-      if (mode === 'remove' && (data || target.kind === 'layerLink' || target.kind === 'revision' || target.kind === 'tagIndexEntry')) {
+      if (mode === 'remove' && (data || target.kind === 'layerLink' || target.kind === 'revision' || target.kind === 'quarantinedRevision' || target.kind === 'tagIndexEntry')) {
         return this.removeLeaf(where, { file: data ? 'data' : 'link', expect: data ? undefined : target.digest });
       }
       switch (target.kind) {
         case 'blob':
         case 'quarantinedBlob':
           return this.walkLeaf(where, { file: 'data', expect: undefined }, mode);
+        case 'quarantinedRevision':
+          return this.walkLeaf(where, { file: 'link', expect: target.digest }, mode);
         case 'tag':
           return this.walkTag(where, mode);
         case 'journal':
@@ -157,14 +175,16 @@ export class Vacuum {
   }
 
   /**
-   * Moves a vetted blob directory into the quarantine, one rename on the
-   * same filesystem: from then on the registry finds no such blob, so a
-   * push that needs it uploads it again or fails loudly, never succeeds
-   * against a blob about to go. Returns false when it is gone already.
+   * Moves a vetted blob or revision directory into the quarantine, one
+   * rename on the same filesystem: from then on the registry finds no such
+   * blob or manifest, so a push that needs it uploads it again or fails
+   * loudly, never succeeds against one about to go. Returns false when it
+   * is gone already.
    */
-  quarantine(digest: Digest): boolean {
-    const from = this.pathOfSpec({ kind: 'blobDir', digest });
-    const to = this.pathOfSpec({ kind: 'quarantineBlobDir', digest });
+  quarantine(item: AsideItem): boolean {
+    const { home, aside } = placesOf(item);
+    const from = this.pathOfSpec(home);
+    const to = this.pathOfSpec(aside);
     this.assertNoMountAt(from);
     this.assertNoSymlinkAbove(from);
     const parent = to.slice(0, to.lastIndexOf('/'));
@@ -182,32 +202,38 @@ export class Vacuum {
   }
 
   /**
-   * Puts a quarantined blob back. When the registry has stored the same
-   * blob again meanwhile (a re-upload: same digest, same bytes), the copy
-   * in the quarantine goes instead.
+   * Puts a quarantined item back. When the registry has written the same
+   * one again meanwhile (a re-upload or re-push: same digest, same bytes),
+   * the copy in the quarantine goes instead.
    */
-  restore(digest: Digest): void {
-    const from = this.pathOfSpec({ kind: 'quarantineBlobDir', digest });
-    const to = this.pathOfSpec({ kind: 'blobDir', digest });
+  restore(item: AsideItem): void {
+    const { home, aside, target } = placesOf(item);
+    const from = this.pathOfSpec(aside);
     try {
-      this.fs.renameSync(from, to);
+      this.fs.renameSync(from, this.pathOfSpec(home));
     } catch (cause) {
       const code = errnoCode(cause);
-      if (code === 'ENOTEMPTY' || code === 'EEXIST') this.remove({ kind: 'quarantinedBlob', digest });
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') this.remove(target);
       else if (code !== 'ENOENT') throw new JanitorError('E_DELETE', `cannot put ${from} back: ${code ?? String(cause)}`, { path: from, cause });
     }
   }
 
   /** Removes the emptied quarantine directories (kept if anything is left in them). */
   removeQuarantineDirs(): void {
-    const root = this.pathOfSpec({ kind: 'quarantineRoot' });
-    let algorithms: string[] = [];
-    try {
-      algorithms = this.fs.readdirSync(root, { withFileTypes: true }).map((e) => `${root}/${e.name}`);
-    } catch (cause) {
-      if (errnoCode(cause) !== 'ENOENT') throw cause; // no quarantine: nothing to remove
-    }
-    for (const dir of [...algorithms, root]) {
+    const dirs: string[] = [];
+    const collect = (dir: string, depth: number): void => {
+      if (depth > 0) {
+        try {
+          for (const entry of this.fs.readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) collect(`${dir}/${entry.name}`, depth - 1);
+        } catch (cause) {
+          if (errnoCode(cause) !== 'ENOENT') throw cause; // no quarantine: nothing to remove
+        }
+      }
+      dirs.push(dir); // children first
+    };
+    collect(this.pathOfSpec({ kind: 'quarantineRoot' }), 1); // <alg>
+    collect(this.pathOfSpec({ kind: 'quarantineRevisionsRoot' }), 2); // <name>/<alg>
+    for (const dir of dirs) {
       try {
         this.fs.rmdirSync(dir);
       } catch (cause) {
@@ -220,27 +246,40 @@ export class Vacuum {
     this.quarantineDirs.clear();
   }
 
-  /** The blobs in the quarantine: what an interrupted sweep left there. */
-  listQuarantine(): Digest[] {
-    const root = this.pathOfSpec({ kind: 'quarantineRoot' });
-    const digests: Digest[] = [];
-    let algorithms: DirEntry[];
-    try {
-      algorithms = this.fs.readdirSync(root, { withFileTypes: true });
-    } catch (cause) {
-      if (errnoCode(cause) === 'ENOENT') return digests; // no sweep ever moved a blob aside
-      throw cause;
-    }
-    for (const entry of algorithms) {
-      if (!isAlgorithm(entry.name) || !entry.isDirectory()) throw unexpected(`${root}/${entry.name}`, entry);
-      const algorithm: Algorithm = entry.name;
-      for (const blob of this.fs.readdirSync(`${root}/${algorithm}`, { withFileTypes: true })) {
-        const digest = blob.isDirectory() ? makeDigest(algorithm, blob.name) : undefined;
-        if (!digest) throw unexpected(`${root}/${algorithm}/${blob.name}`, blob);
-        digests.push(digest);
+  /** What is in the quarantine: what an interrupted sweep left there. */
+  listQuarantine(): AsideItem[] {
+    const items: AsideItem[] = [];
+    const digestsIn = (dir: string, found: (digest: Digest) => void): void => {
+      let algorithms: DirEntry[];
+      try {
+        algorithms = this.fs.readdirSync(dir, { withFileTypes: true });
+      } catch (cause) {
+        if (errnoCode(cause) === 'ENOENT') return; // nothing was ever moved aside here
+        throw cause;
       }
+      for (const entry of algorithms) {
+        if (!isAlgorithm(entry.name) || !entry.isDirectory()) throw unexpected(`${dir}/${entry.name}`, entry);
+        const algorithm: Algorithm = entry.name;
+        for (const item of this.fs.readdirSync(`${dir}/${algorithm}`, { withFileTypes: true })) {
+          const digest = item.isDirectory() ? makeDigest(algorithm, item.name) : undefined;
+          if (!digest) throw unexpected(`${dir}/${algorithm}/${item.name}`, item);
+          found(digest);
+        }
+      }
+    };
+    digestsIn(this.pathOfSpec({ kind: 'quarantineRoot' }), (digest) => items.push({ kind: 'blob', digest }));
+    const revisions = this.pathOfSpec({ kind: 'quarantineRevisionsRoot' });
+    let names: DirEntry[] = [];
+    try {
+      names = this.fs.readdirSync(revisions, { withFileTypes: true });
+    } catch (cause) {
+      if (errnoCode(cause) !== 'ENOENT') throw cause; // no revision was ever moved aside
     }
-    return digests;
+    for (const entry of names) {
+      const repository = entry.name.replaceAll('+', '/');
+      digestsIn(`${revisions}/${entry.name}`, (digest) => items.push({ kind: 'revision', repository, digest }));
+    }
+    return items;
   }
 
   private pathOfSpec(spec: PathSpec): string {

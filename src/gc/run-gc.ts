@@ -22,14 +22,14 @@
 
 import { BlobIndex } from '../blob-index.js';
 import type { Digest } from '../digest.js';
-import { JanitorError } from '../errors.js';
+import { JanitorError, describeError } from '../errors.js';
 import type { FileSystem } from '../io/file-system.js';
 import type { TagSelector } from '../select/select-tags.js';
 import { findRepositories } from '../storage/find-repositories.js';
 import { locateRoot } from '../storage/locate-root.js';
 import { type StorageWorkers, InProcessWorkers } from '../storage/repo-scanner.js';
 import { scanBlobs } from '../storage/scan-blobs.js';
-import { type RepoScan, listServableDigests, scanRepository, watchRepository } from '../storage/scan-repository.js';
+import { type RepoScan, listServableDigests, watchRepository } from '../storage/scan-repository.js';
 import { TreeReader } from '../storage/tree-reader.js';
 import { Vacuum } from '../vacuum.js';
 import { DigestList } from '../digest-list.js';
@@ -37,7 +37,8 @@ import { type JournalTag, resumeJournal, writeJournal } from '../storage/journal
 import { assertNoMountInside } from '../storage/mount-points.js';
 import { acquireRunLock, endRun } from '../storage/run-lock.js';
 import { type RepoOutcome, markRepository } from './mark-repository.js';
-import { planSweep, targetsOf } from './plan-sweep.js';
+import { planSweep } from './plan-sweep.js';
+import { sweepAside } from './sweep-aside.js';
 import { timePhases } from './phases.js';
 
 export type { RepoOutcome };
@@ -167,8 +168,8 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     // Blobs an interrupted sweep moved aside go back before anything is read.
     const leftAside = vacuum.listQuarantine();
     if (leftAside.length > 0) {
-      if (options.dryRun) warn(`${leftAside.length} blobs are in ${reader.pathOf({ kind: 'quarantineRoot' })} from an interrupted sweep; a real run puts them back first`);
-      else for (const digest of leftAside) vacuum.restore(digest);
+      if (options.dryRun) warn(`${leftAside.length} blobs or revisions are in ${reader.pathOf({ kind: 'janitorDir' })}/quarantine* from an interrupted sweep; a real run puts them back first`);
+      else for (const item of leftAside) vacuum.restore(item);
     }
     const journalTags = groupByRepository(resumed?.tags ?? []);
     const names = timer.run('inventory', () => {
@@ -256,50 +257,21 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     }
     const swept: SweepCounts = { tags: 0, tagIndexEntries: 0, manifests: 0, linklessRevisions: 0, layerLinks: 0, blobs: 0, bytes: 0 };
     result.swept = swept;
-    const aside = new DigestList();
-    let restored = 0;
     try {
-      timer.run('sweep', () => {
-        // Tags, tag index entries, revisions; then the blobs go aside.
-        for (const [target, counter] of targetsOf(outcomes, false)) {
-          vacuum.remove(target);
-          swept[counter]++;
-        }
-        index.forEachUnmarked((digest) => {
-          if (vacuum.quarantine(digest)) aside.push(digest);
-        });
+      const changed = sweepAside({
+        reader,
+        vacuum,
+        index,
+        outcomes,
+        freshAfterMs,
+        mark,
+        findChanged: () => findChangedRepositories(reader, outcomes, skip, (name) => index.markAll(listServableDigests(reader, name))),
+        replaceOutcome: (outcome) => replaceOutcome(outcomes, outcome),
+        warn,
+        timer,
+        swept,
       });
-      // 5. the last revalidation, with the blobs aside: a push that
-      // completed meanwhile is read and marked, and its blobs come back; a
-      // push from now on finds them missing and fails loudly.
-      timer.run('recheck', () => {
-        const kept = revalidateAside(reader, outcomes, skip, (name) => mark(scanRepository(reader, name, freshAfterMs)), index, warn);
-        if (kept.changed) result.revalidations++;
-        for (const digest of aside) {
-          if (index.isMarked(digest)) {
-            vacuum.restore(digest);
-            restored++;
-          }
-        }
-      });
-      timer.run('sweep-blobs', () => {
-        for (const outcome of outcomes) {
-          const still = new DigestList();
-          for (const digest of outcome.layerLinksDeleted) if (!index.survives(digest)) still.push(digest);
-          outcome.layerLinksDeleted = still;
-          for (const digest of still) {
-            vacuum.remove({ kind: 'layerLink', repository: outcome.name, digest });
-            swept.layerLinks++;
-          }
-        }
-        for (const digest of aside) {
-          if (index.isMarked(digest)) continue; // put back above
-          swept.bytes += vacuum.remove({ kind: 'quarantinedBlob', digest });
-          swept.blobs++;
-        }
-        vacuum.removeQuarantineDirs();
-      });
-      if (restored > 0) warn(`${restored} blobs moved aside were needed by pushes made during the sweep and were put back`);
+      if (changed) result.revalidations++;
       result.blobsDeletedCount = swept.blobs;
       result.bytesFreed = swept.bytes;
       // 6. verify: the journal goes only once every kept tag is checked.
@@ -308,49 +280,19 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     } catch (error) {
       if (!(error instanceof JanitorError)) throw error;
       result.sweepError = error;
-      // Never leave a blob hidden: what is still aside goes back.
-      for (const digest of vacuum.listQuarantine()) vacuum.restore(digest);
+      // Never leave anything hidden: what is still aside goes back (and if
+      // that fails too, the next real run puts it back first).
+      try {
+        for (const item of vacuum.listQuarantine()) vacuum.restore(item);
+      } catch (restoreError) {
+        warn(`could not put back what the sweep moved aside: ${describeError(restoreError)}; the next real run puts it back first`);
+      }
     }
     result.temporaryFiles = vacuum.temporaryFiles;
     return result;
   } finally {
     endRun(reader, lock, { done: journalDone, fingerprint: options.journal?.fingerprint }, (kind) => vacuum.remove({ kind }), warn);
   }
-}
-
-/**
- * The revalidation after the blobs went aside: repositories changed since
- * they were read are read and marked again (their new marks bring blobs
- * back), until nothing changed or for MAX_REVALIDATIONS rounds. A manifest
- * PUT that found its blobs before they went aside completes within its own
- * request (milliseconds), so it shows in the first rounds; what changes
- * after them are pushes that began with the blobs already gone, which the
- * registry refuses (MANIFEST_BLOB_UNKNOWN) unless its blob descriptor
- * cache still lists them (README: restart, or disable that cache).
- */
-function revalidateAside(
-  reader: TreeReader,
-  outcomes: RepoOutcome[],
-  skip: (name: string) => boolean,
-  readAndMark: (name: string) => RepoOutcome,
-  index: BlobIndex,
-  warn: (message: string) => void,
-): { changed: boolean } {
-  let changed = false;
-  for (let round = 1; round <= MAX_REVALIDATIONS; round++) {
-    const names = findChangedRepositories(reader, outcomes, skip, (name) => index.markAll(listServableDigests(reader, name)));
-    if (names.length === 0) break;
-    changed = true;
-    warn(`revalidation after the blobs went aside: ${names.length} repositories changed (${names.slice(0, 5).join(', ')}); read and marked again`);
-    for (const name of names) {
-      // Read and marked again; what this run deleted in it stays reported,
-      // nothing more is deleted in it (only its marks count now).
-      const fresh = readAndMark(name);
-      const before = outcomes.find((o) => o.name === name);
-      replaceOutcome(outcomes, before ? { ...before, watch: fresh.watch, keptTags: fresh.keptTags } : { ...fresh, tagsRemoved: [], manifestsDeleted: new DigestList(), tagIndexEntries: new Map(), linklessRevisions: [] });
-    }
-  }
-  return { changed };
 }
 
 /**

@@ -261,10 +261,44 @@ describe('a push that completes during the sweep', () => {
     const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true, graceMs: 0 });
     expect(pushed).toBeDefined();
     expect(result.sweepError).toBeUndefined();
-    expect(result.warnings.join('\n')).toMatch(/1 blobs moved aside were needed by pushes made during the sweep and were put back/);
+    expect(result.warnings.join('\n')).toMatch(/1 blobs or manifests moved aside were needed by pushes made during the sweep and were put back/);
     expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest: orphan }))).toBe(true);
     expect(exists(t.fs, t.tree.pathOf({ kind: 'layerLink', name: 'team/web', digest: orphan }))).toBe(true);
     expect(exists(t.fs, `${V2}/_janitor/quarantine`)).toBe(false);
+  });
+
+  it('a tag re-pointed during the sweep to the untagged manifest -m moved aside: manifest, blob and layers come back', async () => {
+    const t = sampleTree();
+    const untagged = t.sample.untagged;
+    let repointed = false;
+    // The registry's PUT of that manifest by tag lands right after its revision went aside.
+    const fs = new Proxy(t.fs, {
+      get(target, prop, receiver) {
+        if (prop === 'renameSync') {
+          return (from: string, to: string) => {
+            target.renameSync(from, to);
+            if (!repointed && from === t.tree.pathOf({ kind: 'revisionDir', name: 'team/app', digest: untagged.digest })) {
+              repointed = true;
+              t.tree.write({ kind: 'revisionLink', name: 'team/app', digest: untagged.digest }, untagged.digest);
+              t.tree.tag('team/app', 'again', untagged.digest);
+            }
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true, graceMs: 0 });
+    expect(repointed).toBe(true);
+    expect(result.sweepError).toBeUndefined();
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'revisionLink', name: 'team/app', digest: untagged.digest }))).toBe(true);
+    for (const digest of [untagged.digest, untagged.config.digest, ...untagged.layers.map((l) => l.digest)]) {
+      expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest })), digest).toBe(true);
+    }
+    for (const digest of [untagged.config.digest, ...untagged.layers.map((l) => l.digest)]) {
+      expect(exists(t.fs, t.tree.pathOf({ kind: 'layerLink', name: 'team/app', digest })), `layer link ${digest}`).toBe(true);
+    }
+    expect(exists(t.fs, `${V2}/_janitor/quarantine-revisions`)).toBe(false);
   });
 
   it('an interrupted sweep leaves blobs aside: the next real run puts them back before reading', async () => {
@@ -273,7 +307,7 @@ describe('a push that completes during the sweep', () => {
     t.fs.mkdirSync(`${V2}/_janitor/quarantine/sha256`, { recursive: true });
     t.fs.renameSync(t.tree.pathOf({ kind: 'blobDir', digest: t.sample.web.digest }), `${V2}/_janitor/quarantine/sha256/${hex}`);
     const dry = await cli(t.fs, ['gc', '-d', '--json']);
-    expect(dry.json.warnings.join('\n')).toMatch(/1 blobs are in .*quarantine from an interrupted sweep; a real run puts them back first/);
+    expect(dry.json.warnings.join('\n')).toMatch(/1 blobs or revisions are in .*quarantine\* from an interrupted sweep; a real run puts them back first/);
     const run = await cli(t.fs, ['gc', '-m', '--json']);
     expect(run.code, run.stderr).toBe(0);
     expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest: t.sample.web.digest }))).toBe(true);
