@@ -89,8 +89,9 @@ export async function planSweep(context: PlanContext, outcomes: readonly RepoOut
     }
   }
 
-  // d. other targets
-  await workers.vet(targetJobs(outcomes, mountPoints, depth, freshAfterMs));
+  // d. other targets: a light look at them is the mount table alone, and a
+  // tree with a mount inside was refused before it was read.
+  if (depth === 'full' || mountPoints.length > 0) await workers.vet(targetJobs(outcomes, mountPoints, depth, freshAfterMs));
   return totals;
 }
 

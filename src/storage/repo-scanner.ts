@@ -56,10 +56,11 @@ export function runVetJob(reader: TreeReader, job: VetJob): VetOutcome {
   const vacuum = new Vacuum(reader.fs, reader.v2, 'group' in job ? job.group.mountPoints : job.mountPoints);
   const outcome: VetOutcome = { bytes: 0, fresh: [] };
   if ('group' in job) {
-    const { algorithm, hexes } = job.group;
+    const { algorithm, prefix, hexes } = job.group;
+    const bucket = reader.pathOf({ kind: 'blobBucket', algorithm, prefix });
     for (const hex of hexes) {
       const digest = `${algorithm}:${hex}` as Digest;
-      const { size, mtimeMs } = vacuum.vet({ kind: 'blob', digest }, job.depth);
+      const { size, mtimeMs } = job.depth === 'light' ? vacuum.previewBucketBlob(bucket, hex) : vacuum.vet({ kind: 'blob', digest }, 'full');
       if (mtimeMs > job.freshAfterMs) outcome.fresh.push(digest);
       else outcome.bytes += size;
     }
