@@ -167,6 +167,18 @@ function writeDuring(fs: MemFs, call: 'readdirSync' | 'lstatSync' | 'openSync', 
   });
 }
 
+
+/** A push to team/web of an image whose config is `blob` (an old blob, linked or not): what a client re-pushing it writes. */
+function pushImageOver(t: ReturnType<typeof sampleTree>, blob: Digest, tag: string): Digest {
+  const image = t.tree.pushManifest(
+    'team/web',
+    { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'x', digest: blob, size: 12 }, layers: [] },
+    'application/vnd.oci.image.manifest.v1+json',
+  );
+  t.tree.tag('team/web', tag, image.digest);
+  return image.digest;
+}
+
 describe('a live registry writing while the run reads', () => {
   it('a blob and its layer link written after the blob inventory are not taken for a dangling link', async () => {
     const mem = memTree();
@@ -194,13 +206,7 @@ describe('a live registry writing while the run reads', () => {
     // The push completes while the plan vets the orphan: its only layer is that old blob.
     const fs = writeDuring(t.fs, 'readdirSync', (p) => p === t.tree.pathOf({ kind: 'blobDir', digest: orphan }), () => {
       t.tree.write({ kind: 'layerLink', name: 'team/web', digest: orphan }, orphan);
-      const image = t.tree.pushManifest(
-        'team/web',
-        { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'x', digest: orphan, size: 12 }, layers: [] },
-        'application/vnd.oci.image.manifest.v1+json',
-      );
-      t.tree.tag('team/web', 'v2', image.digest);
-      pushedImage = image.digest;
+      pushedImage = pushImageOver(t, orphan, 'v2');
     });
     const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true, graceMs: 0 });
     expect(pushedImage).toBeDefined();
@@ -243,15 +249,7 @@ describe('a push that completes during the sweep', () => {
         if (prop === 'renameSync') {
           return (from: string, to: string) => {
             target.renameSync(from, to);
-            if (pushed === undefined && from === t.tree.pathOf({ kind: 'blobDir', digest: orphan })) {
-              const image = t.tree.pushManifest(
-                'team/web',
-                { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'x', digest: orphan, size: 12 }, layers: [] },
-                'application/vnd.oci.image.manifest.v1+json',
-              );
-              t.tree.tag('team/web', 'during', image.digest);
-              pushed = image.digest;
-            }
+            if (pushed === undefined && from === t.tree.pathOf({ kind: 'blobDir', digest: orphan })) pushed = pushImageOver(t, orphan, 'during');
           };
         }
         const value = Reflect.get(target, prop, receiver);
