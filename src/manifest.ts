@@ -211,7 +211,11 @@ export function readJsonTree(text: string): JsonValue {
 /** The key as Go 1.19's encoding/json compares it with an ASCII field name. */
 export function foldKey(key: string): string {
   // toLowerCase maps U+212A (Kelvin) to 'k'; U+017F (long s) stays and is mapped here.
-  return key.toLowerCase().replace(/\u017f/g, 's');
+  const lower = key.toLowerCase();
+  // The replace only where there is a long s: this runs for every camelCase
+  // key read (mediaType, schemaVersion, blobSum), and the regex replace made
+  // reading a 2 KB manifest ~2x slower (19.7 µs against 10.8 µs).
+  return lower.includes('\u017f') ? lower.replace(/\u017f/g, 's') : lower;
 }
 
 /** A field name, or an element of an array field: rendered only for an error. */
