@@ -33,7 +33,7 @@ import { type Algorithm, isAlgorithm, makeDigest, parseDigest } from './digest.j
 import { JanitorError, errnoCode } from './errors.js';
 import { type DirEntry, type FileStats, type FileSystem, type FileType, OPEN_NOFOLLOW } from './io/file-system.js';
 import { type PathSpec, renderPath } from './layout.js';
-import { assertInsideRoot, describeFileType } from './storage/tree-reader.js';
+import { assertInsideRoot, describeFileType, retryUnsettledLink } from './storage/tree-reader.js';
 
 export type DeletionTarget =
   | { kind: 'tag'; repository: string; tag: string }
@@ -356,7 +356,7 @@ export class Vacuum {
       const path = `${dir}/${entry.name}`;
       if (entry.name === shape.file) {
         known = this.checkFile(entry, path);
-        if (shape.file === 'link' && mode === 'vet') this.checkLinkContent(path, shape.expect);
+        if (shape.file === 'link' && mode === 'vet') retryUnsettledLink(() => this.checkLinkContent(path, shape.expect));
       } else if (TEMPORARY[shape.file].test(entry.name)) {
         this.checkFile(entry, path);
       } else {

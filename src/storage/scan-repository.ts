@@ -8,7 +8,7 @@ import { JanitorError } from '../errors.js';
 import type { DirEntry } from '../io/file-system.js';
 import { type PathSpec, isTagName } from '../layout.js';
 import { type ManifestRefs, parseManifest } from '../manifest.js';
-import type { TreeReader } from './tree-reader.js';
+import { type TreeReader, retryUnsettled } from './tree-reader.js';
 
 export interface Revision {
   digest: Digest;
@@ -107,14 +107,18 @@ export function scanRepository(reader: TreeReader, name: string, freshAfterMs = 
     }
     const isFresh = fresh && read.mtimeMs > freshAfterMs;
     // A revision whose blob data is gone is skipped silently by the reference.
-    const data = reader.read({ kind: 'blobData', digest }, { optional: true });
-    if (!data) {
+    // A manifest pushed again is rewritten in place by 2.8.2, like a link:
+    // one that does not parse is read again before it counts as damaged.
+    const blob = retryUnsettled(() => {
+      const data = reader.read({ kind: 'blobData', digest }, { optional: true });
+      return data && { manifest: parseManifest(data.bytes, reader.pathOf({ kind: 'blobData', digest })), size: data.bytes.length };
+    }, 'E_BAD_MANIFEST');
+    if (!blob) {
       warnings.push(`${name}: revision ${digest} has no blob data; skipped, as the reference does`);
       scan.revisions.push({ digest, manifest: undefined, size: 0 });
       continue;
     }
-    const manifest = parseManifest(data.bytes, reader.pathOf({ kind: 'blobData', digest }));
-    scan.revisions.push(isFresh ? { digest, manifest, size: data.bytes.length, fresh: true } : { digest, manifest, size: data.bytes.length });
+    scan.revisions.push(isFresh ? { digest, ...blob, fresh: true } : { digest, ...blob });
   }
 
   return scan;

@@ -5,7 +5,7 @@
 
 import path from 'node:path';
 import { type Digest, parseDigest } from '../digest.js';
-import { JanitorError, errnoCode } from '../errors.js';
+import { type ErrorCode, JanitorError, errnoCode } from '../errors.js';
 import { type DirEntry, type FileSystem, type FileType, OPEN_NOFOLLOW } from '../io/file-system.js';
 import { type PathSpec, renderPath } from '../layout.js';
 
@@ -16,10 +16,34 @@ const READ_BUFFER_BYTES = 1 << 20;
 // registry's 4 MiB manifest cap; 16x that still reads, anything beyond is
 // refused by name instead of failing an allocation (a 5 GiB file did).
 const MAX_READ_BYTES = 64 << 20;
-// An unparsable link is read this many times, LINK_SETTLE_MS apart (see readSettledLink).
-const LINK_READ_ATTEMPTS = 3;
-const LINK_SETTLE_MS = 10;
+// An unparsable link is read this many times, LINK_SETTLE_MS apart (see
+// retryUnsettledLink): the registry's truncate-then-write takes microseconds,
+// but a loaded host can deschedule it; 5 reads over 80 ms covered every
+// case the live-push trials produced.
+const LINK_READ_ATTEMPTS = 5;
+const LINK_SETTLE_MS = 20;
 const SETTLE = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Runs `read` again while it fails with E_BAD_LINK (an empty or partial
+ * link), LINK_SETTLE_MS apart: Distribution 2.8.2 rewrites a link in place
+ * (truncate, then write), so a live registry can show one for an instant.
+ */
+export function retryUnsettledLink<T>(read: () => T): T {
+  return retryUnsettled(read, 'E_BAD_LINK');
+}
+
+/** retryUnsettledLink for any file the registry rewrites in place (links, manifest blobs). */
+export function retryUnsettled<T>(read: () => T, transient: ErrorCode): T {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return read();
+    } catch (error) {
+      if (attempt >= LINK_READ_ATTEMPTS || !(error instanceof JanitorError) || error.code !== transient) throw error;
+      Atomics.wait(SETTLE, 0, 0, LINK_SETTLE_MS);
+    }
+  }
+}
 
 export interface ReadResult {
   /** A view valid only until the next read through this reader. */
@@ -188,22 +212,14 @@ export class TreeReader {
   }
 
   /**
-   * Reads and parses a link, with its mtime if asked. Distribution 2.8.2
-   * rewrites a link in place (truncate, then write), so a live registry can
-   * show an empty or partial link for a few microseconds: one that does not
-   * parse is read again after 10 ms, twice, before it counts as damaged.
+   * Reads and parses a link, with its mtime if asked; one that does not
+   * parse is read again (retryUnsettledLink) before it counts as damaged.
    */
   readSettledLink(spec: PathSpec, expected: Digest | undefined, options: { optional?: boolean; mtime?: boolean } = {}): { digest: Digest; mtimeMs: number } | undefined {
-    for (let attempt = 1; ; attempt++) {
+    return retryUnsettledLink(() => {
       const result = this.read(spec, options);
-      if (!result) return undefined;
-      try {
-        return { digest: this.parseLink(spec, result.bytes, expected), mtimeMs: result.mtimeMs };
-      } catch (error) {
-        if (attempt >= LINK_READ_ATTEMPTS || !(error instanceof JanitorError) || error.code !== 'E_BAD_LINK') throw error;
-        Atomics.wait(SETTLE, 0, 0, LINK_SETTLE_MS);
-      }
-    }
+      return result && { digest: this.parseLink(spec, result.bytes, expected), mtimeMs: result.mtimeMs };
+    });
   }
 
   parseLink(spec: PathSpec, bytes: Buffer, expected?: Digest): Digest {
