@@ -4,8 +4,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type History, type ServingRegistry, type TrialOutcome, pushHistory, runJanitorAsync, runLiveTrial, serveRegistry } from '../support/live-trial.js';
-import { makeTempDir } from '../support/registry.js';
+import { type History, type TrialOutcome, pushHistory, runJanitorAsync, runLiveTrial } from '../support/live-trial.js';
+import { type RunningRegistry, makeTempDir, startRegistry } from '../support/registry.js';
 import { BIN, ageTree, runJanitor, v2Of } from '../support/tree-files.js';
 import { describeWithRegistry } from '../support/with-registry.js';
 
@@ -66,14 +66,14 @@ describeWithRegistry('gc on a live registry (issue 8)', () => {
   describeWithRegistry('the guard, with the config the registry serves with', () => {
     let work: string;
     let root: string;
-    let registry: ServingRegistry | undefined;
+    let registry: RunningRegistry | undefined;
     let history: History;
 
     beforeAll(async () => {
       work = makeTempDir('live-guard');
       root = path.join(work, 'root');
       fs.mkdirSync(root);
-      registry = await serveRegistry(root);
+      registry = await startRegistry(root);
       history = await pushHistory(registry.url, 2);
       await registry.stop();
       registry = undefined;
@@ -86,7 +86,7 @@ describeWithRegistry('gc on a live registry (issue 8)', () => {
     });
 
     it('a serving registry that is not read-only: gc -m --config is refused, naming the URL and --allow-live, and the tree is unchanged', async () => {
-      registry = await serveRegistry(root);
+      registry = await startRegistry(root);
       try {
         const before = fullSnapshot(root);
         const run = runJanitor(['gc', '-m', '--config', registry.config]);
@@ -107,7 +107,7 @@ describeWithRegistry('gc on a live registry (issue 8)', () => {
     });
 
     it('the same registry in read-only mode: not refused, and the JSON says registry.readOnly true', async () => {
-      registry = await serveRegistry(root, { readOnly: true });
+      registry = await startRegistry(root, { readOnly: true });
       try {
         const run = runJanitor(['gc', '-m', '--config', registry.config, '--json']);
         expect(run.status, run.stderr).toBe(0);
@@ -131,7 +131,7 @@ describeWithRegistry('gc on a live registry (issue 8)', () => {
       work = makeTempDir('live-lock');
       root = path.join(work, 'root');
       fs.mkdirSync(root);
-      const registry = await serveRegistry(root);
+      const registry = await startRegistry(root);
       try {
         await pushHistory(registry.url, 1);
       } finally {

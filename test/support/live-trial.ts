@@ -5,11 +5,11 @@
 // tools/live-trials.mjs (K trials, from a compiled copy of this file), so
 // it imports only node:* and ./registry.js / ./tree-files.js.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { REGISTRY_BIN, freePort, makeTempDir, pullFully, pushBlob, pushManifest, sha256 } from './registry.js';
+import { type RunningRegistry, type ServeOptions, makeTempDir, pullFully, pushBlob, pushManifest, sha256, startRegistry } from './registry.js';
 import { ageTree } from './tree-files.js';
 
 const MEDIA = {
@@ -21,65 +21,6 @@ const MEDIA = {
 
 // ---------------------------------------------------------------- registry
 
-export interface ServeOptions {
-  readOnly?: boolean;
-  /** storage.cache.blobdescriptor: inmemory (Debian's and the official image's default config). */
-  cache?: boolean;
-}
-
-export interface ServingRegistry {
-  url: string;
-  pid: number;
-  /** the config.yml it serves with (for --config). */
-  config: string;
-  stop(): Promise<void>;
-}
-
-/** The registry's config.yml, written into `dir`. */
-export function writeServeConfig(dir: string, rootdirectory: string, port: number, options: ServeOptions = {}): string {
-  const file = path.join(dir, 'config.yml');
-  const lines = ['version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: true', 'storage:'];
-  if (options.cache) lines.push('  cache:', '    blobdescriptor: inmemory');
-  lines.push('  filesystem:', `    rootdirectory: ${rootdirectory}`, '  delete:', '    enabled: true');
-  if (options.readOnly) lines.push('  maintenance:', '    readonly:', '      enabled: true');
-  lines.push('http:', `  addr: 127.0.0.1:${port}`, '');
-  fs.writeFileSync(file, lines.join('\n'));
-  return file;
-}
-
-/** `docker-registry serve` on 127.0.0.1 on a free port; resolves once /v2/ answers; stop() kills it by its PID. */
-export async function serveRegistry(rootdirectory: string, options: ServeOptions = {}): Promise<ServingRegistry> {
-  const dir = makeTempDir('live-cfg');
-  const port = await freePort();
-  const config = writeServeConfig(dir, rootdirectory, port, options);
-  const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
-    await exited;
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`registry exited early: ${stderr}`);
-    try {
-      const res = await fetch(`${url}/v2/`);
-      await res.arrayBuffer();
-      if (res.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`registry did not answer on ${url}: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { url, pid: child.pid!, config, stop };
-}
 
 // ---------------------------------------------------------------- janitor
 
@@ -371,14 +312,14 @@ export async function runLiveTrial(options: TrialOptions): Promise<TrialOutcome>
   const work = makeTempDir('live');
   const root = path.join(work, 'root');
   fs.mkdirSync(root);
-  let registry: ServingRegistry | undefined;
+  let registry: RunningRegistry | undefined;
   try {
-    registry = await serveRegistry(root, options.serve);
+    registry = await startRegistry(root, options.serve);
     const history = await pushHistory(registry.url, options.historyRepos ?? 6);
     await registry.stop();
     registry = undefined;
     ageTree(root); // two days old: the default grace window spares none of it
-    registry = await serveRegistry(root, options.serve);
+    registry = await startRegistry(root, options.serve);
 
     const pusher = startPusher(registry.url, history, { maxPushes: options.maxPushes ?? 400, maxMs: options.maxMs ?? 20_000 });
     const lead = options.leadPushes ?? 3;

@@ -29,26 +29,20 @@ export function makeTempDir(label: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `rj-${label}-`));
 }
 
-export function writeConfig(dir: string, rootdirectory: string, port: number): string {
+export interface ServeOptions {
+  readOnly?: boolean;
+  /** storage.cache.blobdescriptor: inmemory (Debian's and the official image's default config). */
+  cache?: boolean;
+}
+
+export function writeConfig(dir: string, rootdirectory: string, port: number, options: ServeOptions = {}): string {
   const file = path.join(dir, 'config.yml');
-  fs.writeFileSync(
-    file,
-    [
-      'version: 0.1',
-      'log:',
-      '  level: error',
-      '  accesslog:',
-      '    disabled: true',
-      'storage:',
-      '  filesystem:',
-      `    rootdirectory: ${rootdirectory}`,
-      '  delete:',
-      '    enabled: true',
-      'http:',
-      `  addr: 127.0.0.1:${port}`,
-      '',
-    ].join('\n'),
-  );
+  const lines = ['version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: true', 'storage:'];
+  if (options.cache) lines.push('  cache:', '    blobdescriptor: inmemory');
+  lines.push('  filesystem:', `    rootdirectory: ${rootdirectory}`, '  delete:', '    enabled: true');
+  if (options.readOnly) lines.push('  maintenance:', '    readonly:', '      enabled: true');
+  lines.push('http:', `  addr: 127.0.0.1:${port}`, '');
+  fs.writeFileSync(file, lines.join('\n'));
   return file;
 }
 
@@ -67,21 +61,23 @@ export async function freePort(): Promise<number> {
 export interface RunningRegistry {
   url: string;
   pid: number;
+  /** the config.yml it serves with (for --config). */
+  config: string;
   stop(): Promise<void>;
 }
 
 /** Serves `rootdirectory` until stop(); resolves once /v2/ answers. */
-export async function startRegistry(rootdirectory: string): Promise<RunningRegistry> {
+export async function startRegistry(rootdirectory: string, options: ServeOptions = {}): Promise<RunningRegistry> {
   const dir = makeTempDir('cfg');
   const port = await freePort();
-  const config = writeConfig(dir, rootdirectory, port);
+  const config = writeConfig(dir, rootdirectory, port, options);
   const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
     await exited;
     fs.rmSync(dir, { recursive: true, force: true });
   };
@@ -90,6 +86,7 @@ export async function startRegistry(rootdirectory: string): Promise<RunningRegis
     if (child.exitCode !== null) throw new Error(`registry exited early: ${stderr}`);
     try {
       const res = await fetch(`${url}/v2/`);
+      await res.arrayBuffer();
       if (res.status === 200) break;
     } catch {
       // not listening yet
@@ -100,7 +97,7 @@ export async function startRegistry(rootdirectory: string): Promise<RunningRegis
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { url, pid: child.pid!, stop };
+  return { url, pid: child.pid!, config, stop };
 }
 
 export function sha256(bytes: string | Uint8Array): string {
