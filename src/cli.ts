@@ -246,6 +246,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       journal: journalOf('tags rm', tags, flags),
       command: commandLine,
       waitMs: parseWait(flags.wait),
+      graceMs: parseDuration(flags.grace, '--grace'),
     });
     const deleted = result.dryRun ? undefined : `removed ${result.removed} tags`;
     report(() => io.stdout(flags.json ? renderTagsRmJson(result) : renderTagsRmHuman(result, paint)), deleted);

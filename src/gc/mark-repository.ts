@@ -5,7 +5,7 @@
 import type { BlobIndex } from '../blob-index.js';
 import type { Digest } from '../digest.js';
 import { DigestList } from '../digest-list.js';
-import { type TagDecision, type TagSelector, allTagsRemovedWarning } from '../select/select-tags.js';
+import { type TagDecision, type TagSelector, allTagsRemovedWarning, spareFreshTags } from '../select/select-tags.js';
 import { type JournalTag, forceJournalDecisions, withJournalTags } from '../storage/journal.js';
 import type { RepoScan } from '../storage/scan-repository.js';
 import { closeOver, markRevision, referenceGraph, selectKept, taggedDigests } from './keep-rules.js';
@@ -48,7 +48,7 @@ export function markRepository(
   const tags = resumed.tags;
   const decisions = options.selector?.decide(scan.name, tags) ?? [];
   forceJournalDecisions(scan.name, decisions, resumed.forced);
-  const keptByGrace = { tags: spareFreshTags(decisions, resumed.forced, freshAfterMs), manifests: 0 };
+  const keptByGrace = { tags: spareFreshTags(decisions, new Set(resumed.forced.keys()), freshAfterMs), manifests: 0 };
   const removedTags = new Set(decisions.filter((d) => d.remove).map((d) => d.tag));
   const loud = allTagsRemovedWarning(scan.name, removedTags.size, tags.length);
   if (loud) warn(loud);
@@ -124,16 +124,4 @@ function orderForDeletion(scan: RepoScan, deleted: Digest[]): Digest[] {
   for (const digest of closeOver(referenceGraph(scan), taggedDigests(scan))) position.set(digest, position.size);
   const rank = (digest: Digest): number => position.get(digest) ?? -1;
   return [...deleted].sort((a, b) => rank(b) - rank(a));
-}
-
-/** Rule-selected tags pushed within the grace window stay; named ones and the journal's go. */
-function spareFreshTags(decisions: TagDecision[], forced: ReadonlyMap<string, JournalTag>, freshAfterMs: number): number {
-  let spared = 0;
-  for (const decision of decisions) {
-    if (decision.remove && !decision.explicit && !forced.has(decision.tag) && decision.pushedMs > freshAfterMs) {
-      Object.assign(decision, { remove: false, reason: `${decision.reason}; kept: pushed within the grace window (--grace)` });
-      spared++;
-    }
-  }
-  return spared;
 }

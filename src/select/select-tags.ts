@@ -150,3 +150,19 @@ export function allTagsRemovedWarning(repository: string, removed: number, total
   if (removed === 0 || removed !== total) return undefined;
   return `${ALL_TAGS_REMOVED}${total} tags of ${repository} are removed: nothing in it will be pullable by tag`;
 }
+
+/**
+ * The grace window for tags: a rule-selected tag pushed after
+ * `freshAfterMs` stays; a tag named as REPO:TAG, or one an interrupted run
+ * already chose (`forced`), goes whatever its age. Returns how many stayed.
+ */
+export function spareFreshTags(decisions: TagDecision[], forced: ReadonlySet<string>, freshAfterMs: number): number {
+  let spared = 0;
+  for (const decision of decisions) {
+    if (decision.remove && !decision.explicit && !forced.has(decision.tag) && decision.pushedMs > freshAfterMs) {
+      Object.assign(decision, { remove: false, reason: `${decision.reason}; kept: pushed within the grace window (--grace)` });
+      spared++;
+    }
+  }
+  return spared;
+}

@@ -15,7 +15,7 @@
 
 import type { FileSystem } from '../io/file-system.js';
 import { timePhases } from '../gc/phases.js';
-import { type TagDecision, type TagSelector, allTagsRemovedWarning } from '../select/select-tags.js';
+import { type TagDecision, type TagSelector, allTagsRemovedWarning, spareFreshTags } from '../select/select-tags.js';
 import { findRepositories } from '../storage/find-repositories.js';
 import { locateRoot } from '../storage/locate-root.js';
 import { scanTags } from '../storage/scan-repository.js';
@@ -56,8 +56,11 @@ export async function runTagsRm(
     journal?: { fingerprint: string; command: string };
     command?: string;
     waitMs?: number;
+    /** --grace: a rule-selected tag pushed within this many ms stays (default 0). */
+    graceMs?: number;
   },
 ): Promise<TagsRmResult> {
+  const freshAfterMs = (options.graceMs ?? 0) > 0 ? Date.now() - options.graceMs! : Number.POSITIVE_INFINITY;
   const timer = timePhases(options.onPhase);
   const located = locateRoot(fs, rootNamed);
   const result: TagsRmResult = {
@@ -96,6 +99,7 @@ export async function runTagsRm(
         );
         const decisions = options.selector.decide(name, tags);
         forceJournalDecisions(name, decisions, forced);
+        spareFreshTags(decisions, new Set(forced.keys()), freshAfterMs);
         const tagsRemoved = decisions.filter((d) => d.remove);
         const loud = allTagsRemovedWarning(name, tagsRemoved.length, tags.length);
         if (loud) warn(loud);

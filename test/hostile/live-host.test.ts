@@ -143,6 +143,10 @@ describe('the grace window (default 1h) keeps what was written within it', () =>
     expect(byRule.json.tagsRemoved).toEqual([]);
     expect(byRule.json.tagsKept[0].reason).toMatch(/pushed within the grace window/);
     expect(byRule.json.keptByGrace.tags).toBe(1);
+    const byRuleTagsRm = await cli(t.fs, ['tags', 'rm', '--tag', '^v1$', '--json']);
+    expect(byRuleTagsRm.code, byRuleTagsRm.stderr).toBe(0);
+    expect(byRuleTagsRm.json.tagsRemoved).toEqual([]);
+    expect(byRuleTagsRm.json.tagsKept[0].reason).toMatch(/pushed within the grace window/);
     const named = await cli(t.fs, ['tags', 'rm', 'team/web:v1']);
     expect(named.code, named.stderr).toBe(0);
     expect(exists(t.fs, t.tree.pathOf({ kind: 'tagDir', name: 'team/web', tag: 'v1' }))).toBe(false);
