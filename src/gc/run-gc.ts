@@ -33,7 +33,7 @@ import { type RepoScan, listServableDigests, watchRepository } from '../storage/
 import { TreeReader } from '../storage/tree-reader.js';
 import { Vacuum } from '../vacuum.js';
 import { DigestList } from '../digest-list.js';
-import { type JournalTag, resumeJournal, writeJournal } from '../storage/journal.js';
+import { type JournalTag, journalTagsOf, resumeJournal, writeJournal } from '../storage/journal.js';
 import { assertNoMountInside } from '../storage/mount-points.js';
 import { acquireRunLock, endRun } from '../storage/run-lock.js';
 import { type RepoOutcome, markRepository } from './mark-repository.js';
@@ -180,7 +180,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
         // Marked from directory names alone; a listing that fails still stops
         // the run, as what cannot be listed cannot be protected.
         const digests = listServableDigests(reader, name);
-        for (const digest of digests) index.mark(digest);
+        index.markAll(digests);
         options.selector?.skip(name);
         result.skipped.push(name);
         warn(`${name}: skipped (--skip-repo); its ${digests.length} linked digests are kept and nothing in it is deleted`);
@@ -196,6 +196,8 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     const freshAfterMs = (options.graceMs ?? 0) > 0 ? startedMs - options.graceMs! : Number.POSITIVE_INFINITY;
     const mark = (scan: RepoScan): RepoOutcome =>
       markRepository(scan, { ...options, journalTags: journalTags.get(scan.name) ?? [], freshAfterMs }, index, warn);
+    // Skipped repositories are not compared: what they link now is marked.
+    const findChanged = (): string[] => findChangedRepositories(reader, outcomes, skip, (name) => index.markAll(listServableDigests(reader, name)));
     const plan = async (): Promise<void> => {
       const totals = await planSweep({ reader, index, workers, mountPoints, depth: options.dryRun ? 'light' : 'full', freshAfterMs }, outcomes);
       result.bytesFreed = totals.bytesFreed;
@@ -218,7 +220,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       {
         await timer.runAsync('revalidate', async () => {
           for (;;) {
-            const changed = findChangedRepositories(reader, outcomes, skip, (name) => index.markAll(listServableDigests(reader, name)));
+            const changed = findChanged();
             if (changed.length === 0) break;
             if (++result.revalidations > MAX_REVALIDATIONS) {
               // Written to steadily: what changed in the last round is kept
@@ -250,7 +252,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     if (options.dryRun) return result;
 
     // 4. sweep
-    const removing = outcomes.flatMap((o) => o.tagsRemoved.map((d) => ({ repository: d.repository, tag: d.tag, digest: d.digest, pushedMs: d.pushedMs })));
+    const removing = journalTagsOf(outcomes.map((o) => o.tagsRemoved));
     const journaled = removing.length > 0 || resumed !== undefined;
     if (removing.length > 0 && options.journal) {
       writeJournal(reader, options.journal, removing, resumed);
@@ -265,7 +267,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
         outcomes,
         freshAfterMs,
         mark,
-        findChanged: () => findChangedRepositories(reader, outcomes, skip, (name) => index.markAll(listServableDigests(reader, name))),
+        findChanged,
         replaceOutcome: (outcome) => replaceOutcome(outcomes, outcome),
         warn,
         timer,

@@ -70,6 +70,15 @@ export function readJournal(reader: TreeReader): Journal | undefined {
   return { version: VERSION, fingerprint: journal.fingerprint, command: journal.command, startedAt: String(journal.startedAt), tags };
 }
 
+/** The journal's record of the tags a run removes. */
+export function journalTagsOf(removed: Iterable<readonly TagDecision[]>): JournalTag[] {
+  const tags: JournalTag[] = [];
+  for (const decisions of removed) {
+    for (const { repository, tag, digest, pushedMs } of decisions) tags.push({ repository, tag, digest, pushedMs });
+  }
+  return tags;
+}
+
 /**
  * Writes the journal atomically (a crash leaves the old one or the new
  * one). A rerun whose tags the journal already records leaves it as it is.

@@ -21,7 +21,7 @@ import { locateRoot } from '../storage/locate-root.js';
 import { scanTags } from '../storage/scan-repository.js';
 import { TreeReader } from '../storage/tree-reader.js';
 import { JanitorError } from '../errors.js';
-import { forceJournalDecisions, resumeJournal, withJournalTags, writeJournal } from '../storage/journal.js';
+import { forceJournalDecisions, journalTagsOf, resumeJournal, withJournalTags, writeJournal } from '../storage/journal.js';
 import { assertNoMountInside } from '../storage/mount-points.js';
 import { acquireRunLock, endRun } from '../storage/run-lock.js';
 import { type DeletionTarget, Vacuum } from '../vacuum.js';
@@ -118,8 +118,7 @@ export async function runTagsRm(
 
     // 4. remove
     if (targets.length > 0 && options.journal) {
-      const tags = result.repositories.flatMap((r) => r.tagsRemoved.map((d) => ({ repository: d.repository, tag: d.tag, digest: d.digest, pushedMs: d.pushedMs })));
-      writeJournal(reader, options.journal, tags, resumed);
+      writeJournal(reader, options.journal, journalTagsOf(result.repositories.map((r) => r.tagsRemoved)), resumed);
     }
     try {
       timer.run('remove', () => {
