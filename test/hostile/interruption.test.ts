@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
 import type { Digest } from '../../src/digest.js';
 import { forPlatform, type WritableFileSystem } from '../../src/testing/tree-builder.js';
-import { type MemFs, ROOT, V2, markLockHolderDead, memTree } from '../support/memfs-tree.js';
+import { type MemFs, ROOT, V2, killedAfter, markLockHolderDead, memTree } from '../support/memfs-tree.js';
 
 const NOW = Date.UTC(2026, 10, 23);
 const DAY = 86_400_000;
@@ -42,23 +42,6 @@ function state(fs: WritableFileSystem): string[] {
   };
   walk(ROOT, '');
   return out.sort();
-}
-
-/** Throws like a killed process after `budget` unlinks and rmdirs: nothing more is removed. */
-function killedAfter(fs: MemFs, budget: number): MemFs {
-  let left = budget;
-  return new Proxy(fs, {
-    get(target, prop, receiver) {
-      if (prop === 'unlinkSync' || prop === 'rmdirSync') {
-        return (p: string) => {
-          if (left-- <= 0) throw Object.assign(new Error('killed'), { code: 'EIO' });
-          return (target[prop] as (p: string) => void)(p);
-        };
-      }
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
 }
 
 async function cli(fs: WritableFileSystem, args: string[]) {

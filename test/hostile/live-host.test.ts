@@ -8,7 +8,7 @@ import { runCli } from '../../src/cli.js';
 import type { Digest } from '../../src/digest.js';
 import { listDeletions, runGc } from '../../src/gc/run-gc.js';
 import type { WritableFileSystem } from '../../src/testing/tree-builder.js';
-import { type MemFs, ROOT, V2, memTree } from '../support/memfs-tree.js';
+import { type MemFs, ROOT, V2, exists, memTree } from '../support/memfs-tree.js';
 import { sampleTree } from '../support/sample-tree.js';
 
 const LOCK = `${V2}/_janitor/lock`;
@@ -19,15 +19,6 @@ async function cli(fs: WritableFileSystem, args: string[]) {
   let stderr = '';
   const code = await runCli([...args, '--root', ROOT], { fs, env: {}, stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s) });
   return { code, stdout, stderr, json: args.includes('--json') && stdout ? JSON.parse(stdout) : undefined };
-}
-
-function exists(fs: MemFs, path: string): boolean {
-  try {
-    fs.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function holdLock(fs: MemFs, holder: Record<string, unknown>): void {

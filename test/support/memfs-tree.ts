@@ -91,3 +91,30 @@ export function markLockHolderDead(fs: MemFs): void {
   }
   fs.writeFileSync(lock, JSON.stringify({ ...holder, pid: 2 ** 22 + 17 }));
 }
+
+/** Throws like a killed process after `budget` unlinks and rmdirs: nothing more is removed. */
+export function killedAfter(fs: MemFs, budget: number): MemFs {
+  let left = budget;
+  return new Proxy(fs, {
+    get(target, prop, receiver) {
+      if (prop === 'unlinkSync' || prop === 'rmdirSync') {
+        return (p: string) => {
+          if (left-- <= 0) throw Object.assign(new Error('killed'), { code: 'EIO' });
+          return (target[prop] as (p: string) => void)(p);
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** Whether anything (a file, a directory, a symlink) is at `path`. */
+export function exists(fs: MemFs, path: string): boolean {
+  try {
+    fs.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

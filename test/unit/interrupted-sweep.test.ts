@@ -7,7 +7,7 @@ import { runGc } from '../../src/gc/run-gc.js';
 import type { Digest } from '../../src/digest.js';
 import type { JanitorError } from '../../src/errors.js';
 import { forPlatform, type TreeBuilder } from '../../src/testing/tree-builder.js';
-import { type MemFs, ROOT, markLockHolderDead, memTree } from '../support/memfs-tree.js';
+import { type MemFs, ROOT, exists, killedAfter, markLockHolderDead, memTree } from '../support/memfs-tree.js';
 
 function build() {
   const mem = memTree();
@@ -23,35 +23,6 @@ function build() {
   t.pushImage('lib', { layers: ['lib-untagged'] });
   t.putBlob('orphan');
   return mem;
-}
-
-/** Throws like a killed process would, after `budget` removals. */
-function crashingAfter(fs: MemFs, budget: number): MemFs {
-  let left = budget;
-  const spend = (): void => {
-    if (left-- <= 0) throw Object.assign(new Error('simulated crash'), { code: 'EIO' });
-  };
-  return new Proxy(fs, {
-    get(target, prop, receiver) {
-      if (prop === 'unlinkSync' || prop === 'rmdirSync') {
-        return (p: string) => {
-          spend();
-          return (target[prop] as (p: string) => void)(p);
-        };
-      }
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
-
-function exists(fs: MemFs, path: string): boolean {
-  try {
-    fs.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Everything a pull of each tag needs, checked on disk. */
@@ -85,7 +56,7 @@ describe('a crash part-way through the sweep', () => {
     let completedAt: number | undefined;
     for (let budget = 0; budget < removals * 4 && completedAt === undefined; budget++) {
       const mem = build();
-      const error = (await runGc(crashingAfter(mem.fs, budget), ROOT, { dryRun: false, deleteUntagged: true })).sweepError;
+      const error = (await runGc(killedAfter(mem.fs, budget), ROOT, { dryRun: false, deleteUntagged: true })).sweepError;
       if (error === undefined) {
         completedAt = budget; // the budget covered the whole sweep
         continue;
