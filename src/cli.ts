@@ -4,22 +4,22 @@
 
 import { createHash } from 'node:crypto';
 import { Command, CommanderError, Option } from 'commander';
-import { rootFromConfigFile } from './config.js';
+import { rootFromConfigFile } from './storage/registry-config.js';
 import { JanitorError, describeError } from './errors.js';
-import { type GcOptions, runGc } from './gc/run-gc.js';
-import { type FileSystem, readTextFileSync } from './io/file-system.js';
-import { type LsSort, runLs } from './ls/run-ls.js';
-import { makePaint } from './paint.js';
-import { renderGcHuman, writeGcJson } from './report.js';
-import { renderLsHuman, renderLsJson, renderTagsRmHuman, renderTagsRmJson } from './report-tags.js';
+import { type GcOptions, runGc } from './commands/gc/index.js';
+import { type FileSystem, readTextFileSync } from './storage/file-system.js';
+import { type LsSort, runLs } from './commands/ls/index.js';
+import { makePaint } from './report/paint.js';
+import { renderGcHuman, writeGcJson } from './report/render-gc.js';
+import { renderLsHuman, renderLsJson, renderTagsRmHuman, renderTagsRmJson } from './report/render-tags.js';
 import { parseDuration } from './select/duration.js';
 import { checkLiveRegistry, readRegistryFactsFile } from './storage/live-registry.js';
-import type { RegistryReport } from './gc/run-gc.js';
+import type { RegistryReport } from './commands/gc/index.js';
 import { compileRepositoryGlobs } from './select/repository-glob.js';
 import { type SelectionFlags, buildSelector } from './select/selection.js';
-import type { StorageWorkers } from './storage/repo-scanner.js';
+import type { StorageWorkers } from './scan/storage-workers.js';
 import type { TreeReader } from './storage/tree-reader.js';
-import { runTagsRm } from './tags/run-tags-rm.js';
+import { runTagsRm } from './commands/tags-rm/index.js';
 
 export interface CliIo {
   fs: FileSystem;

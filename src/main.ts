@@ -26,8 +26,8 @@ async function runInWorker(args: string[]): Promise<number> {
     import('node:fs'),
     import('node:tty'),
     import('./cli.js'),
-    import('./storage/scan-pool.js'),
-    import('./io/write-fd.js'),
+    import('./scan/scan-pool.js'),
+    import('./report/write-fd.js'),
   ]);
   return runCli(args, {
     fs,

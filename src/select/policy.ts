@@ -17,7 +17,7 @@
 import * as v from 'valibot';
 import { parse } from 'yaml';
 import { JanitorError, errnoCode } from '../errors.js';
-import { type FileSystem, readTextFileSync } from '../io/file-system.js';
+import { type FileSystem, readTextFileSync } from '../storage/file-system.js';
 import { type Rule, type RuleFields, compileRule, isNarrowing, policyFieldNames, zeroKeepFields } from './rules.js';
 
 const LIST = 'expected a list of strings';

@@ -8,7 +8,7 @@
 // first; equal push times rank by name in natural order, the later name
 // counting as newer (build-10 before build-9).
 
-import type { Digest } from '../digest.js';
+import type { Digest } from '../model/digest.js';
 import { JanitorError } from '../errors.js';
 import type { ExplicitTag, Rule } from './rules.js';
 

@@ -3,7 +3,7 @@
 // that could remove everything by accident.
 
 import { JanitorError } from '../errors.js';
-import type { FileSystem } from '../io/file-system.js';
+import type { FileSystem } from '../storage/file-system.js';
 import { readPolicy } from './policy.js';
 import { FLAG_NAMES, type Rule, compileRule, isNarrowing, parseExplicitTag, zeroKeepFields } from './rules.js';
 import { TagSelector } from './select-tags.js';

@@ -13,11 +13,11 @@
 // v2/_janitor/journal.json, beside blobs/ and repositories/: the registry
 // reads neither that directory nor anything else in v2.
 
-import type { Digest } from '../digest.js';
-import { parseDigest } from '../digest.js';
+import type { Digest } from '../model/digest.js';
+import { parseDigest } from '../model/digest.js';
 import { JanitorError, errnoCode } from '../errors.js';
 import type { TagDecision } from '../select/select-tags.js';
-import type { TagEntry } from './scan-repository.js';
+import type { TagEntry } from '../scan/scan-repository.js';
 import type { TreeReader } from './tree-reader.js';
 
 export interface JournalTag {

@@ -49,8 +49,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { parse } from 'yaml';
 import { JanitorError, errnoCode } from '../errors.js';
-import { readConfigText } from '../config.js';
-import type { FileSystem } from '../io/file-system.js';
+import { readConfigText } from './registry-config.js';
+import type { FileSystem } from './file-system.js';
 
 export interface RegistryFacts {
   /** The config file the facts come from (for messages). */

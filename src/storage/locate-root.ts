@@ -6,8 +6,8 @@
 
 import path from 'node:path';
 import { JanitorError, errnoCode } from '../errors.js';
-import type { DirEntry, FileSystem } from '../io/file-system.js';
-import { JANITOR_DIR } from '../layout.js';
+import type { DirEntry, FileSystem } from './file-system.js';
+import { JANITOR_DIR } from './layout.js';
 import { refuseSymlinks } from './tree-reader.js';
 
 export interface LocatedRoot {

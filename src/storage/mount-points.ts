@@ -7,7 +7,7 @@
 
 import { constants } from 'node:fs';
 import { JanitorError, errnoCode } from '../errors.js';
-import type { FileSystem } from '../io/file-system.js';
+import type { FileSystem } from './file-system.js';
 
 export const MOUNT_TABLE = '/proc/self/mountinfo';
 

@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JanitorError, describeError, errnoCode } from '../errors.js';
-import type { FileSystem } from '../io/file-system.js';
+import type { FileSystem } from './file-system.js';
 import { removeJournalIfOurs } from './journal.js';
 import type { TreeReader } from './tree-reader.js';
 

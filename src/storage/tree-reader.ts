@@ -4,10 +4,10 @@
 // opened), and turns errno failures into typed errors that name the file.
 
 import path from 'node:path';
-import { type Digest, parseDigest } from '../digest.js';
+import { type Digest, parseDigest } from '../model/digest.js';
 import { type ErrorCode, JanitorError, errnoCode } from '../errors.js';
-import { type DirEntry, type FileSystem, type FileType, OPEN_NOFOLLOW } from '../io/file-system.js';
-import { type PathSpec, renderPath } from '../layout.js';
+import { type DirEntry, type FileSystem, type FileType, OPEN_NOFOLLOW } from './file-system.js';
+import { type PathSpec, renderPath } from './layout.js';
 
 // Manifests are capped at 4 MiB by the registry; links are 71 bytes. One
 // reused 1 MiB buffer serves nearly every read without allocating.

@@ -150,7 +150,7 @@ describeWithRegistry('gc on a live registry (issue 8)', () => {
       const script = `
         const { acquireRunLock } = await import(${JSON.stringify(`${DIST}/storage/run-lock.js`)});
         const { TreeReader } = await import(${JSON.stringify(`${DIST}/storage/tree-reader.js`)});
-        const { nodeFileSystem } = await import(${JSON.stringify(`${DIST}/io/file-system.js`)});
+        const { nodeFileSystem } = await import(${JSON.stringify(`${DIST}/storage/file-system.js`)});
         const fs = await import('node:fs');
         const reader = new TreeReader(nodeFileSystem, ${JSON.stringify(v2Of(root))});
         const lock = await acquireRunLock(reader, { command: 'test-holder', waitMs: 0, warn: (m) => process.stderr.write(m + '\\n') });

@@ -5,9 +5,9 @@
 // phase: the files on disk are exactly what they were.
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
-import type { Digest } from '../../src/digest.js';
+import type { Digest } from '../../src/model/digest.js';
 import { JanitorError } from '../../src/errors.js';
-import { listDeletions, runGc } from '../../src/gc/run-gc.js';
+import { listDeletions, runGc } from '../../src/commands/gc/index.js';
 import type { MemFs } from '../support/memfs-tree.js';
 import { ROOT, V2 } from '../support/memfs-tree.js';
 import { sampleTree } from '../support/sample-tree.js';

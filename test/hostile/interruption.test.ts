@@ -5,8 +5,8 @@
 // and the empty directories an interrupted removal leaves.
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
-import type { Digest } from '../../src/digest.js';
-import { forPlatform, type WritableFileSystem } from '../../src/testing/tree-builder.js';
+import type { Digest } from '../../src/model/digest.js';
+import { forPlatform, type WritableFileSystem } from '../support/tree-builder.js';
 import { type MemFs, ROOT, V2, killedAfter, markLockHolderDead, memTree } from '../support/memfs-tree.js';
 
 const NOW = Date.UTC(2026, 10, 23);

@@ -5,9 +5,9 @@
 // run uses, at the moment it reaches a given call.
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
-import type { Digest } from '../../src/digest.js';
-import { listDeletions, runGc } from '../../src/gc/run-gc.js';
-import type { WritableFileSystem } from '../../src/testing/tree-builder.js';
+import type { Digest } from '../../src/model/digest.js';
+import { listDeletions, runGc } from '../../src/commands/gc/index.js';
+import type { WritableFileSystem } from '../support/tree-builder.js';
 import { type MemFs, ROOT, V2, exists, memTree } from '../support/memfs-tree.js';
 import { sampleTree } from '../support/sample-tree.js';
 

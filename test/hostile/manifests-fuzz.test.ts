@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { JanitorError } from '../../src/errors.js';
-import { JsonObject, UNREAD, type JsonValue, parseManifest, readJsonTree } from '../../src/manifest.js';
+import { JsonObject, UNREAD, type JsonValue, parseManifest, readJsonTree } from '../../src/model/manifest.js';
 
 const d = (n: number): string => 'sha256:' + n.toString(16).padStart(64, '0');
 const KEYS = ['schemaVersion', 'SchemaVersion', 'mediaType', 'MEDIATYPE', 'config', 'Config', 'layers', 'Layers', 'layerſ', 'manifests', 'Manifests', 'subject', 'Subject', 'fsLayers', 'blobSum', 'BlobSum', 'digest', 'Digest', 'platform', 'Platform', 'os', 'OS', 'architecture', 'variant', 'size', 'urls'];

@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Digest } from '../../src/digest.js';
-import { TreeBuilder } from '../../src/testing/tree-builder.js';
+import type { Digest } from '../../src/model/digest.js';
+import { TreeBuilder } from '../support/tree-builder.js';
 import { makeTempDir } from '../support/registry.js';
 import { ageTree, runJanitor, snapshot, v2Of } from '../support/tree-files.js';
 

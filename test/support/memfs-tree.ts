@@ -1,6 +1,6 @@
 // A registry tree on memfs, built with the production path functions.
 import { Volume } from 'memfs';
-import { TreeBuilder, type WritableFileSystem } from '../../src/testing/tree-builder.js';
+import { TreeBuilder, type WritableFileSystem } from './tree-builder.js';
 
 export const ROOT = '/srv/registry';
 export const V2 = `${ROOT}/docker/registry/v2`;

@@ -1,7 +1,7 @@
 // A small but complete tree on memfs: tagged docker image, tagged OCI index
 // with children by digest, an untagged image and an orphan blob.
-import type { Digest } from '../../src/digest.js';
-import { type Descriptor, type ImageDescriptor, type TreeBuilder, forPlatform } from '../../src/testing/tree-builder.js';
+import type { Digest } from '../../src/model/digest.js';
+import { type Descriptor, type ImageDescriptor, type TreeBuilder, forPlatform } from './tree-builder.js';
 import { memTree } from './memfs-tree.js';
 
 export interface Sample {

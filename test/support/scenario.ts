@@ -7,7 +7,7 @@
 // `subject`, an untagged manifest and an orphan blob.
 
 import { gzipSync } from 'node:zlib';
-import { MEDIA } from '../../src/testing/tree-builder.js';
+import { MEDIA } from './tree-builder.js';
 import { pushBlob, pushManifest } from './registry.js';
 
 /** Media types, as the production tree builder names them. */

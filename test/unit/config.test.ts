@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rootFromConfigText } from '../../src/config.js';
+import { rootFromConfigText } from '../../src/storage/registry-config.js';
 
 const cfg = (storage: string): string => `version: 0.1\nstorage:\n${storage}\nhttp:\n  addr: :5000\n`;
 
@@ -30,7 +30,7 @@ describe('registry config', () => {
 describe('reading the registry config file', () => {
   it('refuses a directory before reading it, as a config error naming what it is', async () => {
     const { Volume } = await import('memfs');
-    const { rootFromConfigFile } = await import('../../src/config.js');
+    const { rootFromConfigFile } = await import('../../src/storage/registry-config.js');
     const fs = new Volume();
     fs.mkdirSync('/etc/registry', { recursive: true });
     expect(() => rootFromConfigFile(fs as never, '/etc/registry', {})).toThrow('cannot read registry config /etc/registry: it is a directory, not a regular file');

@@ -1,10 +1,10 @@
 // Damaged trees: each run fails closed with one typed error naming the file,
 // and a real (not dry) run leaves every file where it was.
 import { describe, expect, it } from 'vitest';
-import type { Digest } from '../../src/digest.js';
+import type { Digest } from '../../src/model/digest.js';
 import { JanitorError } from '../../src/errors.js';
-import { listDeletions, runGc } from '../../src/gc/run-gc.js';
-import type { WritableFileSystem } from '../../src/testing/tree-builder.js';
+import { listDeletions, runGc } from '../../src/commands/gc/index.js';
+import type { WritableFileSystem } from '../support/tree-builder.js';
 import { ROOT } from '../support/memfs-tree.js';
 import { sampleTree } from '../support/sample-tree.js';
 
@@ -149,7 +149,7 @@ describe('a damaged tree fails closed and deletes nothing', () => {
 
   it('the deletion module alone refuses to delete through a symlinked directory', async () => {
     const { fs, tree, sample } = sampleTree();
-    const { Vacuum } = await import('../../src/vacuum.js');
+    const { Vacuum } = await import('../../src/storage/vacuum.js');
     const revisions = tree.pathOf({ kind: 'revisionsRoot', name: 'team/app' });
     fs.renameSync(revisions, '/elsewhere');
     fs.symlinkSync('/elsewhere', revisions);

@@ -8,8 +8,8 @@
 // it (config, layers, children). Layer links survive when their blob does.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { runGc } from '../../src/gc/run-gc.js';
-import type { Descriptor } from '../../src/testing/tree-builder.js';
+import { runGc } from '../../src/commands/gc/index.js';
+import type { Descriptor } from '../support/tree-builder.js';
 import { ROOT, memTree } from '../support/memfs-tree.js';
 
 type Op =

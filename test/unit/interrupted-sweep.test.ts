@@ -3,10 +3,10 @@
 // manifests, children, configs, layers and the repository's layer links),
 // and a rerun must end where an uninterrupted run ends.
 import { describe, expect, it } from 'vitest';
-import { runGc } from '../../src/gc/run-gc.js';
-import type { Digest } from '../../src/digest.js';
+import { runGc } from '../../src/commands/gc/index.js';
+import type { Digest } from '../../src/model/digest.js';
 import type { JanitorError } from '../../src/errors.js';
-import { forPlatform, type TreeBuilder } from '../../src/testing/tree-builder.js';
+import { forPlatform, type TreeBuilder } from '../support/tree-builder.js';
 import { type MemFs, ROOT, exists, killedAfter, markLockHolderDead, memTree } from '../support/memfs-tree.js';
 
 function build() {

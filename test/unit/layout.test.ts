@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Digest, parseDigest } from '../../src/digest.js';
-import { type PathSpec, isRepositoryName, isTagName, parsePath, renderPath } from '../../src/layout.js';
+import { type Digest, parseDigest } from '../../src/model/digest.js';
+import { type PathSpec, isRepositoryName, isTagName, parsePath, renderPath } from '../../src/storage/layout.js';
 
 const D = ('sha256:' + 'a1'.repeat(32)) as Digest;
 

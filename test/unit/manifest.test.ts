@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JanitorError } from '../../src/errors.js';
-import { JsonObject, UNREAD, foldKey, parseManifest, readJsonTree } from '../../src/manifest.js';
+import { JsonObject, UNREAD, foldKey, parseManifest, readJsonTree } from '../../src/model/manifest.js';
 
 const d = (n: number): string => 'sha256:' + n.toString(16).padStart(64, '0');
 const parse = (doc: unknown) => parseManifest(Buffer.from(typeof doc === 'string' ? doc : JSON.stringify(doc)), '/m/data');

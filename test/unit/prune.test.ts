@@ -1,7 +1,7 @@
 // prune: tag removal and sweep in one run, on memfs.
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
-import { forPlatform, type WritableFileSystem } from '../../src/testing/tree-builder.js';
+import { forPlatform, type WritableFileSystem } from '../support/tree-builder.js';
 import { ROOT, memTree } from '../support/memfs-tree.js';
 
 const NOW = Date.UTC(2026, 10, 23);

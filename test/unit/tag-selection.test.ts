@@ -1,7 +1,7 @@
 // Tag selection on memfs with controlled push times (mtime of current/link).
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
-import type { WritableFileSystem } from '../../src/testing/tree-builder.js';
+import type { WritableFileSystem } from '../support/tree-builder.js';
 import { ROOT, memTree } from '../support/memfs-tree.js';
 
 const NOW = Date.UTC(2026, 10, 23, 12);

@@ -12,14 +12,14 @@
 // d. other targets       tags, tag index entries, revisions, layer links:
 //                        vetted, fully in a real run, lightly in a dry run
 
-import type { BlobIndex } from '../blob-index.js';
-import type { Digest } from '../digest.js';
-import { DigestList } from '../digest-list.js';
-import { isAlgorithm } from '../digest.js';
-import type { BlobGroup, StorageWorkers, VetJob } from '../storage/repo-scanner.js';
-import { listLayerLinks } from '../storage/scan-repository.js';
-import type { TreeReader } from '../storage/tree-reader.js';
-import type { DeletionTarget } from '../vacuum.js';
+import type { BlobIndex } from '../../model/blob-index.js';
+import type { Digest } from '../../model/digest.js';
+import { DigestList } from '../../model/digest-list.js';
+import { isAlgorithm } from '../../model/digest.js';
+import type { BlobGroup, StorageWorkers, VetJob } from '../../scan/storage-workers.js';
+import { listLayerLinks } from '../../scan/scan-repository.js';
+import type { TreeReader } from '../../storage/tree-reader.js';
+import type { DeletionTarget } from '../../storage/vacuum.js';
 import type { RepoOutcome } from './mark-repository.js';
 
 /** What the sweep adds each target to, in run-gc.ts's SweepCounts. */

@@ -3,10 +3,10 @@
 // the layout does not allow is an error, as in the reference (issue 4443):
 // an unknown entry there means the tree is not what the tool thinks it is.
 
-import { isAlgorithm, isHexFor } from '../digest.js';
-import { BlobIndex } from '../blob-index.js';
+import { isAlgorithm, isHexFor } from '../model/digest.js';
+import { BlobIndex } from '../model/blob-index.js';
 import { JanitorError } from '../errors.js';
-import type { TreeReader } from './tree-reader.js';
+import type { TreeReader } from '../storage/tree-reader.js';
 
 export function scanBlobs(reader: TreeReader): BlobIndex {
   const index = new BlobIndex();

@@ -2,13 +2,13 @@
 // the kept revisions, mark them, and record what the repository loses.
 // Only compact records outlive the RepoScan.
 
-import type { BlobIndex } from '../blob-index.js';
-import type { Digest } from '../digest.js';
-import { DigestList } from '../digest-list.js';
-import { type TagDecision, type TagSelector, allTagsRemovedWarning, spareFreshTags } from '../select/select-tags.js';
-import { type JournalTag, forceJournalDecisions, withJournalTags } from '../storage/journal.js';
-import type { RepoScan } from '../storage/scan-repository.js';
-import { closeOver, markRevision, referenceGraph, selectKept, taggedDigests } from './keep-rules.js';
+import type { BlobIndex } from '../../model/blob-index.js';
+import type { Digest } from '../../model/digest.js';
+import { DigestList } from '../../model/digest-list.js';
+import { type TagDecision, type TagSelector, allTagsRemovedWarning, spareFreshTags } from '../../select/select-tags.js';
+import { type JournalTag, forceJournalDecisions, withJournalTags } from '../../storage/journal.js';
+import type { RepoScan } from '../../scan/scan-repository.js';
+import { closeOver, markRevision, referenceGraph, selectKept, taggedDigests } from '../../model/reachability.js';
 
 export interface RepoOutcome {
   name: string;

@@ -5,9 +5,9 @@
 // media type, so a registry can serve what this writes.
 
 import { createHash } from 'node:crypto';
-import type { Digest } from '../digest.js';
-import type { FileSystem } from '../io/file-system.js';
-import { type PathSpec, renderPath } from '../layout.js';
+import type { Digest } from '../../src/model/digest.js';
+import type { FileSystem } from '../../src/storage/file-system.js';
+import { type PathSpec, renderPath } from '../../src/storage/layout.js';
 
 export interface WritableFileSystem extends FileSystem {
   mkdirSync(path: string, options: { recursive: true }): unknown;

@@ -28,12 +28,12 @@
 // leaves a directory without its link file, which the registry ignores and
 // the next run removes.
 
-import type { Digest } from './digest.js';
-import { type Algorithm, isAlgorithm, makeDigest, parseDigest } from './digest.js';
-import { JanitorError, errnoCode } from './errors.js';
-import { type DirEntry, type FileStats, type FileSystem, type FileType, OPEN_NOFOLLOW } from './io/file-system.js';
+import type { Digest } from '../model/digest.js';
+import { type Algorithm, isAlgorithm, makeDigest, parseDigest } from '../model/digest.js';
+import { JanitorError, errnoCode } from '../errors.js';
+import { type DirEntry, type FileStats, type FileSystem, type FileType, OPEN_NOFOLLOW } from './file-system.js';
 import { type PathSpec, renderPath } from './layout.js';
-import { assertInsideRoot, describeFileType, retryUnsettledLink } from './storage/tree-reader.js';
+import { assertInsideRoot, describeFileType, retryUnsettledLink } from './tree-reader.js';
 
 export type DeletionTarget =
   | { kind: 'tag'; repository: string; tag: string }

@@ -1,9 +1,9 @@
 // Rendering for `tags rm` and `ls` (gc and prune: report.ts).
-import type { LsResult } from './ls/run-ls.js';
+import type { LsResult } from '../commands/ls/index.js';
 import { formatBytes } from './format-bytes.js';
 import { type Paint, plain, renderWarnings } from './paint.js';
-import type { TagDecision } from './select/select-tags.js';
-import type { TagsRmResult } from './tags/run-tags-rm.js';
+import type { TagDecision } from '../select/select-tags.js';
+import type { TagsRmResult } from '../commands/tags-rm/index.js';
 
 export function renderDecisions(repos: { name: string; tagsRemoved: TagDecision[]; tagsKept: TagDecision[] }[], dryRun: boolean): string[] {
   const lines: string[] = [];

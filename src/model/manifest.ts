@@ -44,7 +44,7 @@
 // element, keeping its digest, which the union already marks.
 
 import { type Digest, parseDigest } from './digest.js';
-import { JanitorError } from './errors.js';
+import { JanitorError } from '../errors.js';
 
 export type ManifestKind = 'schema1' | 'schema2' | 'list' | 'oci-manifest' | 'oci-index';
 

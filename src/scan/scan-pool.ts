@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, JanitorError } from '../errors.js';
-import { InProcessWorkers, type StorageWorkers, type VetJob, type VetOutcome, addVetOutcome, runVetJob } from './repo-scanner.js';
+import { InProcessWorkers, type StorageWorkers, type VetJob, type VetOutcome, addVetOutcome, runVetJob } from './storage-workers.js';
 import { type RepoScan, scanRepository } from './scan-repository.js';
-import type { TreeReader } from './tree-reader.js';
+import type { TreeReader } from '../storage/tree-reader.js';
 
 export type WorkerJob = { scan: string; freshAfterMs: number | undefined } | { vet: VetJob };
 export type WorkerReply =

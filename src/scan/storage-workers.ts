@@ -6,10 +6,10 @@
 // is the one concurrency bound of the read side (-j): in-process for -j 1
 // and on memfs; scan-pool.ts adds worker threads on the real filesystem.
 
-import type { Algorithm, Digest } from '../digest.js';
-import { type DeletionTarget, Vacuum } from '../vacuum.js';
+import type { Algorithm, Digest } from '../model/digest.js';
+import { type DeletionTarget, Vacuum } from '../storage/vacuum.js';
 import { type RepoScan, scanRepository } from './scan-repository.js';
-import type { TreeReader } from './tree-reader.js';
+import type { TreeReader } from '../storage/tree-reader.js';
 
 export interface BlobGroup {
   algorithm: Algorithm;

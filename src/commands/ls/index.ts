@@ -14,18 +14,18 @@
 //               it marks with no tag removed. Blobs already unmarked (what a
 //               plain gc frees anyway) are not counted.
 
-import type { Digest } from '../digest.js';
-import { JanitorError } from '../errors.js';
-import { timePhases } from '../gc/phases.js';
-import { KeepContext, closeOver, listRevisionMarks, selectKeptIn } from '../gc/keep-rules.js';
-import type { FileSystem } from '../io/file-system.js';
-import type { Platform } from '../manifest.js';
-import { findRepositories } from '../storage/find-repositories.js';
-import { locateRoot } from '../storage/locate-root.js';
-import { InProcessWorkers, type StorageWorkers } from '../storage/repo-scanner.js';
-import type { RepoScan, Revision } from '../storage/scan-repository.js';
-import { TreeReader } from '../storage/tree-reader.js';
-import { compileRepositoryGlobs } from '../select/repository-glob.js';
+import type { Digest } from '../../model/digest.js';
+import { JanitorError } from '../../errors.js';
+import { timePhases } from '../phases.js';
+import { KeepContext, closeOver, listRevisionMarks, selectKeptIn } from '../../model/reachability.js';
+import type { FileSystem } from '../../storage/file-system.js';
+import type { Platform } from '../../model/manifest.js';
+import { findRepositories } from '../../scan/find-repositories.js';
+import { locateRoot } from '../../storage/locate-root.js';
+import { InProcessWorkers, type StorageWorkers } from '../../scan/storage-workers.js';
+import type { RepoScan, Revision } from '../../scan/scan-repository.js';
+import { TreeReader } from '../../storage/tree-reader.js';
+import { compileRepositoryGlobs } from '../../select/repository-glob.js';
 
 export type LsSort = 'name' | 'size' | 'age';
 

@@ -8,8 +8,8 @@
 // on `host:port/x`, whose ':' its filesystem driver refuses).
 
 import { JanitorError } from '../errors.js';
-import { isRepositoryName } from '../layout.js';
-import type { TreeReader } from './tree-reader.js';
+import { isRepositoryName } from '../storage/layout.js';
+import type { TreeReader } from '../storage/tree-reader.js';
 
 /**
  * `skip` (--skip-repo) names repositories the caller will not read; their

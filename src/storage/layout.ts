@@ -23,7 +23,7 @@
 // A link file holds "<alg>:<hex>" with no newline. Only blobs have the
 // two-character fan-out directory.
 
-import { type Algorithm, type Digest, splitDigest, isAlgorithm, makeDigest } from './digest.js';
+import { type Algorithm, type Digest, splitDigest, isAlgorithm, makeDigest } from '../model/digest.js';
 
 export type PathSpec =
   | { kind: 'janitorDir' }

@@ -8,9 +8,9 @@
 // the rule Distribution 2.8.2's -m lacks (issue 3178): there, index children
 // count as untagged and lose their revision links and layers.
 
-import type { Digest } from '../digest.js';
-import type { BlobIndex } from '../blob-index.js';
-import type { RepoScan, Revision } from '../storage/scan-repository.js';
+import type { Digest } from './digest.js';
+import type { BlobIndex } from './blob-index.js';
+import type { RepoScan, Revision } from '../scan/scan-repository.js';
 
 /** A repository's readable revisions, and who refers to whom by `subject`. */
 export interface ReferenceGraph {

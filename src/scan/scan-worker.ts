@@ -5,10 +5,10 @@
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { JanitorError, describeError } from '../errors.js';
-import { runVetJob } from './repo-scanner.js';
+import { runVetJob } from './storage-workers.js';
 import type { WorkerJob, WorkerReply } from './scan-pool.js';
 import { scanRepository } from './scan-repository.js';
-import { TreeReader } from './tree-reader.js';
+import { TreeReader } from '../storage/tree-reader.js';
 
 const reader = new TreeReader(fs, (workerData as { v2: string }).v2);
 

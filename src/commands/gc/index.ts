@@ -20,26 +20,26 @@
 // 5. verify     skipped for a dry run. Every kept tag still has its
 //               revision link and manifest blob; then the journal goes.
 
-import { BlobIndex } from '../blob-index.js';
-import type { Digest } from '../digest.js';
-import { JanitorError, describeError } from '../errors.js';
-import type { FileSystem } from '../io/file-system.js';
-import type { TagSelector } from '../select/select-tags.js';
-import { findRepositories } from '../storage/find-repositories.js';
-import { locateRoot } from '../storage/locate-root.js';
-import { type StorageWorkers, InProcessWorkers } from '../storage/repo-scanner.js';
-import { scanBlobs } from '../storage/scan-blobs.js';
-import { type RepoScan, listServableDigests, watchRepository } from '../storage/scan-repository.js';
-import { TreeReader } from '../storage/tree-reader.js';
-import { Vacuum } from '../vacuum.js';
-import { DigestList } from '../digest-list.js';
-import { type JournalTag, journalTagsOf, resumeJournal, writeJournal } from '../storage/journal.js';
-import { assertNoMountInside } from '../storage/mount-points.js';
-import { acquireRunLock, endRun } from '../storage/run-lock.js';
+import { BlobIndex } from '../../model/blob-index.js';
+import type { Digest } from '../../model/digest.js';
+import { JanitorError, describeError } from '../../errors.js';
+import type { FileSystem } from '../../storage/file-system.js';
+import type { TagSelector } from '../../select/select-tags.js';
+import { findRepositories } from '../../scan/find-repositories.js';
+import { locateRoot } from '../../storage/locate-root.js';
+import { type StorageWorkers, InProcessWorkers } from '../../scan/storage-workers.js';
+import { scanBlobs } from '../../scan/scan-blobs.js';
+import { type RepoScan, listServableDigests, watchRepository } from '../../scan/scan-repository.js';
+import { TreeReader } from '../../storage/tree-reader.js';
+import { Vacuum } from '../../storage/vacuum.js';
+import { DigestList } from '../../model/digest-list.js';
+import { type JournalTag, journalTagsOf, resumeJournal, writeJournal } from '../../storage/journal.js';
+import { assertNoMountInside } from '../../storage/mount-points.js';
+import { acquireRunLock, endRun } from '../../storage/run-lock.js';
 import { type RepoOutcome, markRepository } from './mark-repository.js';
 import { planSweep } from './plan-sweep.js';
 import { sweepAside } from './sweep-aside.js';
-import { timePhases } from './phases.js';
+import { timePhases } from '../phases.js';
 
 export type { RepoOutcome };
 

@@ -3,12 +3,12 @@
 // function of the tree: runs in-process or in a scan worker alike, and its
 // result is plain data (structured-clone safe).
 
-import { type Algorithm, type Digest, isAlgorithm, makeDigest, splitDigest } from '../digest.js';
+import { type Algorithm, type Digest, isAlgorithm, makeDigest, splitDigest } from '../model/digest.js';
 import { JanitorError } from '../errors.js';
-import type { DirEntry } from '../io/file-system.js';
-import { type PathSpec, isTagName } from '../layout.js';
-import { type ManifestRefs, parseManifest } from '../manifest.js';
-import { type TreeReader, retryUnsettled } from './tree-reader.js';
+import type { DirEntry } from '../storage/file-system.js';
+import { type PathSpec, isTagName } from '../storage/layout.js';
+import { type ManifestRefs, parseManifest } from '../model/manifest.js';
+import { type TreeReader, retryUnsettled } from '../storage/tree-reader.js';
 
 export interface Revision {
   digest: Digest;

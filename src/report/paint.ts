@@ -1,7 +1,7 @@
 // Colour for the human output, decided once by the CLI: on a terminal and
 // without NO_COLOR. Tests and pipes get plain text.
 import { Chalk } from 'chalk';
-import { ALL_TAGS_REMOVED } from './select/select-tags.js';
+import { ALL_TAGS_REMOVED } from '../select/select-tags.js';
 
 export interface Paint {
   warn(text: string): string;

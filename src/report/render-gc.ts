@@ -1,10 +1,10 @@
 // Rendering results: a human summary (with the reference's own counts line)
 // or exactly one JSON object. Pure functions of the result: the CLI writes.
 
-import type { GcResult, RepoOutcome } from './gc/run-gc.js';
+import type { GcResult, RepoOutcome } from '../commands/gc/index.js';
 import { formatBytes } from './format-bytes.js';
 import { type Paint, plain, renderWarnings } from './paint.js';
-import { decisionJson, renderDecisions } from './report-tags.js';
+import { decisionJson, renderDecisions } from './render-tags.js';
 
 export { formatBytes };
 

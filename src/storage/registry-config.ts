@@ -4,8 +4,8 @@
 // refused (this tool works on local disks only).
 
 import { parse } from 'yaml';
-import { JanitorError, errnoCode } from './errors.js';
-import { type FileSystem, readTextFileSync } from './io/file-system.js';
+import { JanitorError, errnoCode } from '../errors.js';
+import { type FileSystem, readTextFileSync } from './file-system.js';
 
 /** Keys under `storage:` that configure the registry, not a driver. */
 const NON_DRIVER_KEYS = new Set(['delete', 'cache', 'maintenance', 'redirect', 'tag']);

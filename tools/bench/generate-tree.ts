@@ -9,8 +9,8 @@
 // blobs are orphans. A blob target of N gives about N blobs.
 
 import fs from 'node:fs';
-import type { Descriptor, WritableFileSystem } from '../testing/tree-builder.js';
-import { TreeBuilder, forPlatform } from '../testing/tree-builder.js';
+import type { Descriptor, WritableFileSystem } from '../../test/support/tree-builder.js';
+import { TreeBuilder, forPlatform } from '../../test/support/tree-builder.js';
 
 export interface GenerateOptions {
   blobs: number;

@@ -13,18 +13,18 @@
 //               directories, then the journal goes. A failure part-way
 //               is reported with the tags already removed.
 
-import type { FileSystem } from '../io/file-system.js';
-import { timePhases } from '../gc/phases.js';
-import { type TagDecision, type TagSelector, allTagsRemovedWarning, spareFreshTags } from '../select/select-tags.js';
-import { findRepositories } from '../storage/find-repositories.js';
-import { locateRoot } from '../storage/locate-root.js';
-import { scanTags } from '../storage/scan-repository.js';
-import { TreeReader } from '../storage/tree-reader.js';
-import { JanitorError } from '../errors.js';
-import { forceJournalDecisions, journalTagsOf, resumeJournal, withJournalTags, writeJournal } from '../storage/journal.js';
-import { assertNoMountInside } from '../storage/mount-points.js';
-import { acquireRunLock, endRun } from '../storage/run-lock.js';
-import { type DeletionTarget, Vacuum } from '../vacuum.js';
+import type { FileSystem } from '../../storage/file-system.js';
+import { timePhases } from '../phases.js';
+import { type TagDecision, type TagSelector, allTagsRemovedWarning, spareFreshTags } from '../../select/select-tags.js';
+import { findRepositories } from '../../scan/find-repositories.js';
+import { locateRoot } from '../../storage/locate-root.js';
+import { scanTags } from '../../scan/scan-repository.js';
+import { TreeReader } from '../../storage/tree-reader.js';
+import { JanitorError } from '../../errors.js';
+import { forceJournalDecisions, journalTagsOf, resumeJournal, withJournalTags, writeJournal } from '../../storage/journal.js';
+import { assertNoMountInside } from '../../storage/mount-points.js';
+import { acquireRunLock, endRun } from '../../storage/run-lock.js';
+import { type DeletionTarget, Vacuum } from '../../storage/vacuum.js';
 
 export interface TagsRmRepo {
   name: string;

@@ -14,12 +14,12 @@
 // (a) finds its blobs or manifest missing and fails loudly
 // (MANIFEST_BLOB_UNKNOWN), never succeeds against what is about to go.
 
-import type { BlobIndex } from '../blob-index.js';
-import type { Digest } from '../digest.js';
-import { DigestList } from '../digest-list.js';
-import { type RepoScan, scanRepository } from '../storage/scan-repository.js';
-import type { TreeReader } from '../storage/tree-reader.js';
-import type { Vacuum } from '../vacuum.js';
+import type { BlobIndex } from '../../model/blob-index.js';
+import type { Digest } from '../../model/digest.js';
+import { DigestList } from '../../model/digest-list.js';
+import { type RepoScan, scanRepository } from '../../scan/scan-repository.js';
+import type { TreeReader } from '../../storage/tree-reader.js';
+import type { Vacuum } from '../../storage/vacuum.js';
 import type { RepoOutcome } from './mark-repository.js';
 import { targetsOf } from './plan-sweep.js';
 
