@@ -10,14 +10,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JanitorError } from '../../src/errors.js';
-import {
-  type RegistryFacts,
-  checkLiveRegistry,
-  describeLiveRefusal,
-  probeRegistry,
-  probeRegistryUrls,
-  readRegistryFacts,
-} from '../../src/storage/live-registry.js';
+import { checkLiveRegistry, describeLiveRefusal } from '../../src/storage/live-registry.js';
+import { type RegistryFacts, readRegistryFacts } from '../../src/storage/registry-facts.js';
+import { probeRegistry, probeRegistryUrls } from '../../src/storage/registry-probe.js';
 import { REGISTRY_BIN, freePort, makeTempDir, registryAvailable, startRegistry } from '../support/registry.js';
 
 const STORAGE = 'storage:\n  filesystem:\n    rootdirectory: /data\n';
@@ -284,7 +279,7 @@ async function spawnRegistry(dir: string, config: string, url: string): Promise<
   fs.writeFileSync(file, config);
   const child = spawn(REGISTRY_BIN, ['serve', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
