@@ -1,6 +1,8 @@
-// Typed errors: every failure the tool reports carries a code, the file it is
-// about (when there is one) and the underlying cause. The CLI prints
-// `error: <message>` on one line and never a stack trace.
+// Typed errors and warnings. Every failure the tool reports carries a code,
+// the file it is about (when there is one) and the underlying cause; the CLI
+// prints `error: <message>` on one line and never a stack trace. Warnings
+// carry a code and, where they have one, the repository and path; the
+// renderers (report/) choose how loud each code is.
 
 export type ErrorCode =
   | 'E_USAGE' // bad flags or arguments (exit 2)
@@ -44,6 +46,39 @@ export class JanitorError extends Error {
   }
 }
 
+export type WarningCode =
+  | 'W_EMPTY_ROOT' // the root holds no registry data yet: nothing to do
+  | 'W_STRAY_FILE' // a stray file where repositories are listed (ignored)
+  | 'W_REVISION_WITHOUT_DATA' // a revision whose manifest blob is missing (skipped, as the reference does)
+  | 'W_TAG_WITHOUT_CURRENT' // a tag directory without current/link (does not resolve)
+  | 'W_DANGLING_TAG' // a tag naming a revision the repository cannot serve
+  | 'W_LINKLESS_REVISION' // a revision directory without its link (an interrupted removal; removed)
+  | 'W_ALL_TAGS_REMOVED' // the selection removes every tag of a repository
+  | 'W_RULE_UNMATCHED' // a selection rule matches no repository
+  | 'W_REPOSITORY_SKIPPED' // --skip-repo: read nothing, keep everything it links
+  | 'W_JOURNAL_PENDING' // another command's interrupted run has not finished
+  | 'W_LOCK_TAKEN_OVER' // the lock of a run that is gone was taken over
+  | 'W_CLEANUP_FAILED' // this tool's own files could not be cleaned up
+  | 'W_QUARANTINE_LEFT' // an interrupted sweep left things aside (a dry run reports them)
+  | 'W_RESTORE_FAILED' // what the sweep moved aside could not be put back
+  | 'W_RESTORED' // things moved aside were needed by a push during the sweep and went back
+  | 'W_REVALIDATED' // repositories changed while the run read them; read again
+  | 'W_TREE_KEPT_CHANGING' // still changing after the last revalidation: kept whole
+  | 'W_LIVE_SIGNS'; // uploads under way: a registry may be serving this tree
+
+export interface Warning {
+  readonly code: WarningCode;
+  readonly message: string;
+  readonly repository?: string;
+  readonly path?: string;
+}
+
+export type Warn = (warning: Warning) => void;
+
+export function makeWarning(code: WarningCode, message: string, where: { repository?: string; path?: string } = {}): Warning {
+  return { code, message, ...where };
+}
+
 /** The errno code of a Node or memfs error, if any. */
 export function errnoCode(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
@@ -51,10 +86,6 @@ export function errnoCode(error: unknown): string | undefined {
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;
-}
-
-export function isENOENT(error: unknown): boolean {
-  return errnoCode(error) === 'ENOENT';
 }
 
 /** One line describing an unexpected error, for the CLI's last resort. */

@@ -22,15 +22,15 @@ export function startCli(args: string[]): void {
 }
 
 async function runInWorker(args: string[]): Promise<number> {
-  const [{ default: fs }, { default: tty }, { runCli }, { makeStorageWorkers }, { writeAllSync }] = await Promise.all([
-    import('node:fs'),
+  const [{ nodeFileSystem }, { default: tty }, { runCli }, { makeStorageWorkers }, { writeAllSync }] = await Promise.all([
+    import('./storage/file-system.js'),
     import('node:tty'),
     import('./cli.js'),
     import('./scan/scan-pool.js'),
     import('./report/write-fd.js'),
   ]);
   return runCli(args, {
-    fs,
+    fs: nodeFileSystem,
     env: process.env,
     stdout: (text) => writeAllSync(1, text),
     stderr: (text) => writeAllSync(2, text),

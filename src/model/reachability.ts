@@ -10,7 +10,7 @@
 
 import type { Digest } from './digest.js';
 import type { BlobIndex } from './blob-index.js';
-import type { RepoScan, Revision } from '../scan/scan-repository.js';
+import type { RepoScan, Revision } from './repository.js';
 
 /** A repository's readable revisions, and who refers to whom by `subject`. */
 export interface ReferenceGraph {

@@ -2,9 +2,10 @@
 // or exactly one JSON object. Pure functions of the result: the CLI writes.
 
 import type { GcResult, RepoOutcome } from '../commands/gc/index.js';
-import { formatBytes } from './format-bytes.js';
-import { type Paint, plain, renderWarnings } from './paint.js';
-import { decisionJson, renderDecisions } from './render-tags.js';
+import { formatBytes } from './format.js';
+import { type Paint, plain } from './paint.js';
+import { renderWarnings } from './render-warnings.js';
+import { decisionJson, renderDecisions } from './render-tags-rm.js';
 
 export { formatBytes };
 

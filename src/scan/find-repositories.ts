@@ -7,7 +7,7 @@
 // name on a repository is an error (v2.8 aborts the whole GC on one too, and
 // on `host:port/x`, whose ':' its filesystem driver refuses).
 
-import { JanitorError } from '../errors.js';
+import { JanitorError, type Warn, makeWarning } from '../errors.js';
 import { isRepositoryName } from '../storage/layout.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 
@@ -15,7 +15,7 @@ import type { TreeReader } from '../storage/tree-reader.js';
  * `skip` (--skip-repo) names repositories the caller will not read; their
  * names are not validated either, so a badly named one can be skipped.
  */
-export function findRepositories(reader: TreeReader, warn: (message: string) => void, skip: (name: string) => boolean = () => false): string[] {
+export function findRepositories(reader: TreeReader, warn: Warn, skip: (name: string) => boolean = () => false): string[] {
   const found: string[] = [];
   // A brand-new registry has no repositories/ until its first push.
   const top = reader.list({ kind: 'repositoriesRoot' }, { optional: true });
@@ -35,7 +35,7 @@ export function findRepositories(reader: TreeReader, warn: (message: string) => 
       if (entry.name.startsWith('_')) continue;
       const child = name === '' ? entry.name : `${name}/${entry.name}`;
       if (!entry.isDirectory()) {
-        warn(`ignoring stray file ${rootPath}/${child}`);
+        warn(makeWarning('W_STRAY_FILE', `ignoring stray file ${rootPath}/${child}`, { path: `${rootPath}/${child}` }));
         continue;
       }
       // Listing by raw relative path: the name is not validated until it

@@ -10,7 +10,8 @@ import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, JanitorError } from '../errors.js';
 import { InProcessWorkers, type StorageWorkers, type VetJob, type VetOutcome, addVetOutcome, runVetJob } from './storage-workers.js';
-import { type RepoScan, scanRepository } from './scan-repository.js';
+import type { RepoScan } from '../model/repository.js';
+import { scanRepository } from './scan-repository.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 
 export type WorkerJob = { scan: string; freshAfterMs: number | undefined } | { vet: VetJob };

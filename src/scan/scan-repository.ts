@@ -4,42 +4,12 @@
 // result is plain data (structured-clone safe).
 
 import { type Algorithm, type Digest, isAlgorithm, makeDigest, splitDigest } from '../model/digest.js';
-import { JanitorError } from '../errors.js';
 import type { DirEntry } from '../storage/file-system.js';
 import { type PathSpec, isTagName } from '../storage/layout.js';
-import { type ManifestRefs, parseManifest } from '../model/manifest.js';
+import { parseManifest } from '../model/manifest.js';
+import type { RepoScan, TagEntry } from '../model/repository.js';
+import { JanitorError, type Warning, makeWarning } from '../errors.js';
 import { type TreeReader, retryUnsettled } from '../storage/tree-reader.js';
-
-export interface Revision {
-  digest: Digest;
-  /** undefined when the revision's blob data is missing (skipped, as the reference does). */
-  manifest: ManifestRefs | undefined;
-  /** size of the manifest blob in bytes (0 when missing). */
-  size: number;
-  /** its link was written within the grace window (a push under way or just done). */
-  fresh?: boolean;
-}
-
-export interface TagEntry {
-  tag: string;
-  /** what current/link names; undefined for a tag directory without one. */
-  current: Digest | undefined;
-  /** mtime of current/link: the tag's last push. */
-  pushedMs: number;
-  /** digests under tags/<tag>/index/: every digest the tag has pointed at. */
-  index: Digest[];
-}
-
-export interface RepoScan {
-  name: string;
-  revisions: Revision[];
-  /** revision directories without their link: what an interrupted removal leaves (removed by the sweep). */
-  linklessRevisions: Digest[];
-  /** the mtimes of the directories and links the decision rests on, taken before reading them (watchRepository). */
-  watch: string;
-  tags: TagEntry[];
-  warnings: string[];
-}
 
 /**
  * Lists `<container>/<alg>/<hex>` digest directories. Unknown entries are
@@ -73,7 +43,7 @@ function stray(where: string): JanitorError {
  * changed after it, so a quiet tree costs no extra stat.
  */
 export function scanRepository(reader: TreeReader, name: string, freshAfterMs = Number.POSITIVE_INFINITY): RepoScan {
-  const warnings: string[] = [];
+  const warnings: Warning[] = [];
   const scan: RepoScan = { name, revisions: [], linklessRevisions: [], tags: [], warnings, watch: watchRepository(reader, name) };
 
   // Tags first: scanTags lists _manifests/, which refuses a symlinked
@@ -114,7 +84,7 @@ export function scanRepository(reader: TreeReader, name: string, freshAfterMs = 
       return data && { manifest: parseManifest(data.bytes, reader.pathOf({ kind: 'blobData', digest })), size: data.bytes.length };
     }, 'E_BAD_MANIFEST');
     if (!blob) {
-      warnings.push(`${name}: revision ${digest} has no blob data; skipped, as the reference does`);
+      warnings.push(makeWarning('W_REVISION_WITHOUT_DATA', `${name}: revision ${digest} has no blob data; skipped, as the reference does`, { repository: name }));
       scan.revisions.push({ digest, manifest: undefined, size: 0 });
       continue;
     }
@@ -164,7 +134,7 @@ export function watchRepository(reader: TreeReader, name: string): string {
  * and index history, sorted by name. Used alone by `tags rm`, which needs
  * no manifests.
  */
-export function scanTags(reader: TreeReader, name: string, warnings: string[]): TagEntry[] {
+export function scanTags(reader: TreeReader, name: string, warnings: Warning[]): TagEntry[] {
   const tags: TagEntry[] = [];
   // A repository with only pushed layers has no _manifests/. Listing it
   // refuses a symlinked revisions/ or tags/ in it.
@@ -186,7 +156,7 @@ export function scanTags(reader: TreeReader, name: string, warnings: string[]): 
         entry.pushedMs = read.mtimeMs;
       }
     }
-    if (!entry.current) warnings.push(`${name}: tag ${tag} has no current link; it does not resolve`);
+    if (!entry.current) warnings.push(makeWarning('W_TAG_WITHOUT_CURRENT', `${name}: tag ${tag} has no current link; it does not resolve`, { repository: name }));
     if (children.some((c) => c.name === 'index')) {
       entry.index = listDigestDirs(
         reader.list({ kind: 'tagIndexRoot', name, tag }),

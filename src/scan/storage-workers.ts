@@ -8,7 +8,8 @@
 
 import type { Algorithm, Digest } from '../model/digest.js';
 import { type DeletionTarget, Vacuum } from '../storage/vacuum.js';
-import { type RepoScan, scanRepository } from './scan-repository.js';
+import type { RepoScan } from '../model/repository.js';
+import { scanRepository } from './scan-repository.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 
 export interface BlobGroup {

@@ -9,7 +9,7 @@
 // counting as newer (build-10 before build-9).
 
 import type { Digest } from '../model/digest.js';
-import { JanitorError } from '../errors.js';
+import { JanitorError, type Warning, makeWarning } from '../errors.js';
 import type { ExplicitTag, Rule } from './rules.js';
 
 export interface TagInfo {
@@ -142,13 +142,10 @@ export class TagSelector {
   }
 }
 
-/** The prefix by which reports pick out the loud warning below. */
-export const ALL_TAGS_REMOVED = 'ALL ';
-
-/** The loud warning when a selection leaves a repository with no tag, else undefined. */
-export function allTagsRemovedWarning(repository: string, removed: number, total: number): string | undefined {
+/** The warning (rendered loud) when a selection leaves a repository with no tag, else undefined. */
+export function allTagsRemovedWarning(repository: string, removed: number, total: number): Warning | undefined {
   if (removed === 0 || removed !== total) return undefined;
-  return `${ALL_TAGS_REMOVED}${total} tags of ${repository} are removed: nothing in it will be pullable by tag`;
+  return makeWarning('W_ALL_TAGS_REMOVED', `ALL ${total} tags of ${repository} are removed: nothing in it will be pullable by tag`, { repository });
 }
 
 /**

@@ -20,9 +20,8 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JanitorError, describeError, errnoCode } from '../errors.js';
+import { JanitorError, type Warn, errnoCode, makeWarning } from '../errors.js';
 import type { FileSystem } from './file-system.js';
-import { removeJournalIfOurs } from './journal.js';
 import type { TreeReader } from './tree-reader.js';
 
 export interface LockHolder {
@@ -77,7 +76,7 @@ export interface LockOptions {
   command: string;
   /** --wait: how long to wait for a held lock (0: refuse at once). */
   waitMs: number;
-  warn: (message: string) => void;
+  warn: Warn;
   probe?: ProcessProbe;
 }
 
@@ -115,7 +114,7 @@ export async function acquireRunLock(reader: TreeReader, options: LockOptions): 
     if (seen === undefined) continue; // released between our try and the read
     const stale = staleReason(seen, probe);
     if (stale) {
-      options.warn(`${file}: taking over the lock of a run that is gone (${seen.holder ? describeHolder(seen.holder) : 'unreadable'}): ${stale}`);
+      options.warn(makeWarning('W_LOCK_TAKEN_OVER', `${file}: taking over the lock of a run that is gone (${seen.holder ? describeHolder(seen.holder) : 'unreadable'}): ${stale}`, { path: file }));
       moveStaleLockAside(fs, file, seen.text);
       continue;
     }
@@ -193,26 +192,4 @@ function releaseIfOurs(fs: FileSystem, file: string, text: string, remove: () =>
     return; // gone: nothing of ours to release
   }
   if (current === text) remove();
-}
-
-/**
- * The end of a destructive run: the lock goes first, then, once the run
- * completed, the journal (journal.ts removeJournalIfOurs says why in that
- * order). A failure here must not hide the run's own outcome: a lock left
- * behind is taken over as stale, a journal left behind is finished by a
- * rerun; it is reported as a warning.
- */
-export function endRun(
-  reader: TreeReader,
-  lock: RunLock | undefined,
-  journal: { done: boolean; fingerprint: string | undefined },
-  remove: (kind: 'lock' | 'journal') => void,
-  warn: (message: string) => void,
-): void {
-  try {
-    lock?.release(() => remove('lock'));
-    if (journal.done) removeJournalIfOurs(reader, journal.fingerprint, () => remove('journal'));
-  } catch (error) {
-    warn(`cannot clean up ${reader.pathOf({ kind: 'janitorDir' })}: ${describeError(error)}`);
-  }
 }

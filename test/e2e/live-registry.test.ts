@@ -153,7 +153,7 @@ describeWithRegistry('gc on a live registry (issue 8)', () => {
         const { nodeFileSystem } = await import(${JSON.stringify(`${DIST}/storage/file-system.js`)});
         const fs = await import('node:fs');
         const reader = new TreeReader(nodeFileSystem, ${JSON.stringify(v2Of(root))});
-        const lock = await acquireRunLock(reader, { command: 'test-holder', waitMs: 0, warn: (m) => process.stderr.write(m + '\\n') });
+        const lock = await acquireRunLock(reader, { command: 'test-holder', waitMs: 0, warn: (w) => process.stderr.write(w.message + '\\n') });
         process.stdout.write('locked\\n');
         const bound = setTimeout(() => {}, 60_000);
         process.stdin.on('data', () => {});

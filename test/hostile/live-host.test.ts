@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
 import type { Digest } from '../../src/model/digest.js';
-import { listDeletions, runGc } from '../../src/commands/gc/index.js';
+import { runGc } from '../../src/commands/gc/index.js';
+import { listDeletions } from '../support/gc-deletions.js';
 import type { WritableFileSystem } from '../support/tree-builder.js';
 import { type MemFs, ROOT, V2, exists, memTree } from '../support/memfs-tree.js';
 import { sampleTree } from '../support/sample-tree.js';
@@ -47,7 +48,7 @@ describe('one destructive run per tree', () => {
     holdLock(t.fs, { host: hostname(), pid: 2 ** 22 + 17 });
     const run = await cli(t.fs, ['gc', '-m', '--json']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.json.warnings.join('\n')).toMatch(/taking over the lock of a run that is gone .*pid 4194321 is not running/);
+    expect(run.json.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(/taking over the lock of a run that is gone .*pid 4194321 is not running/);
     expect(listDeletions(await runGc(t.fs, ROOT, { dryRun: true, deleteUntagged: true })).blobsDeleted).toEqual([]);
     expect(exists(t.fs, LOCK)).toBe(false);
   });
@@ -206,7 +207,7 @@ describe('a live registry writing while the run reads', () => {
     const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true, graceMs: 0 });
     expect(pushedImage).toBeDefined();
     expect(result.revalidations).toBeGreaterThanOrEqual(1);
-    expect(result.warnings.join('\n')).toMatch(/revalidation: 1 repositories changed while this run read them \(team\/web\)/);
+    expect(result.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(/revalidation: 1 repositories changed while this run read them \(team\/web\)/);
     expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest: orphan }))).toBe(true);
     expect(exists(t.fs, t.tree.pathOf({ kind: 'revisionLink', name: 'team/web', digest: pushedImage! }))).toBe(true);
   });
@@ -227,7 +228,7 @@ describe('a live registry writing while the run reads', () => {
     const t = sampleTree();
     t.fs.mkdirSync(`${V2}/repositories/team/app/_uploads/0f8fad5b-d9cb-469f-a165-70867728950e`, { recursive: true });
     const run = await cli(t.fs, ['gc', '-d', '--json']);
-    expect(run.json.warnings.join('\n')).toMatch(/signs of a live registry: 1 uploads in _uploads\/ of 1 repositories \(team\/app\)/);
+    expect(run.json.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(/signs of a live registry: 1 uploads in _uploads\/ of 1 repositories \(team\/app\)/);
   });
 });
 
@@ -254,7 +255,7 @@ describe('a push that completes during the sweep', () => {
     const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true, graceMs: 0 });
     expect(pushed).toBeDefined();
     expect(result.sweepError).toBeUndefined();
-    expect(result.warnings.join('\n')).toMatch(/1 blobs or manifests moved aside were needed by pushes made during the sweep and were put back/);
+    expect(result.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(/1 blobs or manifests moved aside were needed by pushes made during the sweep and were put back/);
     expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest: orphan }))).toBe(true);
     expect(exists(t.fs, t.tree.pathOf({ kind: 'layerLink', name: 'team/web', digest: orphan }))).toBe(true);
     expect(exists(t.fs, `${V2}/_janitor/quarantine`)).toBe(false);
@@ -300,7 +301,7 @@ describe('a push that completes during the sweep', () => {
     t.fs.mkdirSync(`${V2}/_janitor/quarantine/sha256`, { recursive: true });
     t.fs.renameSync(t.tree.pathOf({ kind: 'blobDir', digest: t.sample.web.digest }), `${V2}/_janitor/quarantine/sha256/${hex}`);
     const dry = await cli(t.fs, ['gc', '-d', '--json']);
-    expect(dry.json.warnings.join('\n')).toMatch(/1 blobs or revisions are in .*quarantine\* from an interrupted sweep; a real run puts them back first/);
+    expect(dry.json.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(/1 blobs or revisions are in .*quarantine\* from an interrupted sweep; a real run puts them back first/);
     const run = await cli(t.fs, ['gc', '-m', '--json']);
     expect(run.code, run.stderr).toBe(0);
     expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest: t.sample.web.digest }))).toBe(true);

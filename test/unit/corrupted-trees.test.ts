@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Digest } from '../../src/model/digest.js';
 import { JanitorError } from '../../src/errors.js';
-import { listDeletions, runGc } from '../../src/commands/gc/index.js';
+import { runGc } from '../../src/commands/gc/index.js';
+import { listDeletions } from '../support/gc-deletions.js';
 import type { WritableFileSystem } from '../support/tree-builder.js';
 import { ROOT } from '../support/memfs-tree.js';
 import { sampleTree } from '../support/sample-tree.js';
@@ -183,7 +184,7 @@ describe('tolerated damage, as the reference tolerates it', () => {
     const ghost = 'sha256:' + 'ab'.repeat(32);
     tree.write({ kind: 'revisionLink', name: 'team/web', digest: ghost as Digest }, ghost);
     const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true });
-    expect(result.warnings.join('\n')).toContain(`revision ${ghost} has no blob data`);
+    expect(result.warnings.map((w: { message: string }) => w.message).join('\n')).toContain(`revision ${ghost} has no blob data`);
     expect(listDeletions(result).blobsDeleted).toContain(sample.orphan);
     expect(fs.readdirSync(tree.pathOf({ kind: 'revisionsAlgorithm', name: 'team/web', algorithm: 'sha256' }), { withFileTypes: true }).map((e) => e.name)).toContain('ab'.repeat(32));
   });
@@ -192,7 +193,7 @@ describe('tolerated damage, as the reference tolerates it', () => {
     const { fs, tree, sample } = sampleTree();
     fs.mkdirSync(tree.pathOf({ kind: 'tagIndexAlgorithm', name: 'team/app', tag: 'half', algorithm: 'sha256' }), { recursive: true });
     const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true });
-    expect(result.warnings.join('\n')).toContain('tag half has no current link');
+    expect(result.warnings.map((w: { message: string }) => w.message).join('\n')).toContain('tag half has no current link');
     expect(listDeletions(result).manifestsDeleted).toEqual([{ repository: 'team/app', digest: sample.untagged.digest }]);
   });
 
@@ -200,7 +201,7 @@ describe('tolerated damage, as the reference tolerates it', () => {
     const { fs, tree, sample } = sampleTree();
     fs.unlinkSync(tree.pathOf({ kind: 'revisionLink', name: 'team/app', digest: sample.untagged.digest }));
     const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true });
-    expect(result.warnings.join('\n')).toContain(`revision ${sample.untagged.digest} has no link file`);
+    expect(result.warnings.map((w: { message: string }) => w.message).join('\n')).toContain(`revision ${sample.untagged.digest} has no link file`);
     expect(listDeletions(result).blobsDeleted).toContain(sample.untagged.digest);
   });
 });

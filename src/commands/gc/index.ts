@@ -20,26 +20,23 @@
 // 5. verify     skipped for a dry run. Every kept tag still has its
 //               revision link and manifest blob; then the journal goes.
 
+import { JanitorError, type Warn, type Warning, describeError, makeWarning } from '../../errors.js';
 import { BlobIndex } from '../../model/blob-index.js';
 import type { Digest } from '../../model/digest.js';
-import { JanitorError, describeError } from '../../errors.js';
-import type { FileSystem } from '../../storage/file-system.js';
-import type { TagSelector } from '../../select/select-tags.js';
-import { findRepositories } from '../../scan/find-repositories.js';
-import { locateRoot } from '../../storage/locate-root.js';
-import { type StorageWorkers, InProcessWorkers } from '../../scan/storage-workers.js';
-import { scanBlobs } from '../../scan/scan-blobs.js';
-import { type RepoScan, listServableDigests, watchRepository } from '../../scan/scan-repository.js';
-import { TreeReader } from '../../storage/tree-reader.js';
-import { Vacuum } from '../../storage/vacuum.js';
 import { DigestList } from '../../model/digest-list.js';
-import { type JournalTag, journalTagsOf, resumeJournal, writeJournal } from '../../storage/journal.js';
-import { assertNoMountInside } from '../../storage/mount-points.js';
-import { acquireRunLock, endRun } from '../../storage/run-lock.js';
+import type { RepoScan } from '../../model/repository.js';
+import { findRepositories } from '../../scan/find-repositories.js';
+import { scanBlobs } from '../../scan/scan-blobs.js';
+import { listServableDigests, watchRepository } from '../../scan/scan-repository.js';
+import { InProcessWorkers, type StorageWorkers } from '../../scan/storage-workers.js';
+import type { TagSelector } from '../../select/select-tags.js';
+import type { FileSystem } from '../../storage/file-system.js';
+import type { TreeReader } from '../../storage/tree-reader.js';
+import { type JournalTag, journalTagsOf, writeJournal } from '../journal.js';
+import { openTree, runDeleting } from '../skeleton.js';
 import { type RepoOutcome, markRepository } from './mark-repository.js';
 import { planSweep } from './plan-sweep.js';
 import { sweepAside } from './sweep-aside.js';
-import { timePhases } from '../phases.js';
 
 export type { RepoOutcome };
 
@@ -57,7 +54,6 @@ export interface GcOptions {
   /** builds the read-side threads; defaults to in-process on `fs`. */
   makeWorkers?: (reader: TreeReader) => StorageWorkers;
   onPhase?: (phase: string, ms: number) => void;
-  onProgress?: (message: string) => void;
   /** prune: what identifies this command in the journal (storage/journal.ts). */
   journal?: { fingerprint: string; command: string };
   /** the command line, recorded in the lock. */
@@ -105,7 +101,7 @@ export interface GcResult {
   repositories: RepoOutcome[];
   /** repositories skipped by --skip-repo, each kept whole. */
   skipped: string[];
-  warnings: string[];
+  warnings: Warning[];
   phases: { name: string; ms: number }[];
   /** `<name>.<uuid>.tmp` files of crashed registry writes removed with their directories (real runs). */
   temporaryFiles: number;
@@ -125,20 +121,19 @@ export interface GcResult {
 
 export async function runGc(fs: FileSystem, rootNamed: string, options: GcOptions): Promise<GcResult> {
   const startedMs = Date.now();
-  const timer = timePhases(options.onPhase);
-  const located = locateRoot(fs, rootNamed);
+  const { root, v2, reader, warnings, warn, timer } = openTree(fs, rootNamed, options.onPhase);
   let index = new BlobIndex();
   const result: GcResult = {
     dryRun: options.dryRun,
     deleteUntagged: options.deleteUntagged,
-    root: located.root,
-    v2: located.v2,
+    root,
+    v2,
     blobsMarked: 0,
     blobsDeletedCount: 0,
     bytesFreed: 0,
     repositories: [],
     skipped: [],
-    warnings: [],
+    warnings,
     phases: timer.phases,
     temporaryFiles: 0,
     swept: undefined,
@@ -147,28 +142,18 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     revalidations: 0,
     forEachBlobDeleted: (visit) => index.forEachUnmarked(visit),
   };
-  const warn = (message: string): void => void result.warnings.push(message);
-  if (!located.v2) {
+  if (!reader) {
     options.selector?.assertExplicitFound();
-    warn(`${located.root} holds no registry data yet: nothing to do`);
     return result;
   }
-  const v2 = located.v2;
-  const reader = new TreeReader(fs, v2);
-  const mountPoints = assertNoMountInside(fs, v2);
-  const vacuum = new Vacuum(fs, v2, mountPoints);
-
-  // One destructive run per tree (storage/run-lock.ts), held to the end.
-  const lock = options.dryRun ? undefined : await acquireRunLock(reader, { command: options.command ?? 'registry-janitor', waitMs: options.waitMs ?? 0, warn });
-  let journalDone = false;
-  try {
+  return runDeleting(fs, reader, options, warn, async ({ vacuum, mountPoints, resumed, complete }) => {
     // 1. inventory
     const skip = options.skipRepository ?? (() => false);
-    const resumed = resumeJournal(reader, options.journal?.fingerprint, warn);
     // Blobs an interrupted sweep moved aside go back before anything is read.
     const leftAside = vacuum.listQuarantine();
     if (leftAside.length > 0) {
-      if (options.dryRun) warn(`${leftAside.length} blobs or revisions are in ${reader.pathOf({ kind: 'janitorDir' })}/quarantine* from an interrupted sweep; a real run puts them back first`);
+      const path = reader.pathOf({ kind: 'janitorDir' });
+      if (options.dryRun) warn(makeWarning('W_QUARANTINE_LEFT', `${leftAside.length} blobs or revisions are in ${path}/quarantine* from an interrupted sweep; a real run puts them back first`, { path }));
       else for (const item of leftAside) vacuum.restore(item);
     }
     const journalTags = groupByRepository(resumed?.tags ?? []);
@@ -183,17 +168,17 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
         index.markAll(digests);
         options.selector?.skip(name);
         result.skipped.push(name);
-        warn(`${name}: skipped (--skip-repo); its ${digests.length} linked digests are kept and nothing in it is deleted`);
+        warn(makeWarning('W_REPOSITORY_SKIPPED', `${name}: skipped (--skip-repo); its ${digests.length} linked digests are kept and nothing in it is deleted`, { repository: name }));
       }
       return repositories.filter((name) => !skip(name));
     });
-    options.onProgress?.(`${index.blobCount} blobs, ${names.length} repositories`);
     warnOfUploads(reader, names, warn);
 
     // 2. mark, 3. plan and 4. revalidate use the read-side threads (-j); closed before any deletion.
     const outcomes = result.repositories;
     const workers = options.makeWorkers?.(reader) ?? new InProcessWorkers(reader);
-    const freshAfterMs = (options.graceMs ?? 0) > 0 ? startedMs - options.graceMs! : Number.POSITIVE_INFINITY;
+    const graceMs = options.graceMs ?? 0;
+    const freshAfterMs = graceMs > 0 ? startedMs - graceMs : Number.POSITIVE_INFINITY;
     const mark = (scan: RepoScan): RepoOutcome =>
       markRepository(scan, { ...options, journalTags: journalTags.get(scan.name) ?? [], freshAfterMs }, index, warn);
     // Skipped repositories are not compared: what they link now is marked.
@@ -209,7 +194,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       // 2. mark
       await timer.runAsync('mark', () => workers.scanRepositories(names, (scan) => outcomes.push(mark(scan)), freshAfterMs));
       options.selector?.assertExplicitFound();
-      for (const rule of options.selector?.unmatchedRules() ?? []) warn(`${rule.origin} matches no repository`);
+      for (const rule of options.selector?.unmatchedRules() ?? []) warn(makeWarning('W_RULE_UNMATCHED', `${rule.origin} matches no repository`));
       outcomes.sort((a, b) => (a.name < b.name ? -1 : 1));
       result.blobsMarked = index.markedCount;
 
@@ -225,7 +210,12 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
             if (++result.revalidations > MAX_REVALIDATIONS) {
               // Written to steadily: what changed in the last round is kept
               // whole (nothing in it deleted, everything it links marked).
-              warn(`the tree kept changing through ${MAX_REVALIDATIONS} revalidations: ${changed.length} repositories written to last are kept whole this run (${changed.slice(0, 5).join(', ')})`);
+              warn(
+                makeWarning(
+                  'W_TREE_KEPT_CHANGING',
+                  `the tree kept changing through ${MAX_REVALIDATIONS} revalidations: ${changed.length} repositories written to last are kept whole this run (${changed.slice(0, 5).join(', ')})`,
+                ),
+              );
               for (const name of changed) {
                 index.markAll(listServableDigests(reader, name));
                 const outcome = outcomes.find((o) => o.name === name);
@@ -234,7 +224,12 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
               await plan();
               break;
             }
-            warn(`revalidation: ${changed.length} repositories changed while this run read them (${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', ...' : ''}); read, marked and planned again`);
+            warn(
+              makeWarning(
+                'W_REVALIDATED',
+                `revalidation: ${changed.length} repositories changed while this run read them (${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', ...' : ''}); read, marked and planned again`,
+              ),
+            );
             await workers.scanRepositories(changed, (scan) => replaceOutcome(outcomes, mark(scan)), freshAfterMs);
             outcomes.sort((a, b) => (a.name < b.name ? -1 : 1));
             result.blobsMarked = index.markedCount;
@@ -278,7 +273,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       result.bytesFreed = swept.bytes;
       // 6. verify: the journal goes only once every kept tag is checked.
       timer.run('verify', () => verifyKeptTags(reader, outcomes));
-      journalDone = journaled;
+      if (journaled) complete();
     } catch (error) {
       if (!(error instanceof JanitorError)) throw error;
       result.sweepError = error;
@@ -287,14 +282,12 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       try {
         for (const item of vacuum.listQuarantine()) vacuum.restore(item);
       } catch (restoreError) {
-        warn(`could not put back what the sweep moved aside: ${describeError(restoreError)}; the next real run puts it back first`);
+        warn(makeWarning('W_RESTORE_FAILED', `could not put back what the sweep moved aside: ${describeError(restoreError)}; the next real run puts it back first`));
       }
     }
     result.temporaryFiles = vacuum.temporaryFiles;
     return result;
-  } finally {
-    endRun(reader, lock, { done: journalDone, fingerprint: options.journal?.fingerprint }, (kind) => vacuum.remove({ kind }), warn);
-  }
+  });
 }
 
 /**
@@ -313,7 +306,7 @@ function findChangedRepositories(reader: TreeReader, outcomes: readonly RepoOutc
 }
 
 /** Uploads under way are a sign of a live registry: say where (never read further, never deleted). */
-function warnOfUploads(reader: TreeReader, names: readonly string[], warn: (message: string) => void): void {
+function warnOfUploads(reader: TreeReader, names: readonly string[], warn: Warn): void {
   const busy: string[] = [];
   let uploads = 0;
   for (const name of names) {
@@ -323,7 +316,12 @@ function warnOfUploads(reader: TreeReader, names: readonly string[], warn: (mess
     uploads += entries;
   }
   if (uploads > 0) {
-    warn(`signs of a live registry: ${uploads} uploads in _uploads/ of ${busy.length} repositories (${busy.slice(0, 5).join(', ')}${busy.length > 5 ? ', ...' : ''}); stale ones are purged by the registry itself (storage.maintenance.uploadpurging)`);
+    warn(
+      makeWarning(
+        'W_LIVE_SIGNS',
+        `signs of a live registry: ${uploads} uploads in _uploads/ of ${busy.length} repositories (${busy.slice(0, 5).join(', ')}${busy.length > 5 ? ', ...' : ''}); stale ones are purged by the registry itself (storage.maintenance.uploadpurging)`,
+      ),
+    );
   }
 }
 
@@ -379,18 +377,4 @@ function verifyKeptTags(reader: TreeReader, outcomes: RepoOutcome[]): void {
       }
     }
   }
-}
-
-export interface RepoDigest {
-  repository: string;
-  digest: Digest;
-}
-
-/** The deletion lists as plain arrays (small trees, tests). */
-export function listDeletions(result: GcResult): { blobsDeleted: Digest[]; manifestsDeleted: RepoDigest[]; layerLinksDeleted: RepoDigest[] } {
-  const blobsDeleted: Digest[] = [];
-  result.forEachBlobDeleted((digest) => blobsDeleted.push(digest));
-  const flatten = (pick: (o: RepoOutcome) => Iterable<Digest>): RepoDigest[] =>
-    result.repositories.flatMap((o) => [...pick(o)].map((digest) => ({ repository: o.name, digest })));
-  return { blobsDeleted, manifestsDeleted: flatten((o) => o.manifestsDeleted), layerLinksDeleted: flatten((o) => o.layerLinksDeleted) };
 }

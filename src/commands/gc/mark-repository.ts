@@ -2,12 +2,13 @@
 // the kept revisions, mark them, and record what the repository loses.
 // Only compact records outlive the RepoScan.
 
+import { type Warn, makeWarning } from '../../errors.js';
 import type { BlobIndex } from '../../model/blob-index.js';
 import type { Digest } from '../../model/digest.js';
 import { DigestList } from '../../model/digest-list.js';
 import { type TagDecision, type TagSelector, allTagsRemovedWarning, spareFreshTags } from '../../select/select-tags.js';
-import { type JournalTag, forceJournalDecisions, withJournalTags } from '../../storage/journal.js';
-import type { RepoScan } from '../../scan/scan-repository.js';
+import type { RepoScan } from '../../model/repository.js';
+import { type JournalTag, forceJournalDecisions, withJournalTags } from '../journal.js';
 import { closeOver, markRevision, referenceGraph, selectKept, taggedDigests } from '../../model/reachability.js';
 
 export interface RepoOutcome {
@@ -36,12 +37,12 @@ export function markRepository(
   scan: RepoScan,
   options: { deleteUntagged: boolean; selector?: TagSelector | undefined; journalTags?: readonly JournalTag[]; freshAfterMs?: number | undefined },
   index: BlobIndex,
-  warn: (message: string) => void,
+  warn: Warn,
 ): RepoOutcome {
   const freshAfterMs = options.freshAfterMs ?? Number.POSITIVE_INFINITY;
   for (const warning of scan.warnings) warn(warning);
   for (const digest of scan.linklessRevisions) {
-    warn(`${scan.name}: revision ${digest} has no link file (left by an interrupted removal); its directory is removed`);
+    warn(makeWarning('W_LINKLESS_REVISION', `${scan.name}: revision ${digest} has no link file (left by an interrupted removal); its directory is removed`, { repository: scan.name }));
   }
   // Resuming an interrupted prune: its removed tags count as present and removed.
   const resumed = withJournalTags(scan.tags, options.journalTags ?? []);
@@ -103,7 +104,7 @@ export function markRepository(
   }
   for (const tag of remainingTags) {
     if (tag.current && kept.has(tag.current)) outcome.keptTags.push({ tag: tag.tag, digest: tag.current });
-    else if (tag.current) warn(`${scan.name}: tag ${tag.tag} names ${tag.current}, which has no readable revision in this repository`);
+    else if (tag.current) warn(makeWarning('W_DANGLING_TAG', `${scan.name}: tag ${tag.tag} names ${tag.current}, which has no readable revision in this repository`, { repository: scan.name }));
   }
   return outcome;
 }

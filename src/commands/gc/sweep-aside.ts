@@ -14,10 +14,12 @@
 // (a) finds its blobs or manifest missing and fails loudly
 // (MANIFEST_BLOB_UNKNOWN), never succeeds against what is about to go.
 
+import { type Warn, makeWarning } from '../../errors.js';
 import type { BlobIndex } from '../../model/blob-index.js';
 import type { Digest } from '../../model/digest.js';
 import { DigestList } from '../../model/digest-list.js';
-import { type RepoScan, scanRepository } from '../../scan/scan-repository.js';
+import type { RepoScan } from '../../model/repository.js';
+import { scanRepository } from '../../scan/scan-repository.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
 import type { Vacuum } from '../../storage/vacuum.js';
 import type { RepoOutcome } from './mark-repository.js';
@@ -34,7 +36,7 @@ export interface SweepContext {
   /** repositories whose watch changed since they were read (run-gc.ts). */
   findChanged: () => string[];
   replaceOutcome: (outcome: RepoOutcome) => void;
-  warn: (message: string) => void;
+  warn: Warn;
   timer: { run<T>(name: string, body: () => T): T };
   /** incremented as deletions complete (run-gc.ts SweepCounts). */
   swept: { tags: number; tagIndexEntries: number; manifests: number; linklessRevisions: number; layerLinks: number; blobs: number; bytes: number };
@@ -77,7 +79,7 @@ export function sweepAside(context: SweepContext): boolean {
       const names = context.findChanged();
       if (names.length === 0) break;
       changed = true;
-      context.warn(`recheck after the sweep moved things aside: ${names.length} repositories changed (${names.slice(0, 5).join(', ')}); read and marked again`);
+      context.warn(makeWarning('W_REVALIDATED', `recheck after the sweep moved things aside: ${names.length} repositories changed (${names.slice(0, 5).join(', ')}); read and marked again`));
       for (const name of names) {
         let scan = scanRepository(context.reader, name, context.freshAfterMs);
         // Bounded: each pass puts back at least one item, and few were aside.
@@ -132,7 +134,7 @@ export function sweepAside(context: SweepContext): boolean {
     }
     vacuum.removeQuarantineDirs();
   });
-  if (restored > 0) context.warn(`${restored} blobs or manifests moved aside were needed by pushes made during the sweep and were put back`);
+  if (restored > 0) context.warn(makeWarning('W_RESTORED', `${restored} blobs or manifests moved aside were needed by pushes made during the sweep and were put back`));
   return changed;
 }
 

@@ -15,16 +15,15 @@
 //               plain gc frees anyway) are not counted.
 
 import type { Digest } from '../../model/digest.js';
-import { JanitorError } from '../../errors.js';
-import { timePhases } from '../phases.js';
+import { JanitorError, type Warning } from '../../errors.js';
+import type { RepoScan, Revision } from '../../model/repository.js';
+import { openTree } from '../skeleton.js';
 import { KeepContext, closeOver, listRevisionMarks, selectKeptIn } from '../../model/reachability.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import type { Platform } from '../../model/manifest.js';
 import { findRepositories } from '../../scan/find-repositories.js';
-import { locateRoot } from '../../storage/locate-root.js';
 import { InProcessWorkers, type StorageWorkers } from '../../scan/storage-workers.js';
-import type { RepoScan, Revision } from '../../scan/scan-repository.js';
-import { TreeReader } from '../../storage/tree-reader.js';
+import type { TreeReader } from '../../storage/tree-reader.js';
 import { compileRepositoryGlobs } from '../../select/repository-glob.js';
 
 export type LsSort = 'name' | 'size' | 'age';
@@ -53,7 +52,7 @@ export interface LsResult {
   repositories: LsRepo[];
   /** distinct blobs referenced by the listed repositories. */
   totalSize: number;
-  warnings: string[];
+  warnings: Warning[];
 }
 
 /** What a revision marks when kept; nothing for one whose manifest is missing (never kept). */
@@ -71,15 +70,13 @@ export async function runLs(
   rootNamed: string,
   options: { globs: string[]; sort: LsSort; makeWorkers?: (reader: TreeReader) => StorageWorkers; onPhase?: (phase: string, ms: number) => void },
 ): Promise<LsResult> {
-  const timer = timePhases(options.onPhase);
-  const located = locateRoot(fs, rootNamed);
-  const result: LsResult = { root: located.root, v2: located.v2, repositories: [], totalSize: 0, warnings: [] };
-  if (!located.v2) return result;
-  const reader = new TreeReader(fs, located.v2);
+  const { root, v2, reader, warnings, warn, timer } = openTree(fs, rootNamed, options.onPhase);
+  const result: LsResult = { root, v2, repositories: [], totalSize: 0, warnings };
+  if (!reader) return result;
   const match = options.globs.length > 0 ? compileRepositoryGlobs(options.globs, 'ls') : () => true;
 
   // 1. inventory
-  const names = timer.run('inventory', () => findRepositories(reader, (m) => void result.warnings.push(m)));
+  const names = timer.run('inventory', () => findRepositories(reader, warn));
   const matched = names.filter((n) => match(n));
   if (options.globs.length > 0 && matched.length === 0) {
     throw new JanitorError('E_NOT_FOUND', `no repository matches ${options.globs.join(' ')}`);

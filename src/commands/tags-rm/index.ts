@@ -13,18 +13,14 @@
 //               directories, then the journal goes. A failure part-way
 //               is reported with the tags already removed.
 
-import type { FileSystem } from '../../storage/file-system.js';
-import { timePhases } from '../phases.js';
-import { type TagDecision, type TagSelector, allTagsRemovedWarning, spareFreshTags } from '../../select/select-tags.js';
+import { JanitorError, type Warning, makeWarning } from '../../errors.js';
 import { findRepositories } from '../../scan/find-repositories.js';
-import { locateRoot } from '../../storage/locate-root.js';
 import { scanTags } from '../../scan/scan-repository.js';
-import { TreeReader } from '../../storage/tree-reader.js';
-import { JanitorError } from '../../errors.js';
-import { forceJournalDecisions, journalTagsOf, resumeJournal, withJournalTags, writeJournal } from '../../storage/journal.js';
-import { assertNoMountInside } from '../../storage/mount-points.js';
-import { acquireRunLock, endRun } from '../../storage/run-lock.js';
-import { type DeletionTarget, Vacuum } from '../../storage/vacuum.js';
+import { type TagDecision, type TagSelector, allTagsRemovedWarning, spareFreshTags } from '../../select/select-tags.js';
+import type { FileSystem } from '../../storage/file-system.js';
+import type { DeletionTarget } from '../../storage/vacuum.js';
+import { forceJournalDecisions, journalTagsOf, withJournalTags, writeJournal } from '../journal.js';
+import { openTree, runDeleting } from '../skeleton.js';
 
 export interface TagsRmRepo {
   name: string;
@@ -38,7 +34,7 @@ export interface TagsRmResult {
   root: string;
   v2: string | undefined;
   repositories: TagsRmRepo[];
-  warnings: string[];
+  warnings: Warning[];
   phases: { name: string; ms: number }[];
   /** tag directories removed (real run); all selected unless `sweepError`. */
   removed: number;
@@ -60,34 +56,25 @@ export async function runTagsRm(
     graceMs?: number;
   },
 ): Promise<TagsRmResult> {
-  const freshAfterMs = (options.graceMs ?? 0) > 0 ? Date.now() - options.graceMs! : Number.POSITIVE_INFINITY;
-  const timer = timePhases(options.onPhase);
-  const located = locateRoot(fs, rootNamed);
+  const graceMs = options.graceMs ?? 0;
+  const freshAfterMs = graceMs > 0 ? Date.now() - graceMs : Number.POSITIVE_INFINITY;
+  const { root, v2, reader, warnings, warn, timer } = openTree(fs, rootNamed, options.onPhase);
   const result: TagsRmResult = {
     dryRun: options.dryRun,
-    root: located.root,
-    v2: located.v2,
+    root,
+    v2,
     repositories: [],
-    warnings: [],
+    warnings,
     phases: timer.phases,
     removed: 0,
     sweepError: undefined,
   };
-  const warn = (message: string): void => void result.warnings.push(message);
-  if (!located.v2) {
+  if (!reader) {
     options.selector.assertExplicitFound();
     return result;
   }
-  const v2 = located.v2;
-  const reader = new TreeReader(fs, v2);
-
-  const vacuum = new Vacuum(fs, v2, assertNoMountInside(fs, v2));
-  // One destructive run per tree (storage/run-lock.ts), held to the end.
-  const lock = options.dryRun ? undefined : await acquireRunLock(reader, { command: options.command ?? 'registry-janitor', waitMs: options.waitMs ?? 0, warn });
-  let journalDone = false;
-  try {
+  return runDeleting(fs, reader, options, warn, async ({ vacuum, resumed, complete }) => {
     // 1. inventory
-    const resumed = resumeJournal(reader, options.journal?.fingerprint, warn);
     const names = timer.run('inventory', () => findRepositories(reader, warn));
 
     // 2. select
@@ -106,7 +93,7 @@ export async function runTagsRm(
         if (decisions.length > 0) result.repositories.push({ name, tags: tags.length, tagsRemoved, tagsKept: decisions.filter((d) => !d.remove) });
       }
       options.selector.assertExplicitFound();
-      for (const rule of options.selector.unmatchedRules()) warn(`${rule.origin} matches no repository`);
+      for (const rule of options.selector.unmatchedRules()) warn(makeWarning('W_RULE_UNMATCHED', `${rule.origin} matches no repository`));
     });
     // 3. plan
     const targets: DeletionTarget[] = result.repositories.flatMap((repo) => repo.tagsRemoved.map(({ tag }) => ({ kind: 'tag' as const, repository: repo.name, tag })));
@@ -127,13 +114,11 @@ export async function runTagsRm(
           result.removed++;
         }
       });
-      journalDone = targets.length > 0 || resumed !== undefined;
+      if (targets.length > 0 || resumed !== undefined) complete();
     } catch (error) {
       if (!(error instanceof JanitorError)) throw error;
       result.sweepError = error;
     }
     return result;
-  } finally {
-    endRun(reader, lock, { done: journalDone, fingerprint: options.journal?.fingerprint }, (kind) => vacuum.remove({ kind }), warn);
-  }
+  });
 }

@@ -1,4 +1,5 @@
-// Human-readable sizes, 1024-based.
+// Formatting of values for the reports: human-readable sizes (1024-based)
+// and push times for JSON.
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
@@ -10,3 +11,7 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
+/** A push time for JSON: ISO 8601, or null when the tag has none. */
+export function pushedJson(ms: number): string | null {
+  return ms ? new Date(ms).toISOString() : null;
+}

@@ -13,12 +13,11 @@
 // v2/_janitor/journal.json, beside blobs/ and repositories/: the registry
 // reads neither that directory nor anything else in v2.
 
-import type { Digest } from '../model/digest.js';
-import { parseDigest } from '../model/digest.js';
-import { JanitorError, errnoCode } from '../errors.js';
+import { type Digest, parseDigest } from '../model/digest.js';
+import { JanitorError, type Warn, errnoCode, makeWarning } from '../errors.js';
+import type { TagEntry } from '../model/repository.js';
 import type { TagDecision } from '../select/select-tags.js';
-import type { TagEntry } from '../scan/scan-repository.js';
-import type { TreeReader } from './tree-reader.js';
+import type { TreeReader } from '../storage/tree-reader.js';
 
 export interface JournalTag {
   repository: string;
@@ -166,10 +165,11 @@ export function removeJournalIfOurs(reader: TreeReader, fingerprint: string | un
  * The journal of an interrupted run: returned when this command (same
  * fingerprint) is the one to finish it; another command is told how to.
  */
-export function resumeJournal(reader: TreeReader, fingerprint: string | undefined, warn: (message: string) => void): Journal | undefined {
+export function resumeJournal(reader: TreeReader, fingerprint: string | undefined, warn: Warn): Journal | undefined {
   const journal = readJournal(reader);
   if (!journal) return undefined;
   if (journal.fingerprint === fingerprint) return journal;
-  warn(`${reader.pathOf({ kind: 'journal' })}: an interrupted \`${journal.command}\` (started ${journal.startedAt}) has not finished; rerun that command to finish it`);
+  const path = reader.pathOf({ kind: 'journal' });
+  warn(makeWarning('W_JOURNAL_PENDING', `${path}: an interrupted \`${journal.command}\` (started ${journal.startedAt}) has not finished; rerun that command to finish it`, { path }));
   return undefined;
 }
