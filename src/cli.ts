@@ -284,7 +284,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help and --version exit 0; a missing subcommand shows help with exit code 1: a usage error.
+      // --help exits 0; a missing subcommand shows help with exit code 1: a usage error.
       return error.exitCode === 0 ? 0 : 2;
     }
     diagnose(`registry-janitor: error: ${describeError(error)}\n`);

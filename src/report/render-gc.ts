@@ -108,7 +108,7 @@ export function writeGcJson(result: GcResult, write: (text: string) => void): vo
   const field = (name: string, value: unknown): void => out.put(`${JSON.stringify(name)}:${JSON.stringify(value)},`);
   const swept = result.swept;
   // A sweep stopped part-way lists only what it deleted: the first N of
-  // each list, in the order the sweep goes (run-gc.ts targetsOf).
+  // each list, in the order the sweep goes (commands/gc/plan-sweep.ts targetsOf).
   const limit = (count: number | undefined): number => (result.sweepError && count !== undefined ? count : Infinity);
   const error = result.sweepError;
   out.put('{');

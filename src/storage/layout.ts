@@ -14,7 +14,7 @@
 //       └── _uploads/<uuid>/...                       never touched
 //   └── _janitor/                                     this tool's own (the registry reads only
 //       ├── journal.json                              blobs/ and repositories/): the record of an
-//       │                                             unfinished tag removal (storage/journal.ts)
+//       │                                             unfinished tag removal (commands/journal.ts)
 //       ├── lock                                      one destructive run per tree (storage/run-lock.ts)
 //       ├── quarantine/<alg>/<hex>/data               blobs moved aside by the sweep until the last
 //       │                                             revalidation (vacuum.ts quarantine)

@@ -5,7 +5,7 @@
 //               repositories. Nothing is deleted before step 4.
 // 2. mark       scan every repository (revisions, manifests, tags); apply
 //               the tag selection (prune) in memory; choose the kept
-//               revisions (keep-rules.ts); mark them and what they
+//               revisions (model/reachability.ts); mark them and what they
 //               reference. Any unreadable input aborts the run here.
 // 3. plan       layer links whose blob is gone or going; unmarked blobs
 //               and their sizes. Every target is vetted by the deletion
@@ -54,7 +54,7 @@ export interface GcOptions {
   /** builds the read-side threads; defaults to in-process on `fs`. */
   makeWorkers?: (reader: TreeReader) => StorageWorkers;
   onPhase?: (phase: string, ms: number) => void;
-  /** prune: what identifies this command in the journal (storage/journal.ts). */
+  /** prune: what identifies this command in the journal (commands/journal.ts). */
   journal?: { fingerprint: string; command: string };
   /** the command line, recorded in the lock. */
   command?: string;

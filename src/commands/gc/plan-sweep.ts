@@ -22,7 +22,7 @@ import type { TreeReader } from '../../storage/tree-reader.js';
 import type { DeletionTarget } from '../../storage/vacuum.js';
 import type { RepoOutcome } from './mark-repository.js';
 
-/** What the sweep adds each target to, in run-gc.ts's SweepCounts. */
+/** What the sweep adds each target to, in gc's SweepCounts (index.ts). */
 export type Counted = 'tags' | 'tagIndexEntries' | 'manifests' | 'linklessRevisions' | 'layerLinks';
 
 // Non-blob targets are vetted in batches of this many, one job each: small

@@ -33,12 +33,12 @@ export interface SweepContext {
   freshAfterMs: number;
   /** marks a repository read again (mark-repository.ts with the run's options). */
   mark: (scan: RepoScan) => RepoOutcome;
-  /** repositories whose watch changed since they were read (run-gc.ts). */
+  /** repositories whose watch changed since they were read (index.ts). */
   findChanged: () => string[];
   replaceOutcome: (outcome: RepoOutcome) => void;
   warn: Warn;
   timer: { run<T>(name: string, body: () => T): T };
-  /** incremented as deletions complete (run-gc.ts SweepCounts). */
+  /** incremented as deletions complete (index.ts SweepCounts). */
   swept: { tags: number; tagIndexEntries: number; manifests: number; linklessRevisions: number; layerLinks: number; blobs: number; bytes: number };
 }
 

@@ -8,7 +8,7 @@
 // 3. size       stat every blob a manifest references
 // 4. account    per tag: its closure's distinct blobs (size), and what a
 //               `prune REPO:TAG` of that one tag would free (frees): the keep
-//               rule itself (keep-rules.ts selectKeptIn, the function gc and
+//               rule itself (model/reachability.ts selectKeptIn, the function gc and
 //               prune call) is asked with removedTags = {that tag}, and the
 //               blobs every repository then marks are compared with those
 //               it marks with no tag removed. Blobs already unmarked (what a

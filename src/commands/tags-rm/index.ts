@@ -6,7 +6,7 @@
 // 2. select     read each repository's tags (current link, push time) and
 //               decide; explicit REPO:TAGs that do not exist are errors.
 //               Rerunning an interrupted `tags rm`, the journal's tags
-//               count as present and removed (storage/journal.ts).
+//               count as present and removed (commands/journal.ts).
 // 3. plan       the deletion module vets every selected tag directory:
 //               anything unexpected stops the run, nothing deleted
 // 4. remove     skipped for a dry run: the journal, the selected tag
