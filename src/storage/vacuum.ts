@@ -1,8 +1,13 @@
-// The one deletion module. It takes typed targets, never raw paths: each
-// target renders to a directory through layout.ts and is checked to lie
-// inside the root. Removal is never recursive over unknown content: every
-// target kind has a known shape (below), each entry is checked against it,
-// the known files are unlinked and the directories removed with rmdir.
+// The one deleter. Every unlink, rmdir and rename away of anything in the
+// registry's tree is in this module or in its two parts: quarantine.ts
+// (moving doomed revisions and blobs aside until the sweep's last
+// revalidation, and back) and target-guard.ts (the checks every deletion
+// passes first; it deletes nothing). It takes typed targets, never raw
+// paths: each target renders to a directory through layout.ts and is
+// checked to lie inside the root. Removal is never recursive over unknown
+// content: every target kind has a known shape (below), each entry is
+// checked against it, the known files are unlinked and the directories
+// removed with rmdir.
 //
 //   blob           blobs/<alg>/<xx>/<hex>/            data
 //   layerLink      _layers/<alg>/<hex>/               link
@@ -19,21 +24,20 @@
 // `vet` runs in the plan phase, before the first deletion of the run: it
 // walks the same shape and refuses anything unexpected (an unknown entry, a
 // symbolic link, a FIFO or device, a link whose content names another
-// digest, another filesystem). `remove` walks it again at deletion time and
-// refuses what appeared since. Neither ever crosses a filesystem boundary:
-// every entry's st_dev must be the v2 directory's, and no target may hold,
-// sit on or lie below a mount point (bind mounts of the same filesystem
-// keep st_dev, so the mount table is checked too: storage/mount-points.ts).
-// Within a directory the files go first and the directory last, so a crash
-// leaves a directory without its link file, which the registry ignores and
-// the next run removes.
+// digest, another filesystem: target-guard.ts). `remove` walks it again at
+// deletion time and refuses what appeared since. Within a directory the
+// files go first and the directory last, so a crash leaves a directory
+// without its link file, which the registry ignores and the next run
+// removes.
 
 import type { Digest } from '../model/digest.js';
-import { type Algorithm, isAlgorithm, makeDigest, parseDigest } from '../model/digest.js';
+import { type Algorithm, isAlgorithm, makeDigest } from '../model/digest.js';
 import { JanitorError, errnoCode } from '../errors.js';
-import { type DirEntry, type FileStats, type FileSystem, type FileType, OPEN_NOFOLLOW } from './file-system.js';
-import { type PathSpec, renderPath } from './layout.js';
-import { assertInsideRoot, describeFileType, retryUnsettledLink } from './tree-reader.js';
+import type { DirEntry, FileStats, FileSystem } from './file-system.js';
+import type { PathSpec } from './layout.js';
+import { type AsideItem, Quarantine } from './quarantine.js';
+import { TargetGuard, unexpected } from './target-guard.js';
+import { retryUnsettledLink } from './tree-reader.js';
 
 export type DeletionTarget =
   | { kind: 'tag'; repository: string; tag: string }
@@ -45,9 +49,6 @@ export type DeletionTarget =
   | { kind: 'lock' }
   | { kind: 'quarantinedBlob'; digest: Digest }
   | { kind: 'quarantinedRevision'; repository: string; digest: Digest };
-
-/** What the sweep moves aside until its last revalidation. */
-export type AsideItem = { kind: 'blob'; digest: Digest } | { kind: 'revision'; repository: string; digest: Digest };
 
 export function pathSpecOf(target: DeletionTarget): PathSpec {
   switch (target.kind) {
@@ -72,14 +73,9 @@ export function pathSpecOf(target: DeletionTarget): PathSpec {
   }
 }
 
-function placesOf(item: AsideItem): { home: PathSpec; aside: PathSpec; target: DeletionTarget } {
-  return item.kind === 'blob'
-    ? { home: { kind: 'blobDir', digest: item.digest }, aside: { kind: 'quarantineBlobDir', digest: item.digest }, target: { kind: 'quarantinedBlob', digest: item.digest } }
-    : {
-        home: { kind: 'revisionDir', name: item.repository, digest: item.digest },
-        aside: { kind: 'quarantineRevisionDir', name: item.repository, digest: item.digest },
-        target: { kind: 'quarantinedRevision', repository: item.repository, digest: item.digest },
-      };
+/** The target an item moved aside becomes: what deletes it for good. */
+function quarantinedTargetOf(item: AsideItem): DeletionTarget {
+  return item.kind === 'blob' ? { kind: 'quarantinedBlob', digest: item.digest } : { kind: 'quarantinedRevision', repository: item.repository, digest: item.digest };
 }
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
@@ -102,13 +98,8 @@ export interface Vetted {
 
 export class Vacuum {
   private readonly fs: FileSystem;
-  private readonly v2: string;
-  private readonly mountPoints: readonly string[];
-  private rootDev: number | undefined;
-  /** Parents proven free of symlinks: 256 blob buckets and a few per repository. */
-  private readonly verifiedParents = new Set<string>();
-  private readonly quarantineDirs = new Set<string>();
-  private readonly buffer = Buffer.allocUnsafe(256);
+  private readonly guard: TargetGuard;
+  private readonly aside: Quarantine;
   /** targets removed. */
   removed = 0;
   /** `<name>.<uuid>.tmp` files of crashed registry writes removed. */
@@ -117,8 +108,8 @@ export class Vacuum {
   /** `mountPoints`: absolute mount points strictly below `v2` (storage/mount-points.ts). */
   constructor(fs: FileSystem, v2: string, mountPoints: readonly string[] = []) {
     this.fs = fs;
-    this.v2 = v2;
-    this.mountPoints = mountPoints;
+    this.guard = new TargetGuard(fs, v2, mountPoints);
+    this.aside = new Quarantine(this.guard, (item) => void this.remove(quarantinedTargetOf(item)));
   }
 
   /**
@@ -144,10 +135,10 @@ export class Vacuum {
 
   /** The known file's stats (a blob's data, a link), undefined where there is none. */
   private walkTarget(target: DeletionTarget, mode: Mode | 'preview'): FileStats | undefined {
-    const where = assertInsideRoot(this.v2, `${this.v2}/${renderPath(pathSpecOf(target))}`);
-    this.assertNoMountAt(where);
+    const where = this.guard.pathOf(pathSpecOf(target));
+    this.guard.assertNoMountAt(where);
     try {
-      this.assertNoSymlinkAbove(where);
+      this.guard.assertNoSymlinkAbove(where);
       if (mode === 'preview') return target.kind === 'blob' ? this.previewData(`${where}/data`) : undefined;
       const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
       if (mode === 'remove' && (data || target.kind === 'layerLink' || target.kind === 'revision' || target.kind === 'quarantinedRevision' || target.kind === 'tagIndexEntry')) {
@@ -174,116 +165,24 @@ export class Vacuum {
     }
   }
 
-  /**
-   * Moves a vetted blob or revision directory into the quarantine, one
-   * rename on the same filesystem: from then on the registry finds no such
-   * blob or manifest, so a push that needs it uploads it again or fails
-   * loudly, never succeeds against one about to go. Returns false when it
-   * is gone already.
-   */
+  /** Moves a vetted blob or revision directory aside (quarantine.ts); false when it is gone already. */
   quarantine(item: AsideItem): boolean {
-    const { home, aside } = placesOf(item);
-    const from = this.pathOfSpec(home);
-    const to = this.pathOfSpec(aside);
-    this.assertNoMountAt(from);
-    this.assertNoSymlinkAbove(from);
-    const parent = to.slice(0, to.lastIndexOf('/'));
-    if (!this.quarantineDirs.has(parent)) {
-      this.fs.mkdirSync(parent, { recursive: true });
-      this.quarantineDirs.add(parent);
-    }
-    try {
-      this.fs.renameSync(from, to);
-      return true;
-    } catch (cause) {
-      if (errnoCode(cause) === 'ENOENT') return false; // deleted meanwhile: nothing to move
-      throw new JanitorError('E_DELETE', `cannot move ${from} aside: ${errnoCode(cause) ?? String(cause)}`, { path: from, cause });
-    }
+    return this.aside.moveAside(item);
   }
 
-  /**
-   * Puts a quarantined item back. When the registry has written the same
-   * one again meanwhile (a re-upload or re-push: same digest, same bytes),
-   * the copy in the quarantine goes instead.
-   */
+  /** Puts a quarantined item back, or deletes its copy there when the registry wrote it again (quarantine.ts). */
   restore(item: AsideItem): void {
-    const { home, aside, target } = placesOf(item);
-    const from = this.pathOfSpec(aside);
-    try {
-      this.fs.renameSync(from, this.pathOfSpec(home));
-    } catch (cause) {
-      const code = errnoCode(cause);
-      if (code === 'ENOTEMPTY' || code === 'EEXIST') this.remove(target);
-      else if (code !== 'ENOENT') throw new JanitorError('E_DELETE', `cannot put ${from} back: ${code ?? String(cause)}`, { path: from, cause });
-    }
+    this.aside.putBack(item);
   }
 
   /** Removes the emptied quarantine directories (kept if anything is left in them). */
   removeQuarantineDirs(): void {
-    const dirs: string[] = [];
-    const collect = (dir: string, depth: number): void => {
-      if (depth > 0) {
-        try {
-          for (const entry of this.fs.readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) collect(`${dir}/${entry.name}`, depth - 1);
-        } catch (cause) {
-          if (errnoCode(cause) !== 'ENOENT') throw cause; // no quarantine: nothing to remove
-        }
-      }
-      dirs.push(dir); // children first
-    };
-    collect(this.pathOfSpec({ kind: 'quarantineRoot' }), 1); // <alg>
-    collect(this.pathOfSpec({ kind: 'quarantineRevisionsRoot' }), 2); // <name>/<alg>
-    for (const dir of dirs) {
-      try {
-        this.fs.rmdirSync(dir);
-      } catch (cause) {
-        // Never made, or a blob still in it (put back failed): leave it.
-        if (!['ENOENT', 'ENOTEMPTY', 'EEXIST'].includes(errnoCode(cause) ?? '')) {
-          throw new JanitorError('E_DELETE', `cannot delete ${dir}: ${errnoCode(cause) ?? String(cause)}`, { path: dir, cause });
-        }
-      }
-    }
-    this.quarantineDirs.clear();
+    this.aside.removeEmptiedDirs();
   }
 
   /** What is in the quarantine: what an interrupted sweep left there. */
   listQuarantine(): AsideItem[] {
-    const items: AsideItem[] = [];
-    const digestsIn = (dir: string, found: (digest: Digest) => void): void => {
-      let algorithms: DirEntry[];
-      try {
-        algorithms = this.fs.readdirSync(dir, { withFileTypes: true });
-      } catch (cause) {
-        if (errnoCode(cause) === 'ENOENT') return; // nothing was ever moved aside here
-        throw cause;
-      }
-      for (const entry of algorithms) {
-        if (!isAlgorithm(entry.name) || !entry.isDirectory()) throw unexpected(`${dir}/${entry.name}`, entry);
-        const algorithm: Algorithm = entry.name;
-        for (const item of this.fs.readdirSync(`${dir}/${algorithm}`, { withFileTypes: true })) {
-          const digest = item.isDirectory() ? makeDigest(algorithm, item.name) : undefined;
-          if (!digest) throw unexpected(`${dir}/${algorithm}/${item.name}`, item);
-          found(digest);
-        }
-      }
-    };
-    digestsIn(this.pathOfSpec({ kind: 'quarantineRoot' }), (digest) => items.push({ kind: 'blob', digest }));
-    const revisions = this.pathOfSpec({ kind: 'quarantineRevisionsRoot' });
-    let names: DirEntry[] = [];
-    try {
-      names = this.fs.readdirSync(revisions, { withFileTypes: true });
-    } catch (cause) {
-      if (errnoCode(cause) !== 'ENOENT') throw cause; // no revision was ever moved aside
-    }
-    for (const entry of names) {
-      const repository = entry.name.replaceAll('+', '/');
-      digestsIn(`${revisions}/${entry.name}`, (digest) => items.push({ kind: 'revision', repository, digest }));
-    }
-    return items;
-  }
-
-  private pathOfSpec(spec: PathSpec): string {
-    return assertInsideRoot(this.v2, `${this.v2}/${renderPath(spec)}`);
+    return this.aside.list();
   }
 
   /**
@@ -293,7 +192,7 @@ export class Vacuum {
    */
   previewBucketBlob(bucket: string, hex: string): Vetted {
     const dir = `${bucket}/${hex}`;
-    this.assertNoMountAt(dir);
+    this.guard.assertNoMountAt(dir);
     const stats = this.previewData(`${dir}/data`);
     return { size: stats?.size ?? 0, mtimeMs: stats?.mtimeMs ?? 0 };
   }
@@ -308,7 +207,7 @@ export class Vacuum {
       throw cause;
     }
     if (!stats.isFile()) throw unexpected(file, stats);
-    this.checkDevice(stats, file);
+    this.guard.checkDevice(stats, file);
     return stats;
   }
 
@@ -347,6 +246,11 @@ export class Vacuum {
     }
   }
 
+  /** Lists a directory below a target's, which was just listed: it is there. */
+  private listBelow(dir: string): DirEntry[] {
+    return this.fs.readdirSync(dir, { withFileTypes: true });
+  }
+
   /** A directory holding one `data` or `link` file (and crashed-write leftovers). */
   private walkLeaf(dir: string, shape: LeafShape, mode: Mode, top = true): FileStats | undefined {
     const entries = this.listDir(dir, top);
@@ -355,10 +259,10 @@ export class Vacuum {
     for (const entry of entries) {
       const path = `${dir}/${entry.name}`;
       if (entry.name === shape.file) {
-        known = this.checkFile(entry, path);
-        if (shape.file === 'link' && mode === 'vet') retryUnsettledLink(() => this.checkLinkContent(path, shape.expect));
+        known = this.guard.checkFile(entry, path);
+        if (shape.file === 'link' && mode === 'vet') retryUnsettledLink(() => this.guard.checkLinkContent(path, shape.expect));
       } else if (TEMPORARY[shape.file].test(entry.name)) {
-        this.checkFile(entry, path);
+        this.guard.checkFile(entry, path);
       } else {
         throw unexpected(path, entry);
       }
@@ -388,7 +292,7 @@ export class Vacuum {
       throw cause;
     }
     if (!stats.isFile()) throw unexpected(file, stats, "this tool's own file");
-    this.checkDevice(stats, file);
+    this.guard.checkDevice(stats, file);
     if (mode === 'remove') this.unlink(file);
     return stats;
   }
@@ -400,10 +304,10 @@ export class Vacuum {
     for (const entry of entries) {
       const path = `${dir}/${entry.name}`;
       if (entry.name === 'current') {
-        this.checkDir(entry, path);
+        this.guard.checkDir(entry, path);
         this.walkLeaf(path, { file: 'link', expect: undefined }, mode, false);
       } else if (entry.name === 'index') {
-        this.checkDir(entry, path);
+        this.guard.checkDir(entry, path);
         this.walkTagIndex(path, mode);
       } else {
         throw unexpected(path, entry);
@@ -414,60 +318,21 @@ export class Vacuum {
   }
 
   private walkTagIndex(dir: string, mode: Mode): void {
-    for (const algEntry of this.listDir(dir, false)!) {
+    for (const algEntry of this.listBelow(dir)) {
       const algDir = `${dir}/${algEntry.name}`;
       if (!isAlgorithm(algEntry.name)) throw unexpected(algDir, algEntry);
-      this.checkDir(algEntry, algDir);
+      this.guard.checkDir(algEntry, algDir);
       const algorithm: Algorithm = algEntry.name;
-      for (const entry of this.listDir(algDir, false)!) {
+      for (const entry of this.listBelow(algDir)) {
         const path = `${algDir}/${entry.name}`;
         const digest = makeDigest(algorithm, entry.name);
         if (!digest) throw unexpected(path, entry);
-        this.checkDir(entry, path);
+        this.guard.checkDir(entry, path);
         this.walkLeaf(path, { file: 'link', expect: digest }, mode, false);
       }
       if (mode === 'remove') this.fs.rmdirSync(algDir);
     }
     if (mode === 'remove') this.fs.rmdirSync(dir);
-  }
-
-  private checkDir(entry: DirEntry, path: string): void {
-    if (!entry.isDirectory()) throw unexpected(path, entry);
-    this.checkDevice(this.fs.lstatSync(path), path);
-  }
-
-  private checkFile(entry: DirEntry, path: string): FileStats {
-    if (!entry.isFile()) throw unexpected(path, entry);
-    const stats = this.fs.lstatSync(path);
-    this.checkDevice(stats, path);
-    return stats;
-  }
-
-  private checkDevice(stats: FileStats, path: string): void {
-    this.rootDev ??= this.fs.lstatSync(this.v2).dev;
-    if (stats.dev !== this.rootDev) {
-      throw new JanitorError('E_MOUNT', `refusing to delete across a filesystem boundary: ${path} is on another filesystem than ${this.v2} (a mount point inside the tree?)`, { path });
-    }
-  }
-
-  /** A link about to be deleted must name the digest of its directory. */
-  private checkLinkContent(path: string, expected: Digest | undefined): void {
-    const fd = this.fs.openSync(path, OPEN_NOFOLLOW);
-    let length: number;
-    try {
-      length = this.fs.readSync(fd, this.buffer, 0, this.buffer.length, 0);
-    } finally {
-      this.fs.closeSync(fd);
-    }
-    const text = this.buffer.subarray(0, length).toString('latin1');
-    const digest = parseDigest(text);
-    if (!digest) {
-      const shown = text.length === 0 ? 'it is empty' : `it holds ${JSON.stringify(text.slice(0, 80))}`;
-      throw new JanitorError('E_BAD_LINK', `unparsable link ${path}: ${shown}`, { path });
-    }
-    if (expected !== undefined && digest !== expected) {
-      throw new JanitorError('E_LINK_MISMATCH', `link ${path} names ${digest}, not the ${expected} of its path`, { path });
-    }
   }
 
   private unlink(path: string): void {
@@ -479,34 +344,4 @@ export class Vacuum {
       if (errnoCode(cause) !== 'ENOENT') throw cause;
     }
   }
-
-  /** Refuses a target that is, holds or lies below a mount point. */
-  private assertNoMountAt(where: string): void {
-    for (const mount of this.mountPoints) {
-      if (mount === where || mount.startsWith(`${where}/`) || where.startsWith(`${mount}/`)) {
-        throw new JanitorError('E_MOUNT', `refusing to delete across a mount point: ${mount} is mounted inside the registry tree (at or below ${where})`, { path: mount });
-      }
-    }
-  }
-
-  /**
-   * The kernel follows a symlink in any middle component of a path, so the
-   * target's parent must resolve to itself (the v2 path is already
-   * canonical: locateRoot resolved the root once). The read side refuses
-   * such links first; this guard keeps the deletion module safe alone.
-   */
-  private assertNoSymlinkAbove(where: string): void {
-    const parent = where.slice(0, where.lastIndexOf('/'));
-    if (this.verifiedParents.has(parent)) return;
-    const resolved = this.fs.realpathSync(parent);
-    if (resolved !== parent) {
-      throw new JanitorError('E_SYMLINK', `refusing to delete through a symbolic link: ${parent} resolves to ${resolved}`, { path: parent });
-    }
-    this.verifiedParents.add(parent);
-  }
-}
-
-function unexpected(path: string, type: FileType, what = 'entry'): JanitorError {
-  if (type.isSymbolicLink()) return new JanitorError('E_SYMLINK', `symbolic link inside the registry tree: ${path}`, { path });
-  return new JanitorError('E_STRAY', `unexpected ${describeFileType(type)} in the registry tree: ${path} (${what} not of the registry's shape; nothing was deleted in it)`, { path });
 }
