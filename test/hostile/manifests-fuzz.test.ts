@@ -3,7 +3,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { JanitorError } from '../../src/errors.js';
-import { JsonObject, UNREAD, type JsonValue, parseManifest, readJsonTree } from '../../src/model/manifest.js';
+import { JsonObject, UNREAD, type JsonValue, readJsonTree } from '../../src/model/go-json.js';
+import { parseManifest } from '../../src/model/manifest.js';
 
 const d = (n: number): string => 'sha256:' + n.toString(16).padStart(64, '0');
 const KEYS = ['schemaVersion', 'SchemaVersion', 'mediaType', 'MEDIATYPE', 'config', 'Config', 'layers', 'Layers', 'layerſ', 'manifests', 'Manifests', 'subject', 'Subject', 'fsLayers', 'blobSum', 'BlobSum', 'digest', 'Digest', 'platform', 'Platform', 'os', 'OS', 'architecture', 'variant', 'size', 'urls'];
@@ -62,7 +63,7 @@ describe('parseManifest never throws anything but a JanitorError', () => {
   });
 
   it('on arbitrary JSON values', () => {
-    fc.assert(fc.property(fc.jsonValue(), (value) => expectRefsOrJanitorError(Buffer.from(JSON.stringify(value) ?? 'null'))), { numRuns: 2000 });
+    fc.assert(fc.property(fc.jsonValue(), (value) => expectRefsOrJanitorError(Buffer.from(JSON.stringify(value)))), { numRuns: 2000 });
   });
 
   it('on arbitrary bytes and strings', () => {
@@ -72,7 +73,7 @@ describe('parseManifest never throws anything but a JanitorError', () => {
   it('readJsonTree agrees with JSON.parse on shallow JSON (whitespace and escapes included)', () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 4 }), fc.boolean(), (value, pretty) => {
-        const text = JSON.stringify(value, null, pretty ? 2 : undefined) ?? 'null';
+        const text = JSON.stringify(value, null, pretty ? 2 : undefined);
         expect(toPlain(readJsonTree(text))).toEqual(JSON.parse(text));
       }),
       { numRuns: 2000 },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JanitorError } from '../../src/errors.js';
-import { JsonObject, UNREAD, foldKey, parseManifest, readJsonTree } from '../../src/model/manifest.js';
+import { JsonObject, UNREAD, foldKey, readJsonTree } from '../../src/model/go-json.js';
+import { parseManifest } from '../../src/model/manifest.js';
 
 const d = (n: number): string => 'sha256:' + n.toString(16).padStart(64, '0');
 const parse = (doc: unknown) => parseManifest(Buffer.from(typeof doc === 'string' ? doc : JSON.stringify(doc)), '/m/data');
