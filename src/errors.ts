@@ -82,7 +82,7 @@ export function makeWarning(code: WarningCode, message: string, where: { reposit
 /** The errno code of a Node or memfs error, if any. */
 export function errnoCode(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error as { code: unknown }).code;
+    const code = error.code;
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;

@@ -62,7 +62,7 @@ export function readJournal(reader: TreeReader): Journal | undefined {
   const tags: JournalTag[] = journal.tags.map((t: unknown) => {
     const tag = t as Partial<Record<keyof JournalTag, unknown>> | null;
     if (typeof tag?.repository !== 'string' || typeof tag.tag !== 'string' || typeof tag.pushedMs !== 'number') return bad('a malformed tag entry');
-    const digest = tag.digest === null || tag.digest === undefined ? undefined : parseDigest(String(tag.digest));
+    const digest = tag.digest === null || tag.digest === undefined ? undefined : typeof tag.digest === 'string' ? parseDigest(tag.digest) : undefined;
     if (tag.digest !== null && tag.digest !== undefined && !digest) return bad(`a malformed digest ${JSON.stringify(tag.digest)}`);
     return { repository: tag.repository, tag: tag.tag, digest, pushedMs: tag.pushedMs };
   });

@@ -71,7 +71,7 @@ export interface DeletingRun {
   /** the journal of an interrupted run of this same command, to finish. */
   resumed: Journal | undefined;
   /** the body's work is done and verified: the journal may go. */
-  complete(): void;
+  complete: () => void;
 }
 
 export async function runDeleting<T>(
@@ -79,23 +79,23 @@ export async function runDeleting<T>(
   reader: TreeReader,
   options: DeletingOptions,
   warn: Warn,
-  body: (run: DeletingRun) => Promise<T>,
+  body: (run: DeletingRun) => T | Promise<T>,
 ): Promise<T> {
   const mountPoints = assertNoMountInside(fs, reader.v2);
   const vacuum = new Vacuum(fs, reader.v2, mountPoints);
   // One destructive run per tree (storage/run-lock.ts), held to the end.
   const lock = options.dryRun ? undefined : await acquireRunLock(reader, { command: options.command ?? 'registry-janitor', waitMs: options.waitMs ?? 0, warn });
-  let completed = false;
+  const state = { completed: false };
   try {
     const resumed = resumeJournal(reader, options.journal?.fingerprint, warn);
-    return await body({ vacuum, mountPoints, resumed, complete: () => void (completed = true) });
+    return await body({ vacuum, mountPoints, resumed, complete: () => void (state.completed = true) });
   } finally {
     // A failure here must not hide the run's own outcome: a lock left
     // behind is taken over as stale, a journal left behind is finished by
     // a rerun; it is reported as a warning.
     try {
       lock?.release(() => vacuum.remove({ kind: 'lock' }));
-      if (completed) removeJournalIfOurs(reader, options.journal?.fingerprint, () => vacuum.remove({ kind: 'journal' }));
+      if (state.completed) removeJournalIfOurs(reader, options.journal?.fingerprint, () => vacuum.remove({ kind: 'journal' }));
     } catch (error) {
       const path = reader.pathOf({ kind: 'janitorDir' });
       warn(makeWarning('W_CLEANUP_FAILED', `cannot clean up ${path}: ${describeError(error)}`, { path }));

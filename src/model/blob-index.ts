@@ -2,8 +2,8 @@
 // reached. A JS Set of digest strings costs ~100 bytes an entry and V8 caps a
 // Set at 2^24 (16.7M) entries, short of the 20M blobs the tool must handle.
 //
-// Blobs are listed one fan-out bucket (blobs/<alg>/<xx>/) at a time, so each
-// bucket gets an open-addressing table of raw digest bytes sized exactly for
+// Blobs are listed one fan-out shard (blobs/<alg>/<xx>/) at a time, so each
+// shard gets an open-addressing table of raw digest bytes sized exactly for
 // its listing at load factor 0.8 and never grows: 32 key bytes + 1 flag byte
 // per slot, ~41 bytes per sha256 blob (41 MB at 1M blobs, 0.83 GB at 20M);
 // linear probing at 0.8 averages 3 probes per hit.
@@ -16,7 +16,7 @@ const EXISTS = 1;
 const MARKED = 2;
 const LOAD_FACTOR = 0.8;
 
-class BucketTable {
+class ShardTable {
   readonly keyLength: number;
   readonly capacity: number;
   readonly keys: Buffer;
@@ -31,7 +31,7 @@ class BucketTable {
 
   /** Slot holding `key` or the empty slot where it would go. */
   slotOf(key: Buffer): number {
-    // Byte 0 is the bucket prefix (the same for every key here); bytes 1-4
+    // Byte 0 is the shard prefix (the same for every key here); bytes 1-4
     // of a cryptographic digest are uniformly distributed.
     let slot = key.readUInt32BE(1) % this.capacity;
     const { keys, flags, keyLength } = this;
@@ -52,15 +52,15 @@ class BucketTable {
 }
 
 export class BlobIndex {
-  private readonly tables = new Map<string, BucketTable>();
+  private readonly tables = new Map<string, ShardTable>();
   private readonly scratch = Buffer.alloc(64);
   private readonly missingMarked = new Set<string>();
   private existing = 0;
   private markedExisting = 0;
 
-  /** Records the blobs of one bucket: `hexes` are the directory names listed there. */
-  addBucket(algorithm: Algorithm, prefix: string, hexes: readonly string[]): void {
-    const table = new BucketTable(HEX_LENGTH[algorithm] / 2, hexes.length);
+  /** Records the blobs of one shard: `hexes` are the directory names listed there. */
+  addShard(algorithm: Algorithm, prefix: string, hexes: readonly string[]): void {
+    const table = new ShardTable(HEX_LENGTH[algorithm] / 2, hexes.length);
     this.tables.set(`${algorithm}/${prefix}`, table);
     for (const hex of hexes) {
       const key = this.keyOf(hex);
@@ -119,25 +119,24 @@ export class BlobIndex {
   }
 
   /**
-   * Calls `visit` once per bucket with the hex names of its existing,
-   * unmarked blobs, sorted: buckets in order, so the whole is in digest
+   * Calls `visit` once per shard with the hex names of its existing,
+   * unmarked blobs, sorted: shards in order, so the whole is in digest
    * order and output can stream without holding the list.
    */
-  forEachUnmarkedBucket(visit: (algorithm: Algorithm, prefix: string, hexes: string[]) => void): void {
-    for (const bucket of [...this.tables.keys()].sort()) {
-      const table = this.tables.get(bucket)!;
-      const slash = bucket.indexOf('/');
+  forEachUnmarkedShard(visit: (algorithm: Algorithm, prefix: string, hexes: string[]) => void): void {
+    for (const [shard, table] of [...this.tables].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const slash = shard.indexOf('/');
       const hexes: string[] = [];
       for (let slot = 0; slot < table.capacity; slot++) {
         if (table.flags[slot] === EXISTS) hexes.push(table.keys.toString('hex', slot * table.keyLength, (slot + 1) * table.keyLength));
       }
-      if (hexes.length > 0) visit(bucket.slice(0, slash) as Algorithm, bucket.slice(slash + 1), hexes.sort());
+      if (hexes.length > 0) visit(shard.slice(0, slash) as Algorithm, shard.slice(slash + 1), hexes.sort());
     }
   }
 
   /** Calls `visit` for each existing blob not marked, in digest order. */
   forEachUnmarked(visit: (digest: Digest) => void): void {
-    this.forEachUnmarkedBucket((algorithm, _prefix, hexes) => {
+    this.forEachUnmarkedShard((algorithm, _prefix, hexes) => {
       for (const hex of hexes) visit(`${algorithm}:${hex}` as Digest);
     });
   }
@@ -147,7 +146,7 @@ export class BlobIndex {
     return this.scratch;
   }
 
-  private locate(digest: Digest): { table: BucketTable; slot: number } | undefined {
+  private locate(digest: Digest): { table: ShardTable; slot: number } | undefined {
     const { algorithm, hex } = splitDigest(digest);
     const table = this.tables.get(`${algorithm}/${hex.slice(0, 2)}`);
     if (!table) return undefined;

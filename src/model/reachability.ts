@@ -40,11 +40,11 @@ export function closeOver({ byDigest, referrers }: ReferenceGraph, roots: Iterab
   const kept = new Set<Digest>();
   const queue: Digest[] = [];
   for (const root of roots) if (byDigest.has(root)) queue.push(root);
-  while (queue.length > 0) {
-    const digest = queue.pop()!;
+  for (let digest = queue.pop(); digest !== undefined; digest = queue.pop()) {
     if (kept.has(digest)) continue;
     kept.add(digest);
-    for (const child of byDigest.get(digest)!.manifest!.children) if (byDigest.has(child)) queue.push(child);
+    // Only revisions with a readable manifest enter byDigest (referenceGraph).
+    for (const child of byDigest.get(digest)?.manifest?.children ?? []) if (byDigest.has(child)) queue.push(child);
     for (const referrer of referrers.get(digest) ?? []) queue.push(referrer);
   }
   return kept;

@@ -11,8 +11,9 @@ const UNIT_MS: Readonly<Record<string, number>> = {
 
 export function parseDuration(text: string, where: string): number {
   const match = /^(\d+)([smhdw])$/.exec(text);
-  if (!match) {
+  const unitMs = match ? UNIT_MS[match[2] ?? ''] : undefined;
+  if (!match || unitMs === undefined) {
     throw new JanitorError('E_USAGE', `${where}: invalid duration ${JSON.stringify(text)} (use a whole number and s, m, h, d or w: 30d, 12h, 90m)`);
   }
-  return Number(match[1]) * UNIT_MS[match[2]!]!;
+  return Number(match[1]) * unitMs;
 }

@@ -51,7 +51,7 @@ export function translateRepositoryGlob(glob: string, where: string): string {
   let out = '';
   let i = 0;
   while (i < glob.length) {
-    const ch = glob[i]!;
+    const ch = glob.charAt(i);
     if (ch === '*') {
       const end = starsAt(glob, i);
       if (!isGlobstar(i, end)) out += '[^/]*';

@@ -109,7 +109,8 @@ export class TagSelector {
       const kept = blocked.get(t.tag) ?? keepBy.get(t.tag);
       if (removed === undefined && kept === undefined) continue;
       const remove = removed !== undefined;
-      const decision: TagDecision = { repository, tag: t.tag, digest: t.current, pushedMs: t.pushedMs, remove, reason: remove ? removed : kept! };
+      const reason = removed ?? kept ?? '';
+      const decision: TagDecision = { repository, tag: t.tag, digest: t.current, pushedMs: t.pushedMs, remove, reason };
       if (remove && explicitHere.has(t.tag)) decision.explicit = true;
       decisions.push(decision);
     }

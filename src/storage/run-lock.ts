@@ -146,7 +146,7 @@ function readLockFile(fs: FileSystem, file: string): { text: string; holder: Loc
     throw new JanitorError('E_LOCK', `cannot read the lock ${file}: ${errnoCode(cause) ?? String(cause)}`, { path: file, cause });
   }
   try {
-    const holder = JSON.parse(text) as LockHolder;
+    const holder = JSON.parse(text) as LockHolder | null;
     return { text, holder: typeof holder?.pid === 'number' && typeof holder.host === 'string' ? holder : undefined, mtimeMs };
   } catch {
     return { text, holder: undefined, mtimeMs };

@@ -1,7 +1,7 @@
 // gc and prune: the mark-and-sweep, equivalent to `registry garbage-collect
 // [-m]`, optionally removing selected tags first (prune).
 //
-// 1. inventory  list the blob fan-out buckets into the BlobIndex; find the
+// 1. inventory  list the blob fan-out shards into the BlobIndex; find the
 //               repositories. Nothing is deleted before step 4.
 // 2. mark       scan every repository (revisions, manifests, tags); apply
 //               the tag selection (prune) in memory; choose the kept

@@ -16,7 +16,7 @@ import type { BlobIndex } from '../../model/blob-index.js';
 import type { Digest } from '../../model/digest.js';
 import { DigestList } from '../../model/digest-list.js';
 import { isAlgorithm } from '../../model/digest.js';
-import type { BlobGroup, StorageWorkers, VetJob } from '../../scan/storage-workers.js';
+import type { BlobShard, StorageWorkers, VetJob } from '../../scan/storage-workers.js';
 import { listLayerLinks } from '../../scan/scan-repository.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
 import type { DeletionTarget } from '../../storage/vacuum.js';
@@ -148,9 +148,9 @@ function* targetJobs(outcomes: readonly RepoOutcome[], mountPoints: readonly str
   if (batch.length > 0) yield { targets: batch, mountPoints, depth, freshAfterMs };
 }
 
-/** The unmarked blobs, a fan-out bucket a job. */
+/** The unmarked blobs, a fan-out shard a job. */
 function* blobJobs(index: BlobIndex, mountPoints: readonly string[], depth: 'full' | 'light', freshAfterMs: number): Generator<VetJob> {
-  const groups: BlobGroup[] = [];
-  index.forEachUnmarkedBucket((algorithm, prefix, hexes) => void groups.push({ algorithm, prefix, hexes, mountPoints }));
-  for (const group of groups) yield { group, depth, freshAfterMs };
+  const shards: BlobShard[] = [];
+  index.forEachUnmarkedShard((algorithm, prefix, hexes) => void shards.push({ algorithm, prefix, hexes, mountPoints }));
+  for (const shard of shards) yield { shard, depth, freshAfterMs };
 }

@@ -56,8 +56,8 @@ export interface LsResult {
 }
 
 /** What a revision marks when kept; nothing for one whose manifest is missing (never kept). */
-function refsOf(revision: Revision): Digest[] {
-  return revision.manifest ? listRevisionMarks(revision) : [];
+function refsOf(revision: Revision | undefined): Digest[] {
+  return revision?.manifest ? listRevisionMarks(revision) : [];
 }
 
 function platformName(p: Platform | undefined): string {
@@ -123,11 +123,13 @@ export async function runLs(
     const listed = new Set<Digest>();
     for (const scan of scans) {
       if (!match(scan.name)) continue;
-      const { context, baseline } = contexts.get(scan.name)!;
+      const prepared = contexts.get(scan.name);
+      if (!prepared) continue; // every scan was prepared in step 3
+      const { context, baseline } = prepared;
       const byDigest = new Map(scan.revisions.map((r) => [r.digest, r]));
       const blobsOf = (revisions: Iterable<Digest>): Set<Digest> => {
         const out = new Set<Digest>();
-        for (const d of revisions) for (const b of refsOf(byDigest.get(d)!)) out.add(b);
+        for (const d of revisions) for (const b of refsOf(byDigest.get(d))) out.add(b);
         return out;
       };
       /** Bytes no kept revision marks any more once `tag` is removed, as prune decides. */
@@ -136,7 +138,7 @@ export async function runLs(
         const lostUses = new Map<Digest, number>();
         for (const digest of baseline) {
           if (kept.has(digest)) continue;
-          for (const b of new Set(refsOf(byDigest.get(digest)!))) lostUses.set(b, (lostUses.get(b) ?? 0) + 1);
+          for (const b of new Set(refsOf(byDigest.get(digest)))) lostUses.set(b, (lostUses.get(b) ?? 0) + 1);
         }
         let freed = 0;
         for (const [b, uses] of lostUses) if (markers.get(b) === uses) freed += sizes.get(b) ?? 0;

@@ -73,7 +73,7 @@ export async function runTagsRm(
     options.selector.assertExplicitFound();
     return result;
   }
-  return runDeleting(fs, reader, options, warn, async ({ vacuum, resumed, complete }) => {
+  return runDeleting(fs, reader, options, warn, ({ vacuum, resumed, complete }) => {
     // 1. inventory
     const names = timer.run('inventory', () => findRepositories(reader, warn));
 
