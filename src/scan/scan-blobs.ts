@@ -1,4 +1,4 @@
-// Inventory of blobs: one listing per fan-out bucket (256 for sha256), never
+// Inventory of blobs: one listing per fan-out shard (256 for sha256), never
 // a walk of the 1M blob directories themselves. Anything under blobs/ that
 // the layout does not allow is an error, as in the reference (issue 4443):
 // an unknown entry there means the tree is not what the tool thinks it is.
@@ -17,21 +17,21 @@ export function scanBlobs(reader: TreeReader): BlobIndex {
     if (!isAlgorithm(algorithm) || !algEntry.isDirectory()) {
       throw stray(`${reader.pathOf({ kind: 'blobsRoot' })}/${algorithm}`);
     }
-    const buckets = reader.list({ kind: 'blobAlgorithm', algorithm }) ?? [];
-    for (const bucketEntry of buckets) {
-      const prefix = bucketEntry.name;
-      const bucketPath = `${reader.pathOf({ kind: 'blobAlgorithm', algorithm })}/${prefix}`;
-      if (!bucketEntry.isDirectory() || !/^[a-f0-9]{2}$/.test(prefix)) throw stray(bucketPath);
-      const entries = reader.list({ kind: 'blobBucket', algorithm, prefix }) ?? [];
+    const shards = reader.list({ kind: 'blobAlgorithm', algorithm }) ?? [];
+    for (const shardEntry of shards) {
+      const prefix = shardEntry.name;
+      const shardPath = `${reader.pathOf({ kind: 'blobAlgorithm', algorithm })}/${prefix}`;
+      if (!shardEntry.isDirectory() || !/^[a-f0-9]{2}$/.test(prefix)) throw stray(shardPath);
+      const entries = reader.list({ kind: 'blobShard', algorithm, prefix }) ?? [];
       const hexes: string[] = [];
       for (const entry of entries) {
         const hex = entry.name;
         if (!entry.isDirectory() || !isHexFor(algorithm, hex) || !hex.startsWith(prefix)) {
-          throw stray(`${bucketPath}/${hex}`);
+          throw stray(`${shardPath}/${hex}`);
         }
         hexes.push(hex);
       }
-      index.addBucket(algorithm, prefix, hexes);
+      index.addShard(algorithm, prefix, hexes);
     }
   }
   return index;

@@ -1,5 +1,5 @@
 // -j N threads for the read side: the calling thread plus N-1 worker
-// threads, all taking jobs (a repository to scan, a bucket of blobs to size)
+// threads, all taking jobs (a repository to scan, a shard of blobs to size)
 // from one queue. The reads are synchronous (storage/file-system.ts has the
 // figures), so parallelism comes from threads; each extra thread costs
 // ~23 MB of RSS (measured on the 1M-blob bench tree), so the calling thread

@@ -1,4 +1,4 @@
-// A read-side worker thread: takes jobs (scan a repository, size a bucket of
+// A read-side worker thread: takes jobs (scan a repository, size a shard of
 // blobs) and answers with the result or the typed error that stopped it.
 // See scan-pool.ts.
 

@@ -1,6 +1,6 @@
 // The read side's threads. The mark phase hands repository names to a
 // StorageWorkers and consumes each RepoScan as it arrives; the plan phase
-// hands it the deletable blobs, bucket by bucket, to vet (vacuum.ts: each
+// hands it the deletable blobs, shard by shard, to vet (vacuum.ts: each
 // blob directory holds only what the layout allows, on the root's
 // filesystem) and sum their sizes. This
 // is the one concurrency bound of the read side (-j): in-process for -j 1
@@ -12,7 +12,8 @@ import type { RepoScan } from '../model/repository.js';
 import { scanRepository } from './scan-repository.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 
-export interface BlobGroup {
+/** The blobs of one fan-out shard, blobs/<alg>/<prefix>/, as one vetting job. */
+export interface BlobShard {
   algorithm: Algorithm;
   prefix: string;
   hexes: string[];
@@ -28,8 +29,8 @@ export interface StorageWorkers {
   close(): Promise<void>;
 }
 
-/** A share of the plan phase's vetting: a bucket of blobs, or a batch of other targets. */
-export type VetJob = ({ group: BlobGroup } | { targets: DeletionTarget[]; mountPoints: readonly string[] }) & {
+/** A share of the plan phase's vetting: a shard of blobs, or a batch of other targets. */
+export type VetJob = ({ shard: BlobShard } | { targets: DeletionTarget[]; mountPoints: readonly string[] }) & {
   depth: 'full' | 'light';
   /** the grace window's start: a blob whose data was written after it is fresh. */
   freshAfterMs: number;
@@ -54,14 +55,14 @@ export function addVetOutcome(total: VetOutcome, part: VetOutcome): VetOutcome {
  * on the bench tree, most of it the readdir), so it is spread over -j.
  */
 export function runVetJob(reader: TreeReader, job: VetJob): VetOutcome {
-  const vacuum = new Vacuum(reader.fs, reader.v2, 'group' in job ? job.group.mountPoints : job.mountPoints);
+  const vacuum = new Vacuum(reader.fs, reader.v2, 'shard' in job ? job.shard.mountPoints : job.mountPoints);
   const outcome: VetOutcome = { bytes: 0, fresh: [] };
-  if ('group' in job) {
-    const { algorithm, prefix, hexes } = job.group;
-    const bucket = reader.pathOf({ kind: 'blobBucket', algorithm, prefix });
+  if ('shard' in job) {
+    const { algorithm, prefix, hexes } = job.shard;
+    const shard = reader.pathOf({ kind: 'blobShard', algorithm, prefix });
     for (const hex of hexes) {
       const digest = `${algorithm}:${hex}` as Digest;
-      const { size, mtimeMs } = job.depth === 'light' ? vacuum.previewBucketBlob(bucket, hex) : vacuum.vet({ kind: 'blob', digest }, 'full');
+      const { size, mtimeMs } = job.depth === 'light' ? vacuum.previewShardBlob(shard, hex) : vacuum.vet({ kind: 'blob', digest }, 'full');
       if (mtimeMs > job.freshAfterMs) outcome.fresh.push(digest);
       else outcome.bytes += size;
     }

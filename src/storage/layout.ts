@@ -36,7 +36,7 @@ export type PathSpec =
   | { kind: 'quarantineRevisionDir'; name: string; digest: Digest }
   | { kind: 'blobsRoot' }
   | { kind: 'blobAlgorithm'; algorithm: Algorithm }
-  | { kind: 'blobBucket'; algorithm: Algorithm; prefix: string }
+  | { kind: 'blobShard'; algorithm: Algorithm; prefix: string }
   | { kind: 'blobDir'; digest: Digest }
   | { kind: 'blobData'; digest: Digest }
   | { kind: 'repositoriesRoot' }
@@ -124,7 +124,7 @@ export function renderPath(spec: PathSpec): string {
       return 'blobs';
     case 'blobAlgorithm':
       return `blobs/${spec.algorithm}`;
-    case 'blobBucket':
+    case 'blobShard':
       return `blobs/${spec.algorithm}/${spec.prefix}`;
     case 'blobDir': {
       const { algorithm, hex } = splitDigest(spec.digest);
@@ -184,7 +184,7 @@ export function parsePath(relative: string): PathSpec | undefined {
     if (alg === undefined || !isAlgorithm(alg)) return undefined;
     if (parts.length === 2) return { kind: 'blobAlgorithm', algorithm: alg };
     if (parts.length === 3 && prefix !== undefined && /^[a-f0-9]{2}$/.test(prefix)) {
-      return { kind: 'blobBucket', algorithm: alg, prefix };
+      return { kind: 'blobShard', algorithm: alg, prefix };
     }
     const digest = hex === undefined ? undefined : makeDigest(alg, hex);
     if (!digest || prefix !== hex?.slice(0, 2)) return undefined;

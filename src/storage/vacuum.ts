@@ -186,12 +186,12 @@ export class Vacuum {
   }
 
   /**
-   * A dry run's look at one blob of a bucket, the path built by hand from
-   * a checked bucket path and a listed hex name: ~1M of these on a mass
+   * A dry run's look at one blob of a shard, the path built by hand from
+   * a checked shard path and a listed hex name: ~1M of these on a mass
    * deletion, where renderPath and the containment check cost ~1 µs each.
    */
-  previewBucketBlob(bucket: string, hex: string): Vetted {
-    const dir = `${bucket}/${hex}`;
+  previewShardBlob(shard: string, hex: string): Vetted {
+    const dir = `${shard}/${hex}`;
     this.guard.assertNoMountAt(dir);
     const stats = this.previewData(`${dir}/data`);
     return { size: stats?.size ?? 0, mtimeMs: stats?.mtimeMs ?? 0 };

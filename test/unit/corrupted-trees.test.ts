@@ -101,7 +101,7 @@ describe('a damaged tree fails closed and deletes nothing', () => {
 
   it('a symlinked blob directory', async () => {
     const { fs, tree, files, sample } = sampleTree();
-    const bucket = tree.pathOf({ kind: 'blobBucket', algorithm: 'sha256', prefix: sample.orphan.slice(7, 9) });
+    const bucket = tree.pathOf({ kind: 'blobShard', algorithm: 'sha256', prefix: sample.orphan.slice(7, 9) });
     fs.symlinkSync('/tmp', `${bucket}/${sample.orphan.slice(7, 9)}${'0'.repeat(62)}`);
     await expectFailsClosed(fs, files, 'E_SYMLINK', bucket);
   });
@@ -219,7 +219,7 @@ describe('--skip-repo: a damaged repository the admin chose to skip', () => {
     expect(appFiles()).toEqual(before);
     // Everything team/app links survives: its untagged image too (nothing of it is read).
     for (const digest of [sample.index.digest, sample.amd.digest, sample.arm.digest, sample.untagged.digest, ...sample.amd.layers.map((l) => l.digest), sample.untagged.config.digest]) {
-      expect(fs.readdirSync(tree.pathOf({ kind: 'blobBucket', algorithm: 'sha256', prefix: digest.slice(7, 9) }), { withFileTypes: true }).map((e) => e.name)).toContain(digest.slice(7));
+      expect(fs.readdirSync(tree.pathOf({ kind: 'blobShard', algorithm: 'sha256', prefix: digest.slice(7, 9) }), { withFileTypes: true }).map((e) => e.name)).toContain(digest.slice(7));
     }
     // The rest of the registry is still swept.
     expect(listDeletions(result).blobsDeleted).toEqual([sample.orphan]);

@@ -145,7 +145,7 @@ describe('gc matches an independent model on random trees', () => {
           await runGc(mem.fs, ROOT, { dryRun: false, deleteUntagged });
           const blobs = new Set<string>();
           for (const bucket of listDir(fs, tree.pathOf({ kind: 'blobAlgorithm', algorithm: 'sha256' }))) {
-            for (const hex of listDir(fs, tree.pathOf({ kind: 'blobBucket', algorithm: 'sha256', prefix: bucket }))) blobs.add(`sha256:${hex}`);
+            for (const hex of listDir(fs, tree.pathOf({ kind: 'blobShard', algorithm: 'sha256', prefix: bucket }))) blobs.add(`sha256:${hex}`);
           }
           expect([...blobs].sort()).toEqual([...expected.survivingBlobs].sort());
           for (const [name, repo] of repos) {
