@@ -32,6 +32,12 @@ module.exports = {
       to: { path: '^src/(scan|select)/' },
     },
     {
+      name: 'scan-below-select',
+      severity: 'error',
+      from: { path: '^src/scan/' },
+      to: { path: '^src/select/' },
+    },
+    {
       name: 'commands-do-not-render',
       comment: 'Commands return results; the report layer renders them.',
       severity: 'error',
