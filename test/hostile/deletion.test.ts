@@ -12,6 +12,7 @@ import { listDeletions } from '../support/gc-deletions.js';
 import type { MemFs } from '../support/memfs-tree.js';
 import { ROOT, V2 } from '../support/memfs-tree.js';
 import { sampleTree } from '../support/sample-tree.js';
+import { runCliOn } from '../support/run-cli.js';
 
 type Tree = ReturnType<typeof sampleTree>;
 
@@ -31,8 +32,7 @@ function state(fs: MemFs): string[] {
 
 async function expectRefused(t: Tree, code: string, names: string, args: string[] = ['gc', '-m']): Promise<string> {
   const before = state(t.fs);
-  let stderr = '';
-  const status = await runCli([...args, '--root', ROOT], { fs: t.fs, env: {}, stdout: () => {}, stderr: (s) => void (stderr += s) });
+  const { code: status, stderr } = await runCliOn(t.fs, [...args, '--root', ROOT]);
   expect(status, stderr).toBe(1);
   expect(stderr).toContain(names);
   expect(stderr.trim().split('\n').at(-1)).toMatch(/^registry-janitor: error: /);
@@ -181,8 +181,7 @@ describe("current Distribution's crashed-write temporary files", () => {
     t.fs.writeFileSync(`${blob}/data.${uuid}.tmp`, 'partial');
     const layer = t.tree.pathOf({ kind: 'layerDir', name: 'team/app', digest: t.sample.untagged.layers[0]!.digest });
     t.fs.writeFileSync(`${layer}/link.${uuid}.tmp`, '');
-    let stdout = '';
-    const status = await runCli(['gc', '-m', '--json', '--root', ROOT], { fs: t.fs, env: {}, stdout: (s) => void (stdout += s), stderr: () => {} });
+    const { code: status, stdout } = await runCliOn(t.fs, ['gc', '-m', '--json', '--root', ROOT]);
     expect(status).toBe(0);
     expect(JSON.parse(stdout).temporaryFilesDeleted).toBe(2);
     expect(() => t.fs.lstatSync(blob)).toThrow();
@@ -237,16 +236,14 @@ describe('output under failure', () => {
         if (prop === 'rmdirSync') {
           return (p: string) => {
             if (p === denied) throw Object.assign(new Error(`EACCES: permission denied, rmdir '${p}'`), { code: 'EACCES' });
-            return target.rmdirSync(p);
+            target.rmdirSync(p);
           };
         }
         const value = Reflect.get(target, prop, receiver);
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    let stdout = '';
-    let stderr = '';
-    const status = await runCli(['gc', '-m', '--json', '--root', ROOT], { fs, env: {}, stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s) });
+    const { code: status, stdout, stderr } = await runCliOn(fs, ['gc', '-m', '--json', '--root', ROOT]);
     expect(status).toBe(1);
     const json = JSON.parse(stdout);
     expect(json.ok).toBe(false);

@@ -4,9 +4,9 @@
 // `tags rm` (tags already removed are neither "missing" nor untagged-before)
 // and the empty directories an interrupted removal leaves.
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli.js';
 import type { Digest } from '../../src/model/digest.js';
 import { forPlatform, type WritableFileSystem } from '../support/tree-builder.js';
+import { runCliOn } from '../support/run-cli.js';
 import { type MemFs, ROOT, V2, killedAfter, markLockHolderDead, memTree } from '../support/memfs-tree.js';
 
 const NOW = Date.UTC(2026, 10, 23);
@@ -44,12 +44,7 @@ function state(fs: WritableFileSystem): string[] {
   return out.sort();
 }
 
-async function cli(fs: WritableFileSystem, args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, { fs, env: {}, stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), now: () => NOW });
-  return { code, stdout, stderr };
-}
+const cli = (fs: WritableFileSystem, args: string[]) => runCliOn(fs, args, { now: NOW });
 
 /** Each tag that stays still resolves: current link, revision link, manifest blob. */
 function assertTagsResolve(fs: MemFs, tags: [string, string][]): void {
@@ -190,7 +185,7 @@ describe('the journal belongs to one command', () => {
         if (prop === 'renameSync') {
           return (from: string, to: string) => {
             if (renames++ === 0) throw Object.assign(new Error('killed'), { code: 'EIO' });
-            return target.renameSync(from, to);
+            target.renameSync(from, to);
           };
         }
         const value = Reflect.get(target, prop, receiver);

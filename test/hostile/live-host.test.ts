@@ -4,23 +4,18 @@
 // the tree. Writes "during" a run are made from inside the filesystem the
 // run uses, at the moment it reaches a given call.
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli.js';
 import type { Digest } from '../../src/model/digest.js';
 import { runGc } from '../../src/commands/gc/index.js';
 import { listDeletions } from '../support/gc-deletions.js';
 import type { WritableFileSystem } from '../support/tree-builder.js';
+import { runCliOn } from '../support/run-cli.js';
 import { type MemFs, ROOT, V2, exists, memTree } from '../support/memfs-tree.js';
 import { sampleTree } from '../support/sample-tree.js';
 
 const LOCK = `${V2}/_janitor/lock`;
 const NOW_S = (): number => Date.now() / 1000;
 
-async function cli(fs: WritableFileSystem, args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli([...args, '--root', ROOT], { fs, env: {}, stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s) });
-  return { code, stdout, stderr, json: args.includes('--json') && stdout ? JSON.parse(stdout) : undefined };
-}
+const cli = (fs: WritableFileSystem, args: string[]) => runCliOn(fs, [...args, '--root', ROOT]);
 
 function holdLock(fs: MemFs, holder: Record<string, unknown>): void {
   fs.mkdirSync(`${V2}/_janitor`, { recursive: true });

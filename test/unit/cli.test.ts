@@ -1,16 +1,11 @@
 // The CLI on memfs: exit codes, output shapes, usage errors. Nothing is
 // deleted by a run that ends in an error.
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli.js';
 import { ROOT, V2 } from '../support/memfs-tree.js';
 import { sampleTree } from '../support/sample-tree.js';
+import { runCliOn } from '../support/run-cli.js';
 
-async function cli(args: string[], fs = sampleTree().fs, env: NodeJS.ProcessEnv = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, { fs, env, stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[], fs = sampleTree().fs, env: NodeJS.ProcessEnv = {}) => runCliOn(fs, args, { env });
 
 describe('cli', () => {
   it('gc --json prints exactly one JSON object with the documented fields', async () => {

@@ -8,6 +8,7 @@ import { listDeletions } from '../support/gc-deletions.js';
 import type { WritableFileSystem } from '../support/tree-builder.js';
 import { ROOT } from '../support/memfs-tree.js';
 import { sampleTree } from '../support/sample-tree.js';
+import { runCliOn } from '../support/run-cli.js';
 
 async function expectFailsClosed(
   fs: WritableFileSystem,
@@ -212,7 +213,7 @@ describe('--skip-repo: a damaged repository the admin chose to skip', () => {
     tree.write({ kind: 'revisionLink', name: 'team/app', digest: sample.amd.digest }, 'garbage');
     const appFiles = () => files().filter((f) => f.includes('repositories/team/app/'));
     const before = appFiles();
-    const refused = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true }).then(() => 'ran', (e: JanitorError) => e.code);
+    const refused = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true }).then(() => 'ran', (e: unknown) => (e instanceof JanitorError ? e.code : e));
     expect(refused).toBe('E_BAD_LINK');
     const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true, skipRepository: (n) => n === 'team/app' });
     expect(result.skipped).toEqual(['team/app']);
@@ -233,11 +234,9 @@ describe('--skip-repo: a damaged repository the admin chose to skip', () => {
   });
 
   it('prune refuses a named tag in a skipped repository', async () => {
-    const { runCli } = await import('../../src/cli.js');
     const { fs, files } = sampleTree();
     const before = files();
-    let stderr = '';
-    const code = await runCli(['prune', '--root', ROOT, '--skip-repo', 'team/*', 'team/app:latest'], { fs, env: {}, stdout: () => {}, stderr: (t) => void (stderr += t) });
+    const { code, stderr } = await runCliOn(fs, ['prune', '--root', ROOT, '--skip-repo', 'team/*', 'team/app:latest']);
     expect(code).toBe(2);
     expect(stderr).toMatch(/tag team\/app:latest is in a repository skipped by --skip-repo/);
     expect(files()).toEqual(before);

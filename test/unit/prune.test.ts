@@ -1,7 +1,7 @@
 // prune: tag removal and sweep in one run, on memfs.
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli.js';
 import { forPlatform, type WritableFileSystem } from '../support/tree-builder.js';
+import { runCliOn } from '../support/run-cli.js';
 import { ROOT, memTree } from '../support/memfs-tree.js';
 
 const NOW = Date.UTC(2026, 10, 23);
@@ -23,12 +23,7 @@ function world() {
   return { mem, amd, arm, v1, v2, sig, old };
 }
 
-async function cli(fs: WritableFileSystem, args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, { fs, env: {}, stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), now: () => NOW });
-  return { code, stdout, stderr, json: args.includes('--json') && code === 0 ? JSON.parse(stdout) : undefined };
-}
+const cli = (fs: WritableFileSystem, args: string[]) => runCliOn(fs, args, { now: NOW });
 
 const revisions = (mem: ReturnType<typeof memTree>): string[] =>
   mem.fs.readdirSync(mem.tree.pathOf({ kind: 'revisionsAlgorithm', name: 'app', algorithm: 'sha256' }), { withFileTypes: true }).map((e) => `sha256:${e.name}`).sort();

@@ -1,7 +1,8 @@
 // Tag selection on memfs with controlled push times (mtime of current/link).
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli.js';
 import type { WritableFileSystem } from '../support/tree-builder.js';
+import { runCliOn } from '../support/run-cli.js';
+import { removed } from '../support/selection-tree.js';
 import { ROOT, memTree } from '../support/memfs-tree.js';
 
 const NOW = Date.UTC(2026, 10, 23, 12);
@@ -28,15 +29,7 @@ function tree() {
   return mem;
 }
 
-async function cli(fs: WritableFileSystem, args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, { fs, env: {}, stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), now: () => NOW });
-  return { code, stdout, stderr, json: code === 0 && args.includes('--json') ? JSON.parse(stdout) : undefined };
-}
-
-const removed = (json: { tagsRemoved: { repository: string; tag: string }[] }): string[] =>
-  json.tagsRemoved.map((t) => `${t.repository}:${t.tag}`).sort();
+const cli = (fs: WritableFileSystem, args: string[]) => runCliOn(fs, args, { now: NOW });
 
 function tagsOnDisk(mem: ReturnType<typeof tree>): string[] {
   const out: string[] = [];
