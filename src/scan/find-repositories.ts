@@ -8,7 +8,7 @@
 // on `host:port/x`, whose ':' its filesystem driver refuses).
 
 import { JanitorError, type Warn, makeWarning } from '../errors.js';
-import { isRepositoryName } from '../storage/layout.js';
+import { isRepositoryName, isRepositoryOwnDir, marksRepository } from '../storage/layout.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 
 /**
@@ -22,17 +22,17 @@ export function findRepositories(reader: TreeReader, warn: Warn, skip: (name: st
   if (!top) return found;
   const rootPath = reader.pathOf({ kind: 'repositoriesRoot' });
   const pending: { name: string; entries: typeof top }[] = [{ name: '', entries: top }];
-  while (pending.length > 0) {
-    const { name, entries } = pending.pop()!;
-    if (name !== '' && entries.some((e) => e.isDirectory() && (e.name === '_layers' || e.name === '_manifests'))) {
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { name, entries } = next;
+    if (name !== '' && entries.some((e) => e.isDirectory() && marksRepository(e.name))) {
       if (!isRepositoryName(name) && !skip(name)) {
-        const where = `${rootPath}/${name}`;
+        const where = reader.pathOf({ kind: 'repositoryDir', name });
         throw new JanitorError('E_BAD_NAME', `invalid repository name ${JSON.stringify(name)} at ${where}`, { path: where });
       }
       found.push(name);
     }
     for (const entry of entries) {
-      if (entry.name.startsWith('_')) continue;
+      if (isRepositoryOwnDir(entry.name)) continue;
       const child = name === '' ? entry.name : `${name}/${entry.name}`;
       if (!entry.isDirectory()) {
         warn(makeWarning('W_STRAY_FILE', `ignoring stray file ${rootPath}/${child}`, { path: `${rootPath}/${child}` }));

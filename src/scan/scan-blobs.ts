@@ -6,6 +6,7 @@
 import { isAlgorithm, isHexFor } from '../model/digest.js';
 import { BlobIndex } from '../model/blob-index.js';
 import { JanitorError } from '../errors.js';
+import { isShardName, shardOf } from '../storage/layout.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 
 export function scanBlobs(reader: TreeReader): BlobIndex {
@@ -21,12 +22,12 @@ export function scanBlobs(reader: TreeReader): BlobIndex {
     for (const shardEntry of shards) {
       const prefix = shardEntry.name;
       const shardPath = `${reader.pathOf({ kind: 'blobAlgorithm', algorithm })}/${prefix}`;
-      if (!shardEntry.isDirectory() || !/^[a-f0-9]{2}$/.test(prefix)) throw stray(shardPath);
+      if (!shardEntry.isDirectory() || !isShardName(prefix)) throw stray(shardPath);
       const entries = reader.list({ kind: 'blobShard', algorithm, prefix }) ?? [];
       const hexes: string[] = [];
       for (const entry of entries) {
         const hex = entry.name;
-        if (!entry.isDirectory() || !isHexFor(algorithm, hex) || !hex.startsWith(prefix)) {
+        if (!entry.isDirectory() || !isHexFor(algorithm, hex) || shardOf(hex) !== prefix) {
           throw stray(`${shardPath}/${hex}`);
         }
         hexes.push(hex);

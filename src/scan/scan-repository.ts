@@ -5,7 +5,7 @@
 
 import { type Algorithm, type Digest, isAlgorithm, makeDigest, splitDigest } from '../model/digest.js';
 import type { DirEntry } from '../storage/file-system.js';
-import { type PathSpec, isTagName } from '../storage/layout.js';
+import { type PathSpec, TAG_CURRENT, TAG_INDEX, isTagName } from '../storage/layout.js';
 import { parseManifest } from '../model/manifest.js';
 import type { RepoScan, TagEntry } from '../model/repository.js';
 import { JanitorError, type Warning, makeWarning } from '../errors.js';
@@ -148,7 +148,7 @@ export function scanTags(reader: TreeReader, name: string, warnings: Warning[]):
     }
     const children = reader.list({ kind: 'tagDir', name, tag }) ?? [];
     const entry: TagEntry = { tag, current: undefined, pushedMs: 0, index: [] };
-    if (children.some((c) => c.name === 'current')) {
+    if (children.some((c) => c.name === TAG_CURRENT)) {
       // current/ without its link: left by an interrupted push; reported below.
       const read = reader.readSettledLink({ kind: 'tagCurrentLink', name, tag }, undefined, { optional: true, mtime: true });
       if (read) {
@@ -157,7 +157,7 @@ export function scanTags(reader: TreeReader, name: string, warnings: Warning[]):
       }
     }
     if (!entry.current) warnings.push(makeWarning('W_TAG_WITHOUT_CURRENT', `${name}: tag ${tag} has no current link; it does not resolve`, { repository: name }));
-    if (children.some((c) => c.name === 'index')) {
+    if (children.some((c) => c.name === TAG_INDEX)) {
       entry.index = listDigestDirs(
         reader.list({ kind: 'tagIndexRoot', name, tag }),
         reader.pathOf({ kind: 'tagIndexRoot', name, tag }),

@@ -1,27 +1,43 @@
-// The on-disk layout of a Distribution registry, owned by this one module.
-// Every path the tool reads or deletes is a typed PathSpec rendered by
-// renderPath(); parsePath() is its inverse. Paths are relative to the `v2`
-// directory and use '/'.
+// The on-disk layout of a Distribution registry, owned by this one module
+// in both directions: every path the tool reads, moves or deletes is a typed
+// PathSpec rendered by renderPath(), parsePath() turns a path back into its
+// PathSpec, and every name the readers and the deleter match entries against
+// ('data', 'link', 'current', 'index', the shard, the repository markers) is
+// exported from here. Paths are relative to the `v2` directory and use '/'.
 //
-//   <rootdirectory>/docker/registry/v2/
-//   ├── blobs/<alg>/<hex[0:2]>/<hex>/data            blobData
-//   ├── repositories/<name...>/                       repository (name may nest)
-//       ├── _layers/<alg>/<hex>/link                  layerLink
-//       ├── _manifests/                               manifestsRoot
-//       ├── _manifests/revisions/<alg>/<hex>/link     revisionLink
-//       ├── _manifests/tags/<tag>/current/link        tagCurrentLink
-//       ├── _manifests/tags/<tag>/index/<alg>/<hex>/link   tagIndexLink
-//       └── _uploads/<uuid>/...                       never touched
-//   └── _janitor/                                     this tool's own (the registry reads only
-//       ├── journal.json                              blobs/ and repositories/): the record of an
-//       │                                             unfinished tag removal (commands/journal.ts)
-//       ├── lock                                      one destructive run per tree (storage/run-lock.ts)
-//       ├── quarantine/<alg>/<hex>/data               blobs moved aside by the sweep until the last
-//       │                                             revalidation (vacuum.ts quarantine)
-//       └── quarantine-revisions/<name, / as +>/<alg>/<hex>/link   revisions, likewise
+//   <rootdirectory>/docker/registry/v2/              V2_BELOW_ROOT (locate-root.ts)
+//   ├── blobs/                                       blobsRoot
+//   │   └── <alg>/                                   blobAlgorithm
+//   │       └── <hex[0:2]>/                          blobShard: the fan-out, 256 shards for sha256
+//   │           └── <hex>/                           blobDir
+//   │               └── data                         blobData
+//   ├── repositories/                                repositoriesRoot
+//   │   └── <name...>/                               repositoryDir (the name may nest: a/b and a/b/c)
+//   │       ├── _layers/                             layersRoot
+//   │       │   └── <alg>/<hex>/link                 layersAlgorithm, layerDir, layerLink
+//   │       ├── _manifests/                          manifestsRoot
+//   │       │   ├── revisions/                       revisionsRoot
+//   │       │   │   └── <alg>/<hex>/link             revisionsAlgorithm, revisionDir, revisionLink
+//   │       │   └── tags/                            tagsRoot
+//   │       │       └── <tag>/                       tagDir
+//   │       │           ├── current/link             tagCurrentDir, tagCurrentLink
+//   │       │           └── index/                   tagIndexRoot
+//   │       │               └── <alg>/<hex>/link     tagIndexAlgorithm, tagIndexDir, tagIndexLink
+//   │       └── _uploads/                            uploadsRoot: listed (signs of a live registry), never changed
+//   └── _janitor/                                    janitorDir: this tool's own; the registry reads only
+//       │                                            blobs/ and repositories/
+//       ├── journal.json                             journal: the record of an unfinished tag removal
+//       │                                            (commands/journal.ts)
+//       ├── lock                                     lock: one destructive run per tree (storage/run-lock.ts)
+//       ├── quarantine/                              quarantineRoot: blobs moved aside by the sweep until
+//       │   └── <alg>/<hex>/data                     its last revalidation (quarantine.ts): quarantineAlgorithm,
+//       │                                            quarantineBlobDir
+//       └── quarantine-revisions/                    quarantineRevisionsRoot: revisions, likewise
+//           └── <name, / as +>/<alg>/<hex>/link      quarantineRevisionsRepository, quarantineRevisionsAlgorithm,
+//                                                    quarantineRevisionDir
 //
 // A link file holds "<alg>:<hex>" with no newline. Only blobs have the
-// two-character fan-out directory.
+// two-character fan-out directory (the shard).
 
 import { type Algorithm, type Digest, splitDigest, isAlgorithm, makeDigest } from '../model/digest.js';
 
@@ -33,6 +49,8 @@ export type PathSpec =
   | { kind: 'quarantineAlgorithm'; algorithm: Algorithm }
   | { kind: 'quarantineBlobDir'; digest: Digest }
   | { kind: 'quarantineRevisionsRoot' }
+  | { kind: 'quarantineRevisionsRepository'; name: string }
+  | { kind: 'quarantineRevisionsAlgorithm'; name: string; algorithm: Algorithm }
   | { kind: 'quarantineRevisionDir'; name: string; digest: Digest }
   | { kind: 'blobsRoot' }
   | { kind: 'blobAlgorithm'; algorithm: Algorithm }
@@ -81,15 +99,92 @@ export function isNameComponent(component: string): boolean {
 
 export function isRepositoryName(name: string): boolean {
   if (name.length === 0 || name.length > MAX_NAME_LENGTH) return false;
-  const components = name.split('/');
-  const first = components[0]!;
-  if (!isNameComponent(first) && !(components.length > 1 && DOMAIN_COMPONENT.test(first))) return false;
-  for (let i = 1; i < components.length; i++) if (!isNameComponent(components[i]!)) return false;
-  return true;
+  const [first, ...rest] = name.split('/');
+  if (first === undefined || (!isNameComponent(first) && !(rest.length > 0 && DOMAIN_COMPONENT.test(first)))) return false;
+  return rest.every(isNameComponent);
 }
 
 export function isTagName(tag: string): boolean {
   return TAG.test(tag);
+}
+
+/** Where the filesystem driver keeps the v2 directory below its rootdirectory. */
+export const V2_BELOW_ROOT = ['docker', 'registry', 'v2'] as const;
+const BLOBS_DIR = 'blobs';
+const REPOSITORIES_DIR = 'repositories';
+/** This tool's own directory in v2 (the registry never looks there). */
+export const JANITOR_DIR = '_janitor';
+const JOURNAL_FILE = 'journal.json';
+const LOCK_FILE = 'lock';
+const QUARANTINE_DIR = 'quarantine';
+const QUARANTINE_REVISIONS_DIR = 'quarantine-revisions';
+
+/** What the v2 directory may hold: the registry's two trees and this tool's own directory. */
+export function isV2Entry(name: string): boolean {
+  return name === BLOBS_DIR || name === REPOSITORIES_DIR || name === JANITOR_DIR;
+}
+
+/** The one file of a blob directory. */
+export const BLOB_FILE = 'data';
+/** The one file of a layer, revision, tag current or tag index directory. */
+export const LINK_FILE = 'link';
+export type LeafFile = typeof BLOB_FILE | typeof LINK_FILE;
+/** A tag directory's two children: current/ (one link) and index/ (<alg>/<hex>/link each). */
+export const TAG_CURRENT = 'current';
+export const TAG_INDEX = 'index';
+
+const LAYERS_DIR = '_layers';
+const MANIFESTS_DIR = '_manifests';
+const UPLOADS_DIR = '_uploads';
+const REVISIONS_DIR = 'revisions';
+const TAGS_DIR = 'tags';
+
+/**
+ * A repository's own directories start with '_' (_layers, _manifests,
+ * _uploads), which no name component can: the catalog never enters one, and
+ * they end the name in a path.
+ */
+export function isRepositoryOwnDir(name: string): boolean {
+  return name.startsWith('_');
+}
+
+/** A directory holding a `_layers` (v2.8) or `_manifests` (v3) child is a repository. */
+export function marksRepository(childName: string): boolean {
+  return childName === LAYERS_DIR || childName === MANIFESTS_DIR;
+}
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const TEMPORARY = { data: new RegExp(`^${BLOB_FILE}\\.${UUID}\\.tmp$`), link: new RegExp(`^${LINK_FILE}\\.${UUID}\\.tmp$`) };
+
+/**
+ * A `<file>.<uuid>.tmp` beside a `data` or `link`: the known shape of a
+ * crashed write of current Distribution (v3 writes small files to such a
+ * temporary name and renames it).
+ */
+export function isTemporaryOf(file: LeafFile, name: string): boolean {
+  return TEMPORARY[file].test(name);
+}
+
+const SHARD = /^[a-f0-9]{2}$/;
+
+/** A blob shard's name: the first two hex characters of the digests in it. */
+export function shardOf(hex: string): string {
+  return hex.slice(0, 2);
+}
+
+export function isShardName(name: string): boolean {
+  return SHARD.test(name);
+}
+
+// '+' cannot occur in a repository name: the name, flattened into one
+// directory of the quarantine, maps back.
+function flattenName(name: string): string {
+  return name.replaceAll('/', '+');
+}
+
+function unflattenName(flat: string): string | undefined {
+  const name = flat.replaceAll('+', '/');
+  return isRepositoryName(name) ? name : undefined;
 }
 
 function digestPath(digest: Digest): string {
@@ -97,104 +192,123 @@ function digestPath(digest: Digest): string {
   return `${algorithm}/${hex}`;
 }
 
-/** This tool's own directory in v2 (the registry never looks there). */
-export const JANITOR_DIR = '_janitor';
-
 /** Renders a path kind to its place relative to the v2 directory. */
 export function renderPath(spec: PathSpec): string {
   switch (spec.kind) {
     case 'janitorDir':
       return JANITOR_DIR;
     case 'journal':
-      return `${JANITOR_DIR}/journal.json`;
+      return `${JANITOR_DIR}/${JOURNAL_FILE}`;
     case 'lock':
-      return `${JANITOR_DIR}/lock`;
+      return `${JANITOR_DIR}/${LOCK_FILE}`;
     case 'quarantineRoot':
-      return `${JANITOR_DIR}/quarantine`;
+      return `${JANITOR_DIR}/${QUARANTINE_DIR}`;
     case 'quarantineAlgorithm':
-      return `${JANITOR_DIR}/quarantine/${spec.algorithm}`;
+      return `${JANITOR_DIR}/${QUARANTINE_DIR}/${spec.algorithm}`;
     case 'quarantineBlobDir':
-      return `${JANITOR_DIR}/quarantine/${digestPath(spec.digest)}`;
+      return `${JANITOR_DIR}/${QUARANTINE_DIR}/${digestPath(spec.digest)}`;
     case 'quarantineRevisionsRoot':
-      return `${JANITOR_DIR}/quarantine-revisions`;
+      return `${JANITOR_DIR}/${QUARANTINE_REVISIONS_DIR}`;
+    case 'quarantineRevisionsRepository':
+      return `${JANITOR_DIR}/${QUARANTINE_REVISIONS_DIR}/${flattenName(spec.name)}`;
+    case 'quarantineRevisionsAlgorithm':
+      return `${JANITOR_DIR}/${QUARANTINE_REVISIONS_DIR}/${flattenName(spec.name)}/${spec.algorithm}`;
     case 'quarantineRevisionDir':
-      // '+' cannot occur in a repository name: the name, flattened, maps back.
-      return `${JANITOR_DIR}/quarantine-revisions/${spec.name.replaceAll('/', '+')}/${digestPath(spec.digest)}`;
+      return `${JANITOR_DIR}/${QUARANTINE_REVISIONS_DIR}/${flattenName(spec.name)}/${digestPath(spec.digest)}`;
     case 'blobsRoot':
-      return 'blobs';
+      return BLOBS_DIR;
     case 'blobAlgorithm':
-      return `blobs/${spec.algorithm}`;
+      return `${BLOBS_DIR}/${spec.algorithm}`;
     case 'blobShard':
-      return `blobs/${spec.algorithm}/${spec.prefix}`;
+      return `${BLOBS_DIR}/${spec.algorithm}/${spec.prefix}`;
     case 'blobDir': {
       const { algorithm, hex } = splitDigest(spec.digest);
-      return `blobs/${algorithm}/${hex.slice(0, 2)}/${hex}`;
+      return `${BLOBS_DIR}/${algorithm}/${shardOf(hex)}/${hex}`;
     }
     case 'blobData':
-      return `${renderPath({ kind: 'blobDir', digest: spec.digest })}/data`;
+      return `${renderPath({ kind: 'blobDir', digest: spec.digest })}/${BLOB_FILE}`;
     case 'repositoriesRoot':
-      return 'repositories';
+      return REPOSITORIES_DIR;
     case 'repositoryDir':
-      return `repositories/${spec.name}`;
+      return `${REPOSITORIES_DIR}/${spec.name}`;
     case 'layersRoot':
-      return `repositories/${spec.name}/_layers`;
+      return `${REPOSITORIES_DIR}/${spec.name}/${LAYERS_DIR}`;
     case 'layersAlgorithm':
-      return `repositories/${spec.name}/_layers/${spec.algorithm}`;
+      return `${REPOSITORIES_DIR}/${spec.name}/${LAYERS_DIR}/${spec.algorithm}`;
     case 'layerDir':
-      return `repositories/${spec.name}/_layers/${digestPath(spec.digest)}`;
+      return `${REPOSITORIES_DIR}/${spec.name}/${LAYERS_DIR}/${digestPath(spec.digest)}`;
     case 'layerLink':
-      return `repositories/${spec.name}/_layers/${digestPath(spec.digest)}/link`;
+      return `${REPOSITORIES_DIR}/${spec.name}/${LAYERS_DIR}/${digestPath(spec.digest)}/${LINK_FILE}`;
     case 'uploadsRoot':
-      return `repositories/${spec.name}/_uploads`;
+      return `${REPOSITORIES_DIR}/${spec.name}/${UPLOADS_DIR}`;
     case 'manifestsRoot':
-      return `repositories/${spec.name}/_manifests`;
+      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}`;
     case 'revisionsRoot':
-      return `repositories/${spec.name}/_manifests/revisions`;
+      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${REVISIONS_DIR}`;
     case 'revisionsAlgorithm':
-      return `repositories/${spec.name}/_manifests/revisions/${spec.algorithm}`;
+      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${REVISIONS_DIR}/${spec.algorithm}`;
     case 'revisionDir':
-      return `repositories/${spec.name}/_manifests/revisions/${digestPath(spec.digest)}`;
+      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${REVISIONS_DIR}/${digestPath(spec.digest)}`;
     case 'revisionLink':
-      return `repositories/${spec.name}/_manifests/revisions/${digestPath(spec.digest)}/link`;
+      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${REVISIONS_DIR}/${digestPath(spec.digest)}/${LINK_FILE}`;
     case 'tagsRoot':
-      return `repositories/${spec.name}/_manifests/tags`;
+      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${TAGS_DIR}`;
     case 'tagDir':
-      return `repositories/${spec.name}/_manifests/tags/${spec.tag}`;
+      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${TAGS_DIR}/${spec.tag}`;
     case 'tagCurrentDir':
-      return `repositories/${spec.name}/_manifests/tags/${spec.tag}/current`;
+      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${TAGS_DIR}/${spec.tag}/${TAG_CURRENT}`;
     case 'tagCurrentLink':
-      return `repositories/${spec.name}/_manifests/tags/${spec.tag}/current/link`;
+      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${TAGS_DIR}/${spec.tag}/${TAG_CURRENT}/${LINK_FILE}`;
     case 'tagIndexRoot':
-      return `repositories/${spec.name}/_manifests/tags/${spec.tag}/index`;
+      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${TAGS_DIR}/${spec.tag}/${TAG_INDEX}`;
     case 'tagIndexAlgorithm':
-      return `repositories/${spec.name}/_manifests/tags/${spec.tag}/index/${spec.algorithm}`;
+      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${TAGS_DIR}/${spec.tag}/${TAG_INDEX}/${spec.algorithm}`;
     case 'tagIndexDir':
-      return `repositories/${spec.name}/_manifests/tags/${spec.tag}/index/${digestPath(spec.digest)}`;
+      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${TAGS_DIR}/${spec.tag}/${TAG_INDEX}/${digestPath(spec.digest)}`;
     case 'tagIndexLink':
-      return `repositories/${spec.name}/_manifests/tags/${spec.tag}/index/${digestPath(spec.digest)}/link`;
+      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${TAGS_DIR}/${spec.tag}/${TAG_INDEX}/${digestPath(spec.digest)}/${LINK_FILE}`;
   }
 }
 
-/** The inverse of renderPath for the leaf kinds; undefined for anything else. */
+/**
+ * The inverse of renderPath: the PathSpec a relative path is, or undefined
+ * for a path the layout does not have (an unknown entry, an invalid
+ * repository name or tag, a digest directory whose name is not a digest, a
+ * blob outside its shard).
+ */
 export function parsePath(relative: string): PathSpec | undefined {
   const parts = relative.split('/');
-  if (parts[0] === 'blobs') {
-    const [, alg, prefix, hex, data] = parts;
-    if (parts.length === 1) return { kind: 'blobsRoot' };
-    if (alg === undefined || !isAlgorithm(alg)) return undefined;
-    if (parts.length === 2) return { kind: 'blobAlgorithm', algorithm: alg };
-    if (parts.length === 3 && prefix !== undefined && /^[a-f0-9]{2}$/.test(prefix)) {
-      return { kind: 'blobShard', algorithm: alg, prefix };
-    }
-    const digest = hex === undefined ? undefined : makeDigest(alg, hex);
-    if (!digest || prefix !== hex?.slice(0, 2)) return undefined;
-    if (parts.length === 4) return { kind: 'blobDir', digest };
-    if (parts.length === 5 && data === 'data') return { kind: 'blobData', digest };
-    return undefined;
+  switch (parts[0]) {
+    case BLOBS_DIR:
+      return parseBlobPath(parts);
+    case REPOSITORIES_DIR:
+      return parseRepositoriesPath(parts);
+    case JANITOR_DIR:
+      return parseJanitorPath(parts);
+    default:
+      return undefined;
   }
-  if (parts[0] !== 'repositories') return undefined;
+}
+
+function parseBlobPath(parts: string[]): PathSpec | undefined {
+  const [, alg, prefix, hex, data] = parts;
+  if (parts.length === 1) return { kind: 'blobsRoot' };
+  if (alg === undefined || !isAlgorithm(alg)) return undefined;
+  if (parts.length === 2) return { kind: 'blobAlgorithm', algorithm: alg };
+  if (parts.length === 3 && prefix !== undefined && isShardName(prefix)) {
+    return { kind: 'blobShard', algorithm: alg, prefix };
+  }
+  if (hex === undefined || prefix !== shardOf(hex)) return undefined;
+  const digest = makeDigest(alg, hex);
+  if (!digest) return undefined;
+  if (parts.length === 4) return { kind: 'blobDir', digest };
+  if (parts.length === 5 && data === BLOB_FILE) return { kind: 'blobData', digest };
+  return undefined;
+}
+
+function parseRepositoriesPath(parts: string[]): PathSpec | undefined {
   if (parts.length === 1) return { kind: 'repositoriesRoot' };
-  const marker = parts.findIndex((part, i) => i > 0 && part.startsWith('_'));
+  const marker = parts.findIndex((part, i) => i > 0 && isRepositoryOwnDir(part));
   if (marker < 0) {
     const name = parts.slice(1).join('/');
     return isRepositoryName(name) ? { kind: 'repositoryDir', name } : undefined;
@@ -202,6 +316,29 @@ export function parsePath(relative: string): PathSpec | undefined {
   const name = parts.slice(1, marker).join('/');
   if (!isRepositoryName(name)) return undefined;
   return parseRepositoryPath(name, parts.slice(marker));
+}
+
+function parseJanitorPath(parts: string[]): PathSpec | undefined {
+  const [, area, first, second, third] = parts;
+  if (parts.length === 1) return { kind: 'janitorDir' };
+  if (parts.length === 2 && area === JOURNAL_FILE) return { kind: 'journal' };
+  if (parts.length === 2 && area === LOCK_FILE) return { kind: 'lock' };
+  if (area === QUARANTINE_DIR) {
+    if (parts.length === 2) return { kind: 'quarantineRoot' };
+    if (first === undefined || !isAlgorithm(first)) return undefined;
+    if (parts.length === 3) return { kind: 'quarantineAlgorithm', algorithm: first };
+    const digest = second === undefined ? undefined : makeDigest(first, second);
+    return digest && parts.length === 4 ? { kind: 'quarantineBlobDir', digest } : undefined;
+  }
+  if (area !== QUARANTINE_REVISIONS_DIR) return undefined;
+  if (parts.length === 2) return { kind: 'quarantineRevisionsRoot' };
+  const name = first === undefined ? undefined : unflattenName(first);
+  if (name === undefined) return undefined;
+  if (parts.length === 3) return { kind: 'quarantineRevisionsRepository', name };
+  if (second === undefined || !isAlgorithm(second)) return undefined;
+  if (parts.length === 4) return { kind: 'quarantineRevisionsAlgorithm', name, algorithm: second };
+  const digest = third === undefined ? undefined : makeDigest(second, third);
+  return digest && parts.length === 5 ? { kind: 'quarantineRevisionDir', name, digest } : undefined;
 }
 
 function parseRepositoryPath(name: string, rest: string[]): PathSpec | undefined {
@@ -231,10 +368,10 @@ function parseRepositoryPath(name: string, rest: string[]): PathSpec | undefined
     const digest = digestAt(under);
     if (!digest) return undefined;
     if (depth === 2) return dir(digest);
-    if (depth === 3 && rest[under + 2] === 'link') return link(digest);
+    if (depth === 3 && rest[under + 2] === LINK_FILE) return link(digest);
     return undefined;
   };
-  if (rest[0] === '_layers') {
+  if (rest[0] === LAYERS_DIR) {
     return digestKinds(
       1,
       () => ({ kind: 'layersRoot', name }),
@@ -243,9 +380,10 @@ function parseRepositoryPath(name: string, rest: string[]): PathSpec | undefined
       (digest) => ({ kind: 'layerLink', name, digest }),
     );
   }
-  if (rest[0] !== '_manifests') return undefined;
+  if (rest[0] === UPLOADS_DIR) return rest.length === 1 ? { kind: 'uploadsRoot', name } : undefined;
+  if (rest[0] !== MANIFESTS_DIR) return undefined;
   if (rest.length === 1) return { kind: 'manifestsRoot', name };
-  if (rest[1] === 'revisions') {
+  if (rest[1] === REVISIONS_DIR) {
     return digestKinds(
       2,
       () => ({ kind: 'revisionsRoot', name }),
@@ -254,17 +392,17 @@ function parseRepositoryPath(name: string, rest: string[]): PathSpec | undefined
       (digest) => ({ kind: 'revisionLink', name, digest }),
     );
   }
-  if (rest[1] !== 'tags') return undefined;
+  if (rest[1] !== TAGS_DIR) return undefined;
   if (rest.length === 2) return { kind: 'tagsRoot', name };
   const tag = rest[2];
   if (tag === undefined || !isTagName(tag)) return undefined;
   if (rest.length === 3) return { kind: 'tagDir', name, tag };
-  if (rest[3] === 'current') {
+  if (rest[3] === TAG_CURRENT) {
     if (rest.length === 4) return { kind: 'tagCurrentDir', name, tag };
-    if (rest.length === 5 && rest[4] === 'link') return { kind: 'tagCurrentLink', name, tag };
+    if (rest.length === 5 && rest[4] === LINK_FILE) return { kind: 'tagCurrentLink', name, tag };
     return undefined;
   }
-  if (rest[3] !== 'index') return undefined;
+  if (rest[3] !== TAG_INDEX) return undefined;
   return digestKinds(
     4,
     () => ({ kind: 'tagIndexRoot', name, tag }),

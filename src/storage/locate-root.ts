@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { JanitorError, errnoCode } from '../errors.js';
 import type { DirEntry, FileSystem } from './file-system.js';
-import { JANITOR_DIR } from './layout.js';
+import { V2_BELOW_ROOT, isV2Entry } from './layout.js';
 import { refuseSymlinks } from './tree-reader.js';
 
 export interface LocatedRoot {
@@ -46,23 +46,24 @@ export function locateRoot(fs: FileSystem, named: string): LocatedRoot {
     throw new JanitorError('E_NOT_REGISTRY', `cannot use ${named} as the registry root: it does not exist`, { path: named, cause });
   }
   const entries = listDir(fs, root);
-  const docker = childDir(fs, entries, root, 'docker');
-  if (docker) {
-    const registry = childDir(fs, docker, `${root}/docker`, 'registry');
-    const v2 = registry && childDir(fs, registry, `${root}/docker/registry`, 'v2');
+  const [docker, registry, v2] = V2_BELOW_ROOT;
+  const dockerEntries = childDir(fs, entries, root, docker);
+  if (dockerEntries) {
+    const registryEntries = childDir(fs, dockerEntries, `${root}/${docker}`, registry);
+    const v2Entries = registryEntries && childDir(fs, registryEntries, `${root}/${docker}/${registry}`, v2);
+    const v2Path = `${root}/${docker}/${registry}/${v2}`;
     // blobs/ and repositories/ are never reached through a symlink.
-    if (v2) refuseSymlinks(v2, `${root}/docker/registry/v2`);
-    return { root, v2: v2 ? `${root}/docker/registry/v2` : undefined };
+    if (v2Entries) refuseSymlinks(v2Entries, v2Path);
+    return { root, v2: v2Entries ? v2Path : undefined };
   }
-  const names = entries.map((e) => e.name);
-  if (path.basename(root) === 'v2' && names.every((n) => n === 'blobs' || n === 'repositories' || n === JANITOR_DIR)) {
+  if (path.basename(root) === v2 && entries.every((e) => isV2Entry(e.name))) {
     refuseSymlinks(entries, root);
     return { root, v2: root };
   }
   if (entries.length === 0) return { root, v2: undefined };
   throw new JanitorError(
     'E_NOT_REGISTRY',
-    `${root} is not a registry storage tree: expected docker/registry/v2 inside it, or a v2 directory holding blobs/ and repositories/`,
+    `${root} is not a registry storage tree: expected ${V2_BELOW_ROOT.join('/')} inside it, or a v2 directory holding blobs/ and repositories/`,
     { path: root },
   );
 }

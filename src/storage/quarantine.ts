@@ -6,23 +6,33 @@
 // what stays aside is deleted for good by vacuum.ts, as a quarantined
 // target.
 
-import type { Digest } from '../model/digest.js';
-import { type Algorithm, isAlgorithm, makeDigest } from '../model/digest.js';
+import { type Digest, splitDigest } from '../model/digest.js';
 import { JanitorError, errnoCode } from '../errors.js';
 import type { DirEntry, FileSystem } from './file-system.js';
-import type { PathSpec } from './layout.js';
+import { type PathSpec, parsePath, renderPath } from './layout.js';
 import { type TargetGuard, unexpected } from './target-guard.js';
 
 /** What the sweep moves aside until its last revalidation. */
 export type AsideItem = { kind: 'blob'; digest: Digest } | { kind: 'revision'; repository: string; digest: Digest };
 
-function placesOf(item: AsideItem): { home: PathSpec; aside: PathSpec } {
+/** Where an item lives, where it goes aside, and the directory that holds it there. */
+function placesOf(item: AsideItem): { home: PathSpec; aside: PathSpec; asideParent: PathSpec } {
+  const { algorithm } = splitDigest(item.digest);
   return item.kind === 'blob'
-    ? { home: { kind: 'blobDir', digest: item.digest }, aside: { kind: 'quarantineBlobDir', digest: item.digest } }
+    ? {
+        home: { kind: 'blobDir', digest: item.digest },
+        aside: { kind: 'quarantineBlobDir', digest: item.digest },
+        asideParent: { kind: 'quarantineAlgorithm', algorithm },
+      }
     : {
         home: { kind: 'revisionDir', name: item.repository, digest: item.digest },
         aside: { kind: 'quarantineRevisionDir', name: item.repository, digest: item.digest },
+        asideParent: { kind: 'quarantineRevisionsAlgorithm', name: item.repository, algorithm },
       };
+}
+
+function isKind<K extends PathSpec['kind']>(spec: PathSpec | undefined, kind: K): spec is Extract<PathSpec, { kind: K }> {
+  return spec?.kind === kind;
 }
 
 export class Quarantine {
@@ -46,12 +56,12 @@ export class Quarantine {
    * is gone already.
    */
   moveAside(item: AsideItem): boolean {
-    const { home, aside } = placesOf(item);
+    const { home, aside, asideParent } = placesOf(item);
     const from = this.guard.pathOf(home);
     const to = this.guard.pathOf(aside);
     this.guard.assertNoMountAt(from);
     this.guard.assertNoSymlinkAbove(from);
-    const parent = to.slice(0, to.lastIndexOf('/'));
+    const parent = this.guard.pathOf(asideParent);
     if (!this.madeDirs.has(parent)) {
       this.fs.mkdirSync(parent, { recursive: true });
       this.madeDirs.add(parent);
@@ -95,8 +105,8 @@ export class Quarantine {
       }
       dirs.push(dir); // children first
     };
-    collect(this.guard.pathOf({ kind: 'quarantineRoot' }), 1); // <alg>
-    collect(this.guard.pathOf({ kind: 'quarantineRevisionsRoot' }), 2); // <name>/<alg>
+    collect(this.guard.pathOf({ kind: 'quarantineRoot' }), 1); // quarantineAlgorithm
+    collect(this.guard.pathOf({ kind: 'quarantineRevisionsRoot' }), 2); // quarantineRevisionsRepository, quarantineRevisionsAlgorithm
     for (const dir of dirs) {
       try {
         this.fs.rmdirSync(dir);
@@ -113,36 +123,37 @@ export class Quarantine {
   /** What is in the quarantine: what an interrupted sweep left there. */
   list(): AsideItem[] {
     const items: AsideItem[] = [];
-    const digestsIn = (dir: string, found: (digest: Digest) => void): void => {
-      let algorithms: DirEntry[];
-      try {
-        algorithms = this.fs.readdirSync(dir, { withFileTypes: true });
-      } catch (cause) {
-        if (errnoCode(cause) === 'ENOENT') return; // nothing was ever moved aside here
-        throw cause;
-      }
-      for (const entry of algorithms) {
-        if (!isAlgorithm(entry.name) || !entry.isDirectory()) throw unexpected(`${dir}/${entry.name}`, entry);
-        const algorithm: Algorithm = entry.name;
-        for (const item of this.fs.readdirSync(`${dir}/${algorithm}`, { withFileTypes: true })) {
-          const digest = item.isDirectory() ? makeDigest(algorithm, item.name) : undefined;
-          if (!digest) throw unexpected(`${dir}/${algorithm}/${item.name}`, item);
-          found(digest);
-        }
-      }
-    };
-    digestsIn(this.guard.pathOf({ kind: 'quarantineRoot' }), (digest) => items.push({ kind: 'blob', digest }));
-    const revisions = this.guard.pathOf({ kind: 'quarantineRevisionsRoot' });
-    let names: DirEntry[] = [];
-    try {
-      names = this.fs.readdirSync(revisions, { withFileTypes: true });
-    } catch (cause) {
-      if (errnoCode(cause) !== 'ENOENT') throw cause; // no revision was ever moved aside
+    for (const algorithm of this.subdirs({ kind: 'quarantineRoot' }, 'quarantineAlgorithm', true)) {
+      for (const { digest } of this.subdirs(algorithm, 'quarantineBlobDir', false)) items.push({ kind: 'blob', digest });
     }
-    for (const entry of names) {
-      const repository = entry.name.replaceAll('+', '/');
-      digestsIn(`${revisions}/${entry.name}`, (digest) => items.push({ kind: 'revision', repository, digest }));
+    for (const repository of this.subdirs({ kind: 'quarantineRevisionsRoot' }, 'quarantineRevisionsRepository', true)) {
+      for (const algorithm of this.subdirs(repository, 'quarantineRevisionsAlgorithm', true)) {
+        for (const { name, digest } of this.subdirs(algorithm, 'quarantineRevisionDir', false)) items.push({ kind: 'revision', repository: name, digest });
+      }
     }
     return items;
+  }
+
+  /**
+   * The directories in a quarantine directory, each decoded by the layout
+   * (parsePath) as a `kind`; anything else there is refused. `optional`: a
+   * directory that is not there holds nothing (nothing was ever moved aside
+   * there, or it was emptied and removed meanwhile).
+   */
+  private subdirs<K extends PathSpec['kind']>(parent: PathSpec, kind: K, optional: boolean): Extract<PathSpec, { kind: K }>[] {
+    const dir = this.guard.pathOf(parent);
+    let entries: DirEntry[];
+    try {
+      entries = this.fs.readdirSync(dir, { withFileTypes: true });
+    } catch (cause) {
+      if (optional && errnoCode(cause) === 'ENOENT') return [];
+      throw cause;
+    }
+    const relative = renderPath(parent);
+    return entries.map((entry) => {
+      const spec = entry.isDirectory() ? parsePath(`${relative}/${entry.name}`) : undefined;
+      if (!isKind(spec, kind)) throw unexpected(`${dir}/${entry.name}`, entry);
+      return spec;
+    });
   }
 }

@@ -5,15 +5,23 @@
 // passes first; it deletes nothing). It takes typed targets, never raw
 // paths: each target renders to a directory through layout.ts and is
 // checked to lie inside the root. Removal is never recursive over unknown
-// content: every target kind has a known shape (below), each entry is
-// checked against it, the known files are unlinked and the directories
-// removed with rmdir.
+// content: every target kind has a known shape (below; the names are
+// layout.ts's), each entry is checked against it, the known files are
+// unlinked and the directories removed with rmdir. (This tool's own files
+// in _janitor/, which the registry never reads, are written elsewhere:
+// commands/journal.ts renames its temporary file into place, run-lock.ts
+// moves a stale lock aside and unlinks it; the journal and the lock
+// themselves are removed here.)
 //
-//   blob           blobs/<alg>/<xx>/<hex>/            data
-//   layerLink      _layers/<alg>/<hex>/               link
-//   revision       _manifests/revisions/<alg>/<hex>/  link
-//   tagIndexEntry  _manifests/tags/<t>/index/<alg>/<hex>/  link
-//   tag            _manifests/tags/<t>/               current/link, index/<alg>/<hex>/link
+//   kind                 directory (in v2; <r>: repositories/<name>)       what it holds
+//   blob                 blobs/<alg>/<xx>/<hex>/                           data
+//   layerLink            <r>/_layers/<alg>/<hex>/                          link
+//   revision             <r>/_manifests/revisions/<alg>/<hex>/             link
+//   tagIndexEntry        <r>/_manifests/tags/<t>/index/<alg>/<hex>/        link
+//   tag                  <r>/_manifests/tags/<t>/                          current/link, index/<alg>/<hex>/link
+//   quarantinedBlob      _janitor/quarantine/<alg>/<hex>/                  data
+//   quarantinedRevision  _janitor/quarantine-revisions/<n>/<alg>/<hex>/    link
+//   journal, lock        _janitor/journal.json, _janitor/lock: the file alone (_janitor/ stays)
 //
 // Beside any `data` or `link`, a `<name>.<uuid>.tmp` is the known shape of a
 // crashed write of current Distribution (v3 writes small files to such a
@@ -34,7 +42,7 @@ import type { Digest } from '../model/digest.js';
 import { type Algorithm, isAlgorithm, makeDigest } from '../model/digest.js';
 import { JanitorError, errnoCode } from '../errors.js';
 import type { DirEntry, FileStats, FileSystem } from './file-system.js';
-import type { PathSpec } from './layout.js';
+import { BLOB_FILE, LINK_FILE, type LeafFile, type PathSpec, TAG_CURRENT, TAG_INDEX, isTemporaryOf } from './layout.js';
 import { type AsideItem, Quarantine } from './quarantine.js';
 import { TargetGuard, unexpected } from './target-guard.js';
 import { retryUnsettledLink } from './tree-reader.js';
@@ -78,12 +86,9 @@ function quarantinedTargetOf(item: AsideItem): DeletionTarget {
   return item.kind === 'blob' ? { kind: 'quarantinedBlob', digest: item.digest } : { kind: 'quarantinedRevision', repository: item.repository, digest: item.digest };
 }
 
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const TEMPORARY = { data: new RegExp(`^data\\.${UUID}\\.tmp$`), link: new RegExp(`^link\\.${UUID}\\.tmp$`) };
-
 /** The shape of a directory that holds one file (`data` or `link`). */
 interface LeafShape {
-  file: 'data' | 'link';
+  file: LeafFile;
   /** the digest a `link` must name; undefined: any digest (a tag's current link). */
   expect: Digest | undefined;
 }
@@ -139,24 +144,24 @@ export class Vacuum {
     this.guard.assertNoMountAt(where);
     try {
       this.guard.assertNoSymlinkAbove(where);
-      if (mode === 'preview') return target.kind === 'blob' ? this.previewData(`${where}/data`) : undefined;
+      if (mode === 'preview') return target.kind === 'blob' ? this.previewData(`${where}/${BLOB_FILE}`) : undefined;
       const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
       if (mode === 'remove' && (data || target.kind === 'layerLink' || target.kind === 'revision' || target.kind === 'quarantinedRevision' || target.kind === 'tagIndexEntry')) {
-        return this.removeLeaf(where, { file: data ? 'data' : 'link', expect: data ? undefined : target.digest });
+        return this.removeLeaf(where, { file: data ? BLOB_FILE : LINK_FILE, expect: data ? undefined : target.digest });
       }
       switch (target.kind) {
         case 'blob':
         case 'quarantinedBlob':
-          return this.walkLeaf(where, { file: 'data', expect: undefined }, mode);
+          return this.walkLeaf(where, { file: BLOB_FILE, expect: undefined }, mode);
         case 'quarantinedRevision':
-          return this.walkLeaf(where, { file: 'link', expect: target.digest }, mode);
+          return this.walkLeaf(where, { file: LINK_FILE, expect: target.digest }, mode);
         case 'tag':
           return this.walkTag(where, mode);
         case 'journal':
         case 'lock':
           return this.walkOwnFile(where, mode);
         default:
-          return this.walkLeaf(where, { file: 'link', expect: target.digest }, mode);
+          return this.walkLeaf(where, { file: LINK_FILE, expect: target.digest }, mode);
       }
     } catch (cause) {
       if (cause instanceof JanitorError) throw cause;
@@ -193,7 +198,7 @@ export class Vacuum {
   previewShardBlob(shard: string, hex: string): Vetted {
     const dir = `${shard}/${hex}`;
     this.guard.assertNoMountAt(dir);
-    const stats = this.previewData(`${dir}/data`);
+    const stats = this.previewData(`${dir}/${BLOB_FILE}`);
     return { size: stats?.size ?? 0, mtimeMs: stats?.mtimeMs ?? 0 };
   }
 
@@ -220,7 +225,7 @@ export class Vacuum {
    */
   private removeLeaf(dir: string, shape: LeafShape): FileStats | undefined {
     const file = `${dir}/${shape.file}`;
-    const stats = shape.file === 'data' ? this.previewData(file) : undefined;
+    const stats = shape.file === BLOB_FILE ? this.previewData(file) : undefined;
     this.unlink(file);
     try {
       this.fs.rmdirSync(dir);
@@ -260,8 +265,8 @@ export class Vacuum {
       const path = `${dir}/${entry.name}`;
       if (entry.name === shape.file) {
         known = this.guard.checkFile(entry, path);
-        if (shape.file === 'link' && mode === 'vet') retryUnsettledLink(() => this.guard.checkLinkContent(path, shape.expect));
-      } else if (TEMPORARY[shape.file].test(entry.name)) {
+        if (shape.file === LINK_FILE && mode === 'vet') retryUnsettledLink(() => this.guard.checkLinkContent(path, shape.expect));
+      } else if (isTemporaryOf(shape.file, entry.name)) {
         this.guard.checkFile(entry, path);
       } else {
         throw unexpected(path, entry);
@@ -303,10 +308,10 @@ export class Vacuum {
     if (!entries) return undefined;
     for (const entry of entries) {
       const path = `${dir}/${entry.name}`;
-      if (entry.name === 'current') {
+      if (entry.name === TAG_CURRENT) {
         this.guard.checkDir(entry, path);
-        this.walkLeaf(path, { file: 'link', expect: undefined }, mode, false);
-      } else if (entry.name === 'index') {
+        this.walkLeaf(path, { file: LINK_FILE, expect: undefined }, mode, false);
+      } else if (entry.name === TAG_INDEX) {
         this.guard.checkDir(entry, path);
         this.walkTagIndex(path, mode);
       } else {
@@ -328,7 +333,7 @@ export class Vacuum {
         const digest = makeDigest(algorithm, entry.name);
         if (!digest) throw unexpected(path, entry);
         this.guard.checkDir(entry, path);
-        this.walkLeaf(path, { file: 'link', expect: digest }, mode, false);
+        this.walkLeaf(path, { file: LINK_FILE, expect: digest }, mode, false);
       }
       if (mode === 'remove') this.fs.rmdirSync(algDir);
     }
