@@ -84,7 +84,7 @@ export class ThreadPool implements StorageWorkers {
     };
     this.ensureWorkers();
     let pending = 0;
-    let failure: unknown;
+    let failure: Error | undefined;
     let wake: () => void = () => {};
     const accept = (reply: WorkerReply): void => {
       if ('error' in reply) {
@@ -94,7 +94,7 @@ export class ThreadPool implements StorageWorkers {
         try {
           onReply(reply);
         } catch (error) {
-          failure = error;
+          failure = asError(error);
         }
       }
     };
@@ -114,7 +114,7 @@ export class ThreadPool implements StorageWorkers {
       };
       const onError = (error: unknown): void => {
         pending--;
-        failure ??= error;
+        failure ??= asError(error);
         wake();
       };
       worker.on('message', onMessage);
@@ -127,7 +127,7 @@ export class ThreadPool implements StorageWorkers {
         try {
           accept(this.runHere(job));
         } catch (error) {
-          failure ??= error;
+          failure ??= asError(error);
         }
         await yieldToEvents(); // let the workers' replies in
       }
@@ -146,6 +146,11 @@ export class ThreadPool implements StorageWorkers {
 export function makeStorageWorkers(reader: TreeReader, threads: number): StorageWorkers {
   if (threads <= 1 || reader.fs !== (fs as unknown)) return new InProcessWorkers(reader);
   return new ThreadPool(reader, threads);
+}
+
+/** What was thrown, as an Error: a value that is not one keeps its text (describeError prints the same). */
+function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
 }
 
 function* mapJobs<T>(items: Iterable<T>, wrap: (item: T) => WorkerJob): Generator<WorkerJob> {

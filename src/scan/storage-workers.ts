@@ -79,14 +79,21 @@ export class InProcessWorkers implements StorageWorkers {
     this.reader = reader;
   }
 
-  async scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void, freshAfterMs?: number): Promise<void> {
-    for (const name of names) onScan(scanRepository(this.reader, name, freshAfterMs));
+  // Both run at once, in the caller's turn, as an async body without an
+  // await would; a throw rejects the promise.
+  scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void, freshAfterMs?: number): Promise<void> {
+    return new Promise((resolve) => {
+      for (const name of names) onScan(scanRepository(this.reader, name, freshAfterMs));
+      resolve();
+    });
   }
 
-  async vet(jobs: Iterable<VetJob>): Promise<VetOutcome> {
-    const total: VetOutcome = { bytes: 0, fresh: [] };
-    for (const job of jobs) addVetOutcome(total, runVetJob(this.reader, job));
-    return total;
+  vet(jobs: Iterable<VetJob>): Promise<VetOutcome> {
+    return new Promise((resolve) => {
+      const total: VetOutcome = { bytes: 0, fresh: [] };
+      for (const job of jobs) addVetOutcome(total, runVetJob(this.reader, job));
+      resolve(total);
+    });
   }
 
   async close(): Promise<void> {}

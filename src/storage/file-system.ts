@@ -10,7 +10,7 @@ import { JanitorError, errnoCode } from '../errors.js';
 // buffer, 25 µs with callbacks and 97 µs with fs.promises (measured with
 // 64 reads in flight; more libuv threads made it slower). The tree walk is
 // dominated by such reads, so the hot path stays synchronous and parallelism
-// comes from worker threads (see storage/scan-pool.ts), not from async I/O.
+// comes from worker threads (see scan/scan-pool.ts), not from async I/O.
 
 /** What both a directory entry and a stat result tell about a file's type. */
 export interface FileType {
@@ -45,7 +45,7 @@ export interface FileSystem {
   rmdirSync(path: string): void;
   realpathSync(path: string): string;
   utimesSync(path: string, atime: number | Date, mtime: number | Date): void;
-  /** Writes: only this tool's own files, the journal and the lock (v2/_janitor/). */
+  /** Writes: only this tool's own files (the journal and the lock, v2/_janitor/) and the quarantine's moves into v2/_janitor/ and back (quarantine.ts). */
   mkdirSync(path: string, options: { recursive: true }): unknown;
   writeFileSync(path: string, data: string | Uint8Array, options?: { flag?: string }): void;
   renameSync(from: string, to: string): void;
@@ -77,7 +77,7 @@ export function readTextFileSync(fs: FileSystem, path: string): string {
     // open(2) of a Unix socket fails with ENXIO whatever the flags: say what it is.
     let socket = false;
     try {
-      socket = errnoCode(cause) === 'ENXIO' && (fs.lstatSync(path) as Partial<Record<'isSocket', () => boolean>>).isSocket?.() === true;
+      socket = errnoCode(cause) === 'ENXIO' && fs.lstatSync(path).isSocket();
     } catch {
       // gone or unreadable since: the open's own error says enough
     }
@@ -85,17 +85,16 @@ export function readTextFileSync(fs: FileSystem, path: string): string {
     throw cause;
   }
   try {
-    // Node's Stats and memfs's have these; declared optional so FileStats need not.
-    const stats = fs.fstatSync(fd) as FileStats & Partial<Record<'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice', () => boolean>>;
+    const stats = fs.fstatSync(fd);
     if (!stats.isFile()) {
-      const kinds: [boolean | undefined, string][] = [
+      const kinds: [boolean, string][] = [
         [stats.isDirectory(), 'a directory'],
-        [stats.isFIFO?.(), 'a FIFO'],
-        [stats.isSocket?.(), 'a socket'],
-        [stats.isCharacterDevice?.(), 'a character device'],
-        [stats.isBlockDevice?.(), 'a block device'],
+        [stats.isFIFO(), 'a FIFO'],
+        [stats.isSocket(), 'a socket'],
+        [stats.isCharacterDevice(), 'a character device'],
+        [stats.isBlockDevice(), 'a block device'],
       ];
-      const what = kinds.find(([is]) => is === true)?.[1] ?? 'of an unknown kind';
+      const what = kinds.find(([is]) => is)?.[1] ?? 'of an unknown kind';
       throw new JanitorError('E_UNREADABLE', `${path}: it is ${what}, not a regular file`, { path });
     }
     const size = stats.size;

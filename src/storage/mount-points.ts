@@ -3,7 +3,7 @@
 // deletion module refuses any target at, above or below one: a bind mount
 // of the same filesystem keeps st_dev, so comparing devices alone misses it.
 // Where there is no mount table (not Linux, or memfs without one) the list
-// is empty and the st_dev check in vacuum.ts still stands.
+// is empty and the st_dev check of the deleter (target-guard.ts) still stands.
 
 import { constants } from 'node:fs';
 import { JanitorError, errnoCode } from '../errors.js';
