@@ -27,7 +27,7 @@ const url = `http://127.0.0.1:${port}`;
 let reg;
 async function startReg() {
   reg = spawn('/usr/bin/docker-registry', ['serve', cfg], { stdio: 'ignore' });
-  for (let i = 0; i < 300; i++) { try { if ((await fetch(url + '/v2/')).status === 200) return; } catch {} await sleep(50); }
+  for (let i = 0; i < 300; i++) { try { if ((await fetch(url + '/v2/')).status === 200) return; } catch { /* not listening yet */ } await sleep(50); }
   throw new Error('registry did not start');
 }
 async function stopReg() { const done = new Promise((r) => reg.once('exit', r)); process.kill(reg.pid, 'SIGTERM'); await done; }

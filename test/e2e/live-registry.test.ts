@@ -165,9 +165,9 @@ describeWithRegistry('gc on a live registry (issue 8)', () => {
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
       holders.push(child);
       let stderr = '';
-      child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
       await new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (c: Buffer) => c.toString().includes('locked') && resolve());
+        child.stdout.on('data', (c: Buffer) => c.toString().includes('locked') && resolve());
         child.once('exit', (code) => reject(new Error(`lock holder exited ${code}: ${stderr}`)));
       });
       return child;

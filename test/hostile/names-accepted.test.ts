@@ -42,7 +42,7 @@ describeWithRegistry('repository names 2.8.2 accepts', () => {
       for (const repo of ['localhost:5000/x', 'Foo', 'foo/Bar', 'X_y/z']) {
         refused[repo] = await pushBlob(url, repo, 'x').then(
           () => 201,
-          (error: Error) => Number(/: (\d{3}) /.exec(error.message)?.[1] ?? 0),
+          (error: unknown) => Number(/: (\d{3}) /.exec(error instanceof Error ? error.message : '')?.[1] ?? 0),
         );
       }
       return { tags, untagged, refused };

@@ -24,13 +24,12 @@ const MEDIA = {
 
 // ---------------------------------------------------------------- janitor
 
-export interface AsyncRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  json: any;
-  ms: number;
+/** A finished run: `json` is the parsed report of a --json run that exited 0, else undefined. */
+function finishedRun(args: string[], status: number | null, stdout: string, stderr: string, started: number) {
+  return { status, stdout, stderr, json: args.includes('--json') && status === 0 ? JSON.parse(stdout) : undefined, ms: Date.now() - started };
 }
+
+export type AsyncRun = ReturnType<typeof finishedRun>;
 
 /** Runs the built CLI without blocking the event loop (pushes go on meanwhile). */
 export function runJanitorAsync(bin: string, args: string[], onSpawn?: (pid: number) => void): Promise<AsyncRun> {
@@ -42,11 +41,7 @@ export function runJanitorAsync(bin: string, args: string[], onSpawn?: (pid: num
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   return new Promise((resolve) => {
-    child.once('close', (status) => {
-      let json: unknown;
-      if (args.includes('--json') && status === 0) json = JSON.parse(stdout);
-      resolve({ status, stdout, stderr, json, ms: Date.now() - started });
-    });
+    child.once('close', (status) => resolve(finishedRun(args, status, stdout, stderr, started)));
   });
 }
 
@@ -165,7 +160,7 @@ export interface PusherOutcome {
  * through every kind of push. Only to `url` (127.0.0.1).
  */
 export function startPusher(url: string, history: History, bounds: { maxPushes: number; maxMs: number }, label = 'p'): { done: Promise<PusherOutcome>; stop(): void; count(): number } {
-  let stopped = false;
+  const stopping = new AbortController();
   const outcome: PusherOutcome = { completed: [], failed: [], byKind: Object.fromEntries(PUSH_KINDS.map((k) => [k, 0])) as Record<PushKind, number> };
   const deadline = Date.now() + bounds.maxMs;
   const pick = <T>(list: readonly T[], i: number): T => list[i % list.length]!;
@@ -228,7 +223,7 @@ export function startPusher(url: string, history: History, bounds: { maxPushes: 
   };
 
   const done = (async (): Promise<PusherOutcome> => {
-    for (let i = 0; !stopped && i < bounds.maxPushes && Date.now() < deadline; i++) {
+    for (let i = 0; !stopping.signal.aborted && i < bounds.maxPushes && Date.now() < deadline; i++) {
       const kind = PUSH_KINDS[i % PUSH_KINDS.length]!;
       try {
         const expectation = await pushOne(i, kind);
@@ -240,7 +235,7 @@ export function startPusher(url: string, history: History, bounds: { maxPushes: 
     }
     return outcome;
   })();
-  return { done, stop: () => void (stopped = true), count: () => outcome.completed.length };
+  return { done, stop: () => stopping.abort(), count: () => outcome.completed.length };
 }
 
 /** The last expectation per repo:tag (a later push re-pointing a tag supersedes the earlier one). */

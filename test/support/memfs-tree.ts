@@ -34,7 +34,7 @@ function agedVolume(): MemFs {
       }
     }
   };
-  const writeFileSync = fs.writeFileSync.bind(fs) as (path: string, data: string | Uint8Array, options?: { flag?: string }) => void;
+  const writeFileSync = fs.writeFileSync.bind<(path: string, data: string | Uint8Array, options?: { flag?: string }) => void>(fs);
   const mkdirSync = fs.mkdirSync.bind(fs);
   const symlinkSync = fs.symlinkSync.bind(fs);
   return Object.assign(fs, {
@@ -100,7 +100,7 @@ export function killedAfter(fs: MemFs, budget: number): MemFs {
       if (prop === 'unlinkSync' || prop === 'rmdirSync') {
         return (p: string) => {
           if (left-- <= 0) throw Object.assign(new Error('killed'), { code: 'EIO' });
-          return (target[prop] as (p: string) => void)(p);
+          target[prop](p);
         };
       }
       const value = Reflect.get(target, prop, receiver);

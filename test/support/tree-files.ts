@@ -71,18 +71,10 @@ export function copyTree(from: string, to: string): string {
   return to;
 }
 
-export interface CliRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  json: any;
-}
-
-/** Runs the built CLI as a user would. */
-export function runJanitor(args: string[], env: NodeJS.ProcessEnv = process.env): CliRun {
+/** Runs the built CLI as a user would; `json` is the parsed report of a --json run that exited 0, else undefined. */
+export function runJanitor(args: string[], env: NodeJS.ProcessEnv = process.env) {
   const run = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env });
-  let json: unknown;
-  if (args.includes('--json') && run.status === 0) json = JSON.parse(run.stdout);
+  const json = args.includes('--json') && run.status === 0 ? JSON.parse(run.stdout) : undefined;
   return { status: run.status, stdout: run.stdout, stderr: run.stderr, json };
 }
 

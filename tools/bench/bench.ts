@@ -45,7 +45,10 @@ function measure(label: string, command: string[]): Promise<Measured> {
     child.on('error', reject);
     child.on('exit', (code) => {
       const seconds = (performance.now() - started) / 1000;
-      if (code !== 0) return reject(new Error(`${label} exited ${code}: ${stderr}${tail}`));
+      if (code !== 0) {
+        reject(new Error(`${label} exited ${code}: ${stderr}${tail}`));
+        return;
+      }
       const rssKB = useTime ? Number(fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop()) : NaN;
       const revalidate = /"revalidate":(\d+)/.exec(tail)?.[1];
       const summary =

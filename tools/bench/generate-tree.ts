@@ -41,7 +41,7 @@ function makeRandom(seed: number): () => number {
 const BLOBS_PER_REPOSITORY = 2000;
 const SHARED_BASE_LAYERS = 64;
 
-export function generateTree(options: GenerateOptions, filesystem: WritableFileSystem = fs as unknown as WritableFileSystem): GeneratedStats {
+export function generateTree(options: GenerateOptions, filesystem: WritableFileSystem = fs): GeneratedStats {
   const random = makeRandom(options.seed);
   const pick = (n: number): number => Math.floor(random() * n);
   const tree = new TreeBuilder(filesystem, `${options.root}/docker/registry/v2`);
