@@ -2,13 +2,15 @@
 // recursively, never entering a directory whose name starts with '_'. A
 // directory with a `_layers` (v2.8) or `_manifests` (v3) child is a
 // repository, and the walk goes on below it: `a/b` and `a/b/c` can both be
-// repositories. Names follow layout.ts isRepositoryName: what 2.8.2 itself
-// walks and serves, `Foo/bar` and `Example.COM/team/app` included. An invalid
-// name on a repository is an error (v2.8 aborts the whole GC on one too, and
-// on `host:port/x`, whose ':' its filesystem driver refuses).
+// repositories. Names follow isRepositoryName (storage/repository-names.ts):
+// what 2.8.2 itself walks and serves, `Foo/bar` and `Example.COM/team/app`
+// included. An invalid name on a repository is an error (v2.8 aborts the
+// whole GC on one too, and on `host:port/x`, whose ':' its filesystem driver
+// refuses).
 
 import { JanitorError, type Warn, makeWarning } from '../errors.js';
-import { isRepositoryName, isRepositoryOwnDir, marksRepository } from '../storage/layout.js';
+import { isRepositoryOwnDir, marksRepository } from '../storage/layout.js';
+import { isRepositoryName } from '../storage/repository-names.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 
 /**

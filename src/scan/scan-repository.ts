@@ -5,7 +5,8 @@
 
 import { type Algorithm, type Digest, isAlgorithm, makeDigest, splitDigest } from '../model/digest.js';
 import type { DirEntry } from '../storage/file-system.js';
-import { type PathSpec, TAG_CURRENT, TAG_INDEX, isTagName } from '../storage/layout.js';
+import { type PathSpec, TAG_CURRENT, TAG_INDEX } from '../storage/layout.js';
+import { isTagName } from '../storage/repository-names.js';
 import { parseManifest } from '../model/manifest.js';
 import type { RepoScan, TagEntry } from '../model/repository.js';
 import { JanitorError, type Warning, makeWarning } from '../errors.js';

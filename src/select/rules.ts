@@ -9,7 +9,7 @@
 // recently are kept). Every other candidate is removed.
 
 import { JanitorError } from '../errors.js';
-import { isRepositoryName, isTagName } from '../storage/layout.js';
+import { isRepositoryName, isTagName } from '../storage/repository-names.js';
 import { parseDuration } from './duration.js';
 import { compileRepositoryGlobs } from './repository-glob.js';
 import { type TagPattern, compileCandidatePattern, compileTagPattern } from './tag-pattern.js';

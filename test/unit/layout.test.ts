@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Digest, parseDigest } from '../../src/model/digest.js';
-import { type PathSpec, isRepositoryName, isTagName, parsePath, renderPath } from '../../src/storage/layout.js';
+import { type PathSpec, parsePath, renderPath } from '../../src/storage/layout.js';
+import { isRepositoryName, isTagName } from '../../src/storage/repository-names.js';
 
 const D = ('sha256:' + 'a1'.repeat(32)) as Digest;
 
