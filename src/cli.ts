@@ -175,7 +175,10 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     const check = await checkLiveRegistry(facts, flags.registryUrl);
     report.live = check.live?.url ?? false;
     if (check.refusal && !flags.allowLive) throw new JanitorError('E_LIVE', check.refusal);
-    if (check.live) diagnose(`registry-janitor: warning: a registry answers at ${check.live.url}${facts?.readOnly ? ' (configured read-only)' : ''}; going on (${flags.allowLive ? '--allow-live' : 'read-only'}): the grace window and revalidation protect fresh writes\n`);
+    if (check.live)
+      diagnose(
+        `registry-janitor: warning: a registry answers at ${check.live.url}${facts?.readOnly ? ' (configured read-only)' : ''}; going on (${flags.allowLive ? '--allow-live' : 'read-only'}): the grace window and revalidation protect fresh writes\n`,
+      );
     return report;
   };
   const sweep = async (root: string, flags: SweepFlags, extra: Partial<GcOptions> = {}, command = 'gc', configFile = flags.config): Promise<void> => {
@@ -194,7 +197,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     });
     result.registry = registry;
     const swept = result.swept;
-    const deleted = swept && `deleted ${swept.tags} tags, ${swept.manifests} manifests, ${swept.layerLinks} layer links, ${swept.blobs} blobs, ${swept.bytes} bytes`;
+    const deleted =
+      swept && `deleted ${swept.tags} tags, ${swept.manifests} manifests, ${swept.layerLinks} layer links, ${swept.blobs} blobs, ${swept.bytes} bytes`;
     report(() => (flags.json ? writeGcJson(result, io.stdout) : io.stdout(renderGcHuman(result, command, paint))), deleted);
     if (result.sweepError) {
       diagnose(`registry-janitor: error: ${result.sweepError.message}; the sweep stopped part-way after it ${deleted} (rerun the same command to finish)\n`);
@@ -222,8 +226,9 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .option('-d, --dry-run', 'report what would be deleted; change nothing')
     .option('-m, --delete-untagged', 'also delete manifests no tag needs (multi-arch safe)')
     .action((config: string, flags: SweepFlags) => {
-      if (flags.root !== undefined || flags.config !== undefined) throw new JanitorError('E_USAGE', 'garbage-collect takes the config file as its argument, not --root or --config');
-      if (config === '') throw new JanitorError('E_USAGE', "garbage-collect: the config file argument is empty (an unset shell variable?)");
+      if (flags.root !== undefined || flags.config !== undefined)
+        throw new JanitorError('E_USAGE', 'garbage-collect takes the config file as its argument, not --root or --config');
+      if (config === '') throw new JanitorError('E_USAGE', 'garbage-collect: the config file argument is empty (an unset shell variable?)');
       return sweep(rootFromConfigFile(io.fs, config, io.env), flags, {}, 'gc', config);
     });
 
@@ -233,7 +238,12 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .option('-m, --delete-untagged', 'also delete manifests that were untagged before')
     .option('--skip-repo <glob>', 'do not read these repositories; keep everything they link (repeatable)', collect)
     .action((tags: string[], flags: SweepFlags & SelectionFlags) =>
-      sweep(resolveRoot(io.fs, flags, io.env), flags, { selector: buildSelector(io.fs, tags, flags, now()), journal: journalOf('prune', tags, flags) }, 'prune'),
+      sweep(
+        resolveRoot(io.fs, flags, io.env),
+        flags,
+        { selector: buildSelector(io.fs, tags, flags, now()), journal: journalOf('prune', tags, flags) },
+        'prune',
+      ),
     );
 
   type TagsRmFlags = CommonFlags & SelectionFlags & SafetyFlags & { dryRun?: boolean };
@@ -271,7 +281,12 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .argument('[REPO-GLOB...]', 'only repositories matching')
     .addOption(new Option('--sort <key>', 'order of tags (and repositories)').choices(['name', 'size', 'age']).default('name'))
     .action(async (globs: string[], flags: CommonFlags & { sort: LsSort }) => {
-      const result = await runLs(io.fs, resolveRoot(io.fs, flags, io.env), { globs, sort: flags.sort, makeWorkers: workersFor(flags), onPhase: progress(flags) });
+      const result = await runLs(io.fs, resolveRoot(io.fs, flags, io.env), {
+        globs,
+        sort: flags.sort,
+        makeWorkers: workersFor(flags),
+        onPhase: progress(flags),
+      });
       io.stdout(flags.json ? renderLsJson(result) : renderLsHuman(result, paint));
     });
 

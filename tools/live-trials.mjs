@@ -33,8 +33,24 @@ const out = fs.mkdtempSync(path.join(os.tmpdir(), 'rj-live-trials-'));
 try {
   const tsc = spawnSync(
     process.execPath,
-    [path.join(repo, 'node_modules/typescript/bin/tsc'), '--outDir', out, '--rootDir', path.join(repo, 'test/support'), '--module', 'nodenext', '--moduleResolution', 'nodenext',
-      '--target', 'es2022', '--types', 'node', '--skipLibCheck', '--strict', path.join(repo, 'test/support/live-trial.ts')],
+    [
+      path.join(repo, 'node_modules/typescript/bin/tsc'),
+      '--outDir',
+      out,
+      '--rootDir',
+      path.join(repo, 'test/support'),
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--types',
+      'node',
+      '--skipLibCheck',
+      '--strict',
+      path.join(repo, 'test/support/live-trial.ts'),
+    ],
     { encoding: 'utf8', cwd: repo },
   );
   if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
@@ -68,7 +84,9 @@ try {
   }
   console.log(`gc flags: gc -m --allow-live --root ROOT --json ${flags.join(' ')}`.trimEnd());
   console.log(`pushes by kind: ${JSON.stringify(byKind)}; lost by kind: ${JSON.stringify(lostByKind)}`);
-  console.log(`failed pushes (not completed, not counted): ${failedPushes}; gc runs that failed: ${janitorFailures}; ${Math.round((Date.now() - started) / 1000)} s`);
+  console.log(
+    `failed pushes (not completed, not counted): ${failedPushes}; gc runs that failed: ${janitorFailures}; ${Math.round((Date.now() - started) / 1000)} s`,
+  );
   console.log(`trials: ${trials}, completed pushes: ${pushes} (${during} while gc ran), images lost: ${lost}`);
   process.exitCode = lost === 0 && janitorFailures === 0 ? 0 : 1;
 } finally {

@@ -108,7 +108,10 @@ export function writeJournal(reader: TreeReader, command: { fingerprint: string;
     reader.fs.writeFileSync(temporary, JSON.stringify({ version: VERSION, ...journal, tags: journal.tags.map((t) => ({ ...t, digest: t.digest ?? null })) }));
     reader.fs.renameSync(temporary, final);
   } catch (cause) {
-    throw new JanitorError('E_JOURNAL', `cannot write the journal ${final} (nothing was deleted): ${errnoCode(cause) ?? String(cause)}`, { path: final, cause });
+    throw new JanitorError('E_JOURNAL', `cannot write the journal ${final} (nothing was deleted): ${errnoCode(cause) ?? String(cause)}`, {
+      path: final,
+      cause,
+    });
   }
 }
 
@@ -170,6 +173,12 @@ export function resumeJournal(reader: TreeReader, fingerprint: string | undefine
   if (!journal) return undefined;
   if (journal.fingerprint === fingerprint) return journal;
   const path = reader.pathOf({ kind: 'journal' });
-  warn(makeWarning('W_JOURNAL_PENDING', `${path}: an interrupted \`${journal.command}\` (started ${journal.startedAt}) has not finished; rerun that command to finish it`, { path }));
+  warn(
+    makeWarning(
+      'W_JOURNAL_PENDING',
+      `${path}: an interrupted \`${journal.command}\` (started ${journal.startedAt}) has not finished; rerun that command to finish it`,
+      { path },
+    ),
+  );
   return undefined;
 }

@@ -10,7 +10,7 @@
 // Digests that are marked but have no blob on disk (the reference counts them
 // as marked too) are rare and live in a plain Set.
 
-import { type Algorithm, type Digest, HEX_LENGTH, splitDigest } from './digest.js';
+import { type Algorithm, type Digest, HEX_LENGTH, shardOf, splitDigest } from './digest.js';
 
 const EXISTS = 1;
 const MARKED = 2;
@@ -148,7 +148,7 @@ export class BlobIndex {
 
   private locate(digest: Digest): { table: ShardTable; slot: number } | undefined {
     const { algorithm, hex } = splitDigest(digest);
-    const table = this.tables.get(`${algorithm}/${hex.slice(0, 2)}`);
+    const table = this.tables.get(`${algorithm}/${shardOf(hex)}`);
     if (!table) return undefined;
     const slot = table.slotOf(this.keyOf(hex));
     return table.flags[slot] === 0 ? undefined : { table, slot };

@@ -13,7 +13,6 @@ export const HEX_LENGTH: Readonly<Record<Algorithm, number>> = {
   sha512: 128,
 };
 
-
 export function isAlgorithm(value: string): value is Algorithm {
   return Object.prototype.hasOwnProperty.call(HEX_LENGTH, value);
 }
@@ -47,4 +46,9 @@ export function makeDigest(algorithm: Algorithm, hex: string): Digest | undefine
 export function splitDigest(digest: Digest): { algorithm: Algorithm; hex: string } {
   const colon = digest.indexOf(':');
   return { algorithm: digest.slice(0, colon) as Algorithm, hex: digest.slice(colon + 1) };
+}
+
+/** A blob shard's name (blobs/<alg>/<shard>/): the first two hex characters of the digests in it. */
+export function shardOf(hex: string): string {
+  return hex.slice(0, 2);
 }

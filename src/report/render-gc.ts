@@ -33,7 +33,9 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
   if (result.repositories.length > 0) {
     const width = Math.max(10, ...result.repositories.map((r) => r.name.length));
     lines.push('');
-    lines.push(`  ${pad('repository', width)}  ${pad('tags', 5, true)}  ${pad('revisions', 9, true)}  ${pad('manifests', 9, true)}  ${pad('layer links', 11, true)}`);
+    lines.push(
+      `  ${pad('repository', width)}  ${pad('tags', 5, true)}  ${pad('revisions', 9, true)}  ${pad('manifests', 9, true)}  ${pad('layer links', 11, true)}`,
+    );
     for (const repo of result.repositories) {
       lines.push(
         `  ${pad(repo.name, width)}  ${pad(repo.tags, 5, true)}  ${pad(repo.revisions, 9, true)}  ${pad(repo.manifestsDeleted.length, 9, true)}  ${pad(repo.layerLinksDeleted.length, 11, true)}`,
@@ -53,13 +55,18 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
   const spared = grace.tags + grace.manifests + grace.layerLinks + grace.blobs;
   if (spared > 0) {
     lines.push(
-      paint.warn(`kept by the grace window (written within it; --grace): ${grace.tags} tags, ${grace.manifests} manifests, ${grace.layerLinks} layer links, ${grace.blobs} blobs`),
+      paint.warn(
+        `kept by the grace window (written within it; --grace): ${grace.tags} tags, ${grace.manifests} manifests, ${grace.layerLinks} layer links, ${grace.blobs} blobs`,
+      ),
     );
   }
-  if (result.revalidations > 0) lines.push(paint.warn(`${result.revalidations} revalidation rounds: repositories changed while this run read them (a live registry?)`));
+  if (result.revalidations > 0)
+    lines.push(paint.warn(`${result.revalidations} revalidation rounds: repositories changed while this run read them (a live registry?)`));
   if (result.registry) {
     const { config, readOnly, live } = result.registry;
-    lines.push(`registry config ${config}: ${readOnly ? 'read-only mode' : 'not in read-only mode'}${live ? `; a registry answers at ${live}` : live === false ? '; no registry answers' : ''}`);
+    lines.push(
+      `registry config ${config}: ${readOnly ? 'read-only mode' : 'not in read-only mode'}${live ? `; a registry answers at ${live}` : live === false ? '; no registry answers' : ''}`,
+    );
   }
   const linkless = sum(result, (o) => o.linklessRevisions.length);
   if (linkless > 0) lines.push(`${linkless} empty revision directories (left by an interrupted run) ${verb}`);
@@ -154,7 +161,10 @@ export function writeGcJson(result: GcResult, write: (text: string) => void): vo
   list('tagsKept', (each) => {
     for (const o of result.repositories) for (const d of o.tagsKept) each(decisionJson(d));
   });
-  field('tagIndexEntriesDeleted', error && swept ? swept.tagIndexEntries : sum(result, (o) => [...o.tagIndexEntries.values()].reduce((n, l) => n + l.length, 0)));
+  field(
+    'tagIndexEntriesDeleted',
+    error && swept ? swept.tagIndexEntries : sum(result, (o) => [...o.tagIndexEntries.values()].reduce((n, l) => n + l.length, 0)),
+  );
   field('emptyRevisionDirectoriesDeleted', error && swept ? swept.linklessRevisions : sum(result, (o) => o.linklessRevisions.length));
   field('temporaryFilesDeleted', result.temporaryFiles);
   field('bytesFreed', error && swept ? swept.bytes : result.bytesFreed);

@@ -15,10 +15,18 @@ export function renderLsHuman(result: LsResult, paint: Paint = plain): string {
   for (const repo of result.repositories) {
     lines.push(`${repo.name}  (${repo.tags.length} tags, ${repo.untagged.length} untagged revisions, ${formatBytes(repo.size)})`);
     if (repo.tags.length > 0) {
-      lines.push(`  ${'TAG'.padEnd(20)} ${'DIGEST'.padEnd(19)} ${'PUSHED'.padEnd(20)} ${'TYPE'.padEnd(12)} ${'SIZE'.padStart(10)} ${'FREES'.padStart(10)}  PLATFORMS`);
+      lines.push(
+        `  ${'TAG'.padEnd(20)} ${'DIGEST'.padEnd(19)} ${'PUSHED'.padEnd(20)} ${'TYPE'.padEnd(12)} ${'SIZE'.padStart(10)} ${'FREES'.padStart(10)}  PLATFORMS`,
+      );
     }
     for (const t of repo.tags) {
-      const type = t.mediaType ? t.mediaType.replace(/^application\/vnd\./, '').replace(/\+json$/, '').replace('docker.distribution.manifest.', 'docker.').replace('oci.image.', 'oci.') : '-';
+      const type = t.mediaType
+        ? t.mediaType
+            .replace(/^application\/vnd\./, '')
+            .replace(/\+json$/, '')
+            .replace('docker.distribution.manifest.', 'docker.')
+            .replace('oci.image.', 'oci.')
+        : '-';
       lines.push(
         `  ${t.tag.padEnd(20)} ${(t.digest ?? '-').slice(0, 19).padEnd(19)} ${when(t.pushedMs).padEnd(20)} ${type.padEnd(12)} ${formatBytes(t.size).padStart(10)} ${formatBytes(t.frees).padStart(10)}  ${t.platforms.join(', ')}`,
       );
@@ -42,7 +50,15 @@ export function renderLsJson(result: LsResult): string {
       repositories: result.repositories.map((r) => ({
         name: r.name,
         size: r.size,
-        tags: r.tags.map((t) => ({ tag: t.tag, digest: t.digest ?? null, pushed: pushedJson(t.pushedMs), mediaType: t.mediaType ?? null, platforms: t.platforms, size: t.size, frees: t.frees })),
+        tags: r.tags.map((t) => ({
+          tag: t.tag,
+          digest: t.digest ?? null,
+          pushed: pushedJson(t.pushedMs),
+          mediaType: t.mediaType ?? null,
+          platforms: t.platforms,
+          size: t.size,
+          frees: t.frees,
+        })),
         untagged: r.untagged.map((u) => ({ digest: u.digest, mediaType: u.mediaType ?? null, size: u.size })),
       })),
       warnings: result.warnings,

@@ -30,7 +30,8 @@ export function renderTagsRmHuman(result: TagsRmResult, paint: Paint = plain): s
   const removed = result.repositories.reduce((n, r) => n + r.tagsRemoved.length, 0);
   lines.push('', paint.strong(`${removed} tags ${result.dryRun ? 'would be removed' : 'removed'}`) + '; run `registry-janitor gc -m` to reclaim their space');
   lines.push(...renderWarnings(result.warnings, paint));
-  if (result.sweepError) lines.push('', paint.alarm(`STOPPED PART-WAY: ${result.removed} of ${removed} tags were removed; fix the cause and rerun the same command to finish.`));
+  if (result.sweepError)
+    lines.push('', paint.alarm(`STOPPED PART-WAY: ${result.removed} of ${removed} tags were removed; fix the cause and rerun the same command to finish.`));
   return lines.join('\n') + '\n';
 }
 

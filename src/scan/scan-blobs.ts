@@ -3,10 +3,10 @@
 // the layout does not allow is an error, as in the reference (issue 4443):
 // an unknown entry there means the tree is not what the tool thinks it is.
 
-import { isAlgorithm, isHexFor } from '../model/digest.js';
+import { isAlgorithm, isHexFor, shardOf } from '../model/digest.js';
 import { BlobIndex } from '../model/blob-index.js';
 import { JanitorError } from '../errors.js';
-import { isShardName, shardOf } from '../storage/layout.js';
+import { isShardName } from '../storage/layout.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 
 export function scanBlobs(reader: TreeReader): BlobIndex {

@@ -15,10 +15,7 @@ import { scanRepository } from './scan-repository.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 
 export type WorkerJob = { scan: string; freshAfterMs: number | undefined } | { vet: VetJob };
-export type WorkerReply =
-  | { scan: RepoScan }
-  | { vetted: VetOutcome }
-  | { error: { code: ErrorCode | undefined; message: string; path: string | undefined } };
+export type WorkerReply = { scan: RepoScan } | { vetted: VetOutcome } | { error: { code: ErrorCode | undefined; message: string; path: string | undefined } };
 
 // A worker's young generation: V8's default (16 MB semi-spaces) adds
 // ~40 MB of RSS per thread for no speed gain on this workload.

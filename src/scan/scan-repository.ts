@@ -16,11 +16,7 @@ import { type TreeReader, retryUnsettled } from '../storage/tree-reader.js';
  * Lists `<container>/<alg>/<hex>` digest directories. Unknown entries are
  * errors: they would be paths the mark phase cannot account for.
  */
-function listDigestDirs(
-  algorithms: DirEntry[] | undefined,
-  containerPath: string,
-  listAlgorithm: (algorithm: Algorithm) => DirEntry[] | undefined,
-): Digest[] {
+function listDigestDirs(algorithms: DirEntry[] | undefined, containerPath: string, listAlgorithm: (algorithm: Algorithm) => DirEntry[] | undefined): Digest[] {
   const digests: Digest[] = [];
   for (const algEntry of algorithms ?? []) {
     const algorithm = algEntry.name;
@@ -85,7 +81,9 @@ export function scanRepository(reader: TreeReader, name: string, freshAfterMs = 
       return data && { manifest: parseManifest(data.bytes, reader.pathOf({ kind: 'blobData', digest })), size: data.bytes.length };
     }, 'E_BAD_MANIFEST');
     if (!blob) {
-      warnings.push(makeWarning('W_REVISION_WITHOUT_DATA', `${name}: revision ${digest} has no blob data; skipped, as the reference does`, { repository: name }));
+      warnings.push(
+        makeWarning('W_REVISION_WITHOUT_DATA', `${name}: revision ${digest} has no blob data; skipped, as the reference does`, { repository: name }),
+      );
       scan.revisions.push({ digest, manifest: undefined, size: 0 });
       continue;
     }
@@ -157,12 +155,11 @@ export function scanTags(reader: TreeReader, name: string, warnings: Warning[]):
         entry.pushedMs = read.mtimeMs;
       }
     }
-    if (!entry.current) warnings.push(makeWarning('W_TAG_WITHOUT_CURRENT', `${name}: tag ${tag} has no current link; it does not resolve`, { repository: name }));
+    if (!entry.current)
+      warnings.push(makeWarning('W_TAG_WITHOUT_CURRENT', `${name}: tag ${tag} has no current link; it does not resolve`, { repository: name }));
     if (children.some((c) => c.name === TAG_INDEX)) {
-      entry.index = listDigestDirs(
-        reader.list({ kind: 'tagIndexRoot', name, tag }),
-        reader.pathOf({ kind: 'tagIndexRoot', name, tag }),
-        (algorithm) => reader.list({ kind: 'tagIndexAlgorithm', name, tag, algorithm }),
+      entry.index = listDigestDirs(reader.list({ kind: 'tagIndexRoot', name, tag }), reader.pathOf({ kind: 'tagIndexRoot', name, tag }), (algorithm) =>
+        reader.list({ kind: 'tagIndexAlgorithm', name, tag, algorithm }),
       );
     }
     tags.push(entry);
@@ -178,10 +175,8 @@ export function scanTags(reader: TreeReader, name: string, warnings: Warning[]):
  */
 export function listLayerLinks(reader: TreeReader, name: string): Digest[] {
   // A repository that never had a blob pushed to it has no _layers/.
-  return listDigestDirs(
-    reader.list({ kind: 'layersRoot', name }, { optional: true }),
-    reader.pathOf({ kind: 'layersRoot', name }),
-    (algorithm) => reader.list({ kind: 'layersAlgorithm', name, algorithm }),
+  return listDigestDirs(reader.list({ kind: 'layersRoot', name }, { optional: true }), reader.pathOf({ kind: 'layersRoot', name }), (algorithm) =>
+    reader.list({ kind: 'layersAlgorithm', name, algorithm }),
   );
 }
 
@@ -194,10 +189,8 @@ export function listLayerLinks(reader: TreeReader, name: string): Digest[] {
  */
 export function listServableDigests(reader: TreeReader, name: string): Digest[] {
   return [
-    ...listDigestDirs(
-      reader.list({ kind: 'revisionsRoot', name }, { optional: true }),
-      reader.pathOf({ kind: 'revisionsRoot', name }),
-      (algorithm) => reader.list({ kind: 'revisionsAlgorithm', name, algorithm }),
+    ...listDigestDirs(reader.list({ kind: 'revisionsRoot', name }, { optional: true }), reader.pathOf({ kind: 'revisionsRoot', name }), (algorithm) =>
+      reader.list({ kind: 'revisionsAlgorithm', name, algorithm }),
     ),
     ...listLayerLinks(reader, name),
   ];

@@ -32,9 +32,13 @@ export function compileTagPattern(source: string, where: string): TagPattern {
   } catch (cause) {
     const re2 = cause instanceof Error ? cause.message.replace(/^error parsing regexp: /, '') : String(cause);
     const why = explainUnsupported(source) ?? re2;
-    throw new JanitorError('E_USAGE', `${where}: invalid regular expression ${JSON.stringify(source)}: ${why} (patterns use RE2 syntax, which matches in linear time)`, {
-      cause,
-    });
+    throw new JanitorError(
+      'E_USAGE',
+      `${where}: invalid regular expression ${JSON.stringify(source)}: ${why} (patterns use RE2 syntax, which matches in linear time)`,
+      {
+        cause,
+      },
+    );
   }
   return { source, test: (tag) => pattern.test(tag) };
 }

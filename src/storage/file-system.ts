@@ -44,7 +44,6 @@ export interface FileSystem {
   unlinkSync(path: string): void;
   rmdirSync(path: string): void;
   realpathSync(path: string): string;
-  utimesSync(path: string, atime: number | Date, mtime: number | Date): void;
   /** Writes: only this tool's own files (the journal and the lock, v2/_janitor/) and the quarantine's moves into v2/_janitor/ and back (quarantine.ts). */
   mkdirSync(path: string, options: { recursive: true }): unknown;
   writeFileSync(path: string, data: string | Uint8Array, options?: { flag?: string }): void;

@@ -39,7 +39,7 @@
 // A link file holds "<alg>:<hex>" with no newline. Only blobs have the
 // two-character fan-out directory (the shard).
 
-import { type Algorithm, type Digest, splitDigest, isAlgorithm, makeDigest } from '../model/digest.js';
+import { type Algorithm, type Digest, isAlgorithm, makeDigest, shardOf, splitDigest } from '../model/digest.js';
 import { isRepositoryName, isTagName } from './repository-names.js';
 
 export type PathSpec =
@@ -137,11 +137,6 @@ export function isTemporaryOf(file: LeafFile, name: string): boolean {
 }
 
 const SHARD = /^[a-f0-9]{2}$/;
-
-/** A blob shard's name: the first two hex characters of the digests in it. */
-export function shardOf(hex: string): string {
-  return hex.slice(0, 2);
-}
 
 export function isShardName(name: string): boolean {
   return SHARD.test(name);

@@ -25,9 +25,7 @@ export interface LiveRegistryCheck {
  * URL, what answered, and the three ways on.
  */
 export function describeLiveRefusal(result: ProbeResult, facts: RegistryFacts | undefined): string {
-  const readOnly = facts
-    ? `and ${facts.file} does not set storage.maintenance.readonly.enabled: true`
-    : 'and its read-only mode is unknown (no --config)';
+  const readOnly = facts ? `and ${facts.file} does not set storage.maintenance.readonly.enabled: true` : 'and its read-only mode is unknown (no --config)';
   return (
     `refusing to delete: a registry answers at ${describeProbeTarget(result.url)} (${result.detail}) ${readOnly}; ` +
     'a push during the sweep can lose data. To go on: stop the registry, ' +
@@ -41,11 +39,7 @@ export function describeLiveRefusal(result: ProbeResult, facts: RegistryFacts | 
  * that answers while its config is not read-only (or is unknown) refuses
  * the run. Bounded by about `timeoutMs` in all.
  */
-export async function checkLiveRegistry(
-  facts: RegistryFacts | undefined,
-  extraUrl?: string,
-  timeoutMs = DEFAULT_PROBE_TIMEOUT_MS,
-): Promise<LiveRegistryCheck> {
+export async function checkLiveRegistry(facts: RegistryFacts | undefined, extraUrl?: string, timeoutMs = DEFAULT_PROBE_TIMEOUT_MS): Promise<LiveRegistryCheck> {
   const urls = probeRegistryUrls(facts, extraUrl);
   const probes = await Promise.all(urls.map((url) => probeRegistry(url, timeoutMs)));
   const live = probes.find((probe) => probe.registry);

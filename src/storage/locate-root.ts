@@ -22,7 +22,14 @@ function listDir(fs: FileSystem, where: string): DirEntry[] {
     return fs.readdirSync(where, { withFileTypes: true });
   } catch (cause) {
     const code = errnoCode(cause);
-    const why = code === 'ENOENT' ? 'it does not exist' : code === 'ENOTDIR' ? 'it is not a directory' : code === 'EACCES' ? 'permission denied' : (code ?? String(cause));
+    const why =
+      code === 'ENOENT'
+        ? 'it does not exist'
+        : code === 'ENOTDIR'
+          ? 'it is not a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (code ?? String(cause));
     throw new JanitorError('E_NOT_REGISTRY', `cannot use ${where} as the registry root: ${why}`, { path: where, cause });
   }
 }

@@ -20,8 +20,7 @@ export function rootFromConfigText(text: string, file: string, env: NodeJS.Proce
     throw new JanitorError('E_CONFIG', `cannot parse registry config ${file}: ${why}`, { path: file, cause });
   }
   const storage = typeof doc === 'object' && doc !== null ? (doc as { storage?: unknown }).storage : undefined;
-  const drivers =
-    typeof storage === 'object' && storage !== null ? Object.keys(storage).filter((k) => !NON_DRIVER_KEYS.has(k)) : [];
+  const drivers = typeof storage === 'object' && storage !== null ? Object.keys(storage).filter((k) => !NON_DRIVER_KEYS.has(k)) : [];
   const driver = env.REGISTRY_STORAGE ?? (drivers.length === 1 ? drivers[0] : undefined);
   if (driver === undefined) {
     throw new JanitorError('E_CONFIG', `registry config ${file} names ${drivers.length === 0 ? 'no' : 'more than one'} storage driver`, {

@@ -208,10 +208,13 @@ function attemptProbe(url: string, timeoutMs: number): Promise<Attempt> {
     const controller = new AbortController();
     let timedOut = false;
     let settled = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, Math.max(1, timeoutMs));
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        controller.abort();
+      },
+      Math.max(1, timeoutMs),
+    );
     const settle = (attempt: Attempt): void => {
       if (settled) return;
       settled = true;
@@ -232,8 +235,11 @@ function attemptProbe(url: string, timeoutMs: number): Promise<Attempt> {
     const request = (target.tls ? https : http).request(options, (response) => {
       const status = response.statusCode ?? 0;
       const header = response.headers[API_VERSION_HEADER];
-      const headerValue = (Array.isArray(header) ? header.join(',') : header ?? '').trim();
-      const hasHeader = headerValue.toLowerCase().split(/\s*,\s*/).includes(API_VERSION);
+      const headerValue = (Array.isArray(header) ? header.join(',') : (header ?? '')).trim();
+      const hasHeader = headerValue
+        .toLowerCase()
+        .split(/\s*,\s*/)
+        .includes(API_VERSION);
       const isApiBase = target.path.endsWith('/v2/');
       const registry = hasHeader || (isApiBase && (status === 200 || status === 401));
       const detail = hasHeader

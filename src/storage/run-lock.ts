@@ -114,18 +114,22 @@ export async function acquireRunLock(reader: TreeReader, options: LockOptions): 
     if (seen === undefined) continue; // released between our try and the read
     const stale = staleReason(seen, probe);
     if (stale) {
-      options.warn(makeWarning('W_LOCK_TAKEN_OVER', `${file}: taking over the lock of a run that is gone (${seen.holder ? describeHolder(seen.holder) : 'unreadable'}): ${stale}`, { path: file }));
+      options.warn(
+        makeWarning(
+          'W_LOCK_TAKEN_OVER',
+          `${file}: taking over the lock of a run that is gone (${seen.holder ? describeHolder(seen.holder) : 'unreadable'}): ${stale}`,
+          { path: file },
+        ),
+      );
       moveStaleLockAside(fs, file, seen.text);
       continue;
     }
     if (Date.now() >= deadline) {
       const who = seen.holder ? describeHolder(seen.holder) : 'a holder still writing it';
       const fix = seen.holder && seen.holder.host !== probe.host() ? `; if that host's run is gone, remove ${file} by hand` : '';
-      throw new JanitorError(
-        'E_LOCKED',
-        `another registry-janitor run holds ${file}: ${who}; wait for it to finish, or rerun with --wait[=DURATION]${fix}`,
-        { path: file },
-      );
+      throw new JanitorError('E_LOCKED', `another registry-janitor run holds ${file}: ${who}; wait for it to finish, or rerun with --wait[=DURATION]${fix}`, {
+        path: file,
+      });
     }
     await sleep(Math.min(POLL_MS, deadline - Date.now()));
   }

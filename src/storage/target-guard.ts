@@ -53,7 +53,11 @@ export class TargetGuard {
   checkDevice(stats: FileStats, path: string): void {
     this.rootDev ??= this.fs.lstatSync(this.v2).dev;
     if (stats.dev !== this.rootDev) {
-      throw new JanitorError('E_MOUNT', `refusing to delete across a filesystem boundary: ${path} is on another filesystem than ${this.v2} (a mount point inside the tree?)`, { path });
+      throw new JanitorError(
+        'E_MOUNT',
+        `refusing to delete across a filesystem boundary: ${path} is on another filesystem than ${this.v2} (a mount point inside the tree?)`,
+        { path },
+      );
     }
   }
 
@@ -81,7 +85,9 @@ export class TargetGuard {
   assertNoMountAt(where: string): void {
     for (const mount of this.mountPoints) {
       if (mount === where || mount.startsWith(`${where}/`) || where.startsWith(`${mount}/`)) {
-        throw new JanitorError('E_MOUNT', `refusing to delete across a mount point: ${mount} is mounted inside the registry tree (at or below ${where})`, { path: mount });
+        throw new JanitorError('E_MOUNT', `refusing to delete across a mount point: ${mount} is mounted inside the registry tree (at or below ${where})`, {
+          path: mount,
+        });
       }
     }
   }
@@ -106,5 +112,9 @@ export class TargetGuard {
 /** The error for an entry where the target's shape allows none: a symlink, or anything else unknown. */
 export function unexpected(path: string, type: FileType, what = 'entry'): JanitorError {
   if (type.isSymbolicLink()) return new JanitorError('E_SYMLINK', `symbolic link inside the registry tree: ${path}`, { path });
-  return new JanitorError('E_STRAY', `unexpected ${describeFileType(type)} in the registry tree: ${path} (${what} not of the registry's shape; nothing was deleted in it)`, { path });
+  return new JanitorError(
+    'E_STRAY',
+    `unexpected ${describeFileType(type)} in the registry tree: ${path} (${what} not of the registry's shape; nothing was deleted in it)`,
+    { path },
+  );
 }

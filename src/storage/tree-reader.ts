@@ -215,7 +215,11 @@ export class TreeReader {
    * Reads and parses a link, with its mtime if asked; one that does not
    * parse is read again (retryUnsettledLink) before it counts as damaged.
    */
-  readSettledLink(spec: PathSpec, expected: Digest | undefined, options: { optional?: boolean; mtime?: boolean } = {}): { digest: Digest; mtimeMs: number } | undefined {
+  readSettledLink(
+    spec: PathSpec,
+    expected: Digest | undefined,
+    options: { optional?: boolean; mtime?: boolean } = {},
+  ): { digest: Digest; mtimeMs: number } | undefined {
     return retryUnsettledLink(() => {
       const result = this.read(spec, options);
       return result && { digest: this.parseLink(spec, result.bytes, expected), mtimeMs: result.mtimeMs };

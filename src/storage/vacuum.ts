@@ -83,7 +83,9 @@ export function pathSpecOf(target: DeletionTarget): PathSpec {
 
 /** The target an item moved aside becomes: what deletes it for good. */
 function quarantinedTargetOf(item: AsideItem): DeletionTarget {
-  return item.kind === 'blob' ? { kind: 'quarantinedBlob', digest: item.digest } : { kind: 'quarantinedRevision', repository: item.repository, digest: item.digest };
+  return item.kind === 'blob'
+    ? { kind: 'quarantinedBlob', digest: item.digest }
+    : { kind: 'quarantinedRevision', repository: item.repository, digest: item.digest };
 }
 
 /** The shape of a directory that holds one file (`data` or `link`). */
@@ -146,7 +148,10 @@ export class Vacuum {
       this.guard.assertNoSymlinkAbove(where);
       if (mode === 'preview') return target.kind === 'blob' ? this.previewData(`${where}/${BLOB_FILE}`) : undefined;
       const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
-      if (mode === 'remove' && (data || target.kind === 'layerLink' || target.kind === 'revision' || target.kind === 'quarantinedRevision' || target.kind === 'tagIndexEntry')) {
+      if (
+        mode === 'remove' &&
+        (data || target.kind === 'layerLink' || target.kind === 'revision' || target.kind === 'quarantinedRevision' || target.kind === 'tagIndexEntry')
+      ) {
         return this.removeLeaf(where, { file: data ? BLOB_FILE : LINK_FILE, expect: data ? undefined : target.digest });
       }
       switch (target.kind) {

@@ -174,7 +174,12 @@ describeWithRegistry('the bundled example fixture', () => {
     const work = makeTempDir('fixture');
     try {
       const root = copyTree(path.resolve(import.meta.dirname, '../../fixtures/example'), path.join(work, 'root'));
-      const tags: [string, string][] = [['library/nginx', 'latest'], ['library/nginx', '1.25'], ['team/api', 'v2'], ['team/api/worker', 'main']];
+      const tags: [string, string][] = [
+        ['library/nginx', 'latest'],
+        ['library/nginx', '1.25'],
+        ['team/api', 'v2'],
+        ['team/api/worker', 'main'],
+      ];
       for (const pass of ['before', 'after']) {
         if (pass === 'after') expect(runJanitor(['gc', '-m', '--root', root]).status).toBe(0);
         const registry = await startRegistry(root);

@@ -37,7 +37,10 @@ describeWithRegistry('gc on a live registry (issue 8)', () => {
     const trial = await runLiveTrial({ bin: BIN, maxPushes: 400, maxMs: 20_000, leadPushes: 3, tailPushes: 5 });
     process.stderr.write(`live trial (default grace): ${describeTrial(trial)}\n`);
     for (const loss of trial.lost) process.stderr.write(`  LOST: ${loss.kind} ${loss.repo}:${loss.tag} ${loss.digest}: ${loss.error}\n`);
-    if (trial.lost.length > 0) process.stderr.write(`  janitor stderr: ${trial.janitor.stderr}\n  janitor json: ${JSON.stringify(trial.janitor.json)}\n  pushes: ${JSON.stringify(trial.pusher.completed)}\n`);
+    if (trial.lost.length > 0)
+      process.stderr.write(
+        `  janitor stderr: ${trial.janitor.stderr}\n  janitor json: ${JSON.stringify(trial.janitor.json)}\n  pushes: ${JSON.stringify(trial.pusher.completed)}\n`,
+      );
     expect(trial.janitor.status, trial.janitor.stderr).toBe(0);
     // The sweep had real work: the aged history's untagged manifests, their layers, the orphans.
     expect(trial.janitor.json.blobsDeleted.length).toBeGreaterThan(0);
@@ -54,7 +57,8 @@ describeWithRegistry('gc on a live registry (issue 8)', () => {
     const trial = await runLiveTrial({ bin: BIN, flags: ['--grace', '0s'], maxPushes: 400, maxMs: 20_000, leadPushes: 3, tailPushes: 5 });
     process.stderr.write(`live trial (--grace 0s): ${describeTrial(trial)}\n`);
     if (trial.janitor.status !== 0) process.stderr.write(`  janitor (--grace 0s) exit ${trial.janitor.status}: ${trial.janitor.stderr}\n`);
-    for (const loss of trial.lost.slice(0, 10)) process.stderr.write(`  lost (--grace 0s): ${loss.kind} ${loss.repo}:${loss.tag} ${loss.digest}: ${loss.error}\n`);
+    for (const loss of trial.lost.slice(0, 10))
+      process.stderr.write(`  lost (--grace 0s): ${loss.kind} ${loss.repo}:${loss.tag} ${loss.digest}: ${loss.error}\n`);
     for (const failure of trial.pusher.failed.slice(0, 10)) process.stderr.write(`  push failed (--grace 0s): ${failure.kind}: ${failure.error}\n`);
     // A finding when not 0: reported above, not asserted (the guarantee is the default grace's).
     // gc may stop (exit 1) on a tree that keeps changing; it must then say so in one line, never crash.
@@ -98,7 +102,10 @@ describeWithRegistry('gc on a live registry (issue 8)', () => {
         expect(fullSnapshot(root)).toEqual(before);
         expect(fs.existsSync(path.join(v2Of(root), '_janitor'))).toBe(false);
         // It still serves every tag.
-        const res = await fetch(`${registry.url}/v2/${history.tags[0]!.repo}/manifests/${history.tags[0]!.tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' } });
+        const res = await fetch(`${registry.url}/v2/${history.tags[0]!.repo}/manifests/${history.tags[0]!.tag}`, {
+          method: 'HEAD',
+          headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' },
+        });
         expect(res.status).toBe(200);
       } finally {
         await registry.stop();

@@ -33,7 +33,10 @@ describeWithRegistry('prune compared with hand-deleted tags + registry garbage-c
         let previous: Desc | undefined;
         for (const tag of tags) {
           // T13 is a sibling of T12: the same manifest under two tags.
-          const d: Desc = tag === 'T13' && previous ? await pushManifestAgain(url, repo, tag, previous) : await pushImage(url, repo, { format: 'docker', layers: ['shared-base', `${repo}-${tag}`], tag });
+          const d: Desc =
+            tag === 'T13' && previous
+              ? await pushManifestAgain(url, repo, tag, previous)
+              : await pushImage(url, repo, { format: 'docker', layers: ['shared-base', `${repo}-${tag}`], tag });
           seedTags.push({ repo, tag, digest: d.digest });
           previous = d;
         }

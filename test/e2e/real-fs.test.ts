@@ -51,7 +51,9 @@ describe('on a real filesystem', () => {
     const before = snapshot(root);
     const run = runJanitor(['gc', '-m', '--root', root]);
     expect(run.status).toBe(1);
-    expect(run.stderr.trimEnd().split('\n').pop()).toBe(`registry-janitor: error: symbolic link inside the registry tree: ${path.join(fs.realpathSync(tags), 'link')}`);
+    expect(run.stderr.trimEnd().split('\n').pop()).toBe(
+      `registry-janitor: error: symbolic link inside the registry tree: ${path.join(fs.realpathSync(tags), 'link')}`,
+    );
     expect(snapshot(root)).toEqual(before);
   });
 
@@ -102,7 +104,10 @@ describe('on a real filesystem', () => {
     const run = runJanitor(['garbage-collect', '-d', '-m', config]);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/17 blobs marked, 12 blobs and 4 manifests eligible for deletion/);
-    const viaEnv = runJanitor(['garbage-collect', '-d', '--json', config], { ...process.env, REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: path.join(work, 'nowhere') });
+    const viaEnv = runJanitor(['garbage-collect', '-d', '--json', config], {
+      ...process.env,
+      REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: path.join(work, 'nowhere'),
+    });
     expect(viaEnv.status).toBe(1);
     expect(viaEnv.stderr).toMatch(/nowhere as the registry root: it does not exist/);
     fs.writeFileSync(config, 'version: 0.1\nstorage:\n  s3:\n    bucket: x\n');

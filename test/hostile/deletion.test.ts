@@ -223,7 +223,9 @@ describe('output under failure', () => {
       stderr: (s) => void (stderr += s),
     });
     expect(status).toBe(3);
-    expect(stderr).toMatch(/the run completed \(deleted 0 tags, 1 manifests, \d+ layer links, \d+ blobs, \d+ bytes\) but its report could not be written: ENOSPC/);
+    expect(stderr).toMatch(
+      /the run completed \(deleted 0 tags, 1 manifests, \d+ layer links, \d+ blobs, \d+ bytes\) but its report could not be written: ENOSPC/,
+    );
     expect(() => t.fs.lstatSync(t.tree.pathOf({ kind: 'blobDir', digest: t.sample.orphan }))).toThrow();
   });
 
@@ -251,7 +253,11 @@ describe('output under failure', () => {
     expect(json.error.path).toBe(denied);
     expect(json.manifestsDeleted).toEqual([{ repository: 'team/app', digest: t.sample.untagged.digest }]);
     // Every blob the JSON lists is gone; the orphan (denied) and those after it are not listed.
-    const blobsLeft = new Set(state(t.fs).filter((p) => p.endsWith('/data')).map((p) => `sha256:${p.split('/').at(-2)}`));
+    const blobsLeft = new Set(
+      state(t.fs)
+        .filter((p) => p.endsWith('/data'))
+        .map((p) => `sha256:${p.split('/').at(-2)}`),
+    );
     for (const digest of json.blobsDeleted) expect(blobsLeft.has(digest)).toBe(false);
     expect(json.blobsDeleted).not.toContain(t.sample.orphan);
     expect(json.bytesFreed).toBeGreaterThan(0);

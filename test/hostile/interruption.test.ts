@@ -57,11 +57,45 @@ function assertTagsResolve(fs: MemFs, tags: [string, string][]): void {
 }
 
 const COMMANDS: { args: string[]; kept: [string, string][] }[] = [
-  { args: ['gc', '-m'], kept: [['app', 'v1'], ['app', 'latest'], ['lib', 'new']] },
-  { args: ['prune', 'app:v1', 'app:v2'], kept: [['app', 'v3'], ['app', 'latest'], ['lib', 'new']] },
-  { args: ['prune', '--older-than', '30d', '--keep-latest', '1'], kept: [['app', 'latest'], ['lib', 'new']] },
-  { args: ['prune', '-m', '--tag', '^v', '--older-than', '45d'], kept: [['app', 'v3'], ['app', 'latest'], ['lib', 'new']] },
-  { args: ['tags', 'rm', 'app:v1', 'app:v3', 'lib:old'], kept: [['app', 'v2'], ['app', 'latest'], ['lib', 'new']] },
+  {
+    args: ['gc', '-m'],
+    kept: [
+      ['app', 'v1'],
+      ['app', 'latest'],
+      ['lib', 'new'],
+    ],
+  },
+  {
+    args: ['prune', 'app:v1', 'app:v2'],
+    kept: [
+      ['app', 'v3'],
+      ['app', 'latest'],
+      ['lib', 'new'],
+    ],
+  },
+  {
+    args: ['prune', '--older-than', '30d', '--keep-latest', '1'],
+    kept: [
+      ['app', 'latest'],
+      ['lib', 'new'],
+    ],
+  },
+  {
+    args: ['prune', '-m', '--tag', '^v', '--older-than', '45d'],
+    kept: [
+      ['app', 'v3'],
+      ['app', 'latest'],
+      ['lib', 'new'],
+    ],
+  },
+  {
+    args: ['tags', 'rm', 'app:v1', 'app:v3', 'lib:old'],
+    kept: [
+      ['app', 'v2'],
+      ['app', 'latest'],
+      ['lib', 'new'],
+    ],
+  },
 ];
 
 describe('rerunning the same command after a kill at any removal ends where the uninterrupted run ends', () => {

@@ -19,7 +19,10 @@ const cli = (fs: WritableFileSystem, args: string[]) => runCliOn(fs, [...args, '
 
 function holdLock(fs: MemFs, holder: Record<string, unknown>): void {
   fs.mkdirSync(`${V2}/_janitor`, { recursive: true });
-  fs.writeFileSync(LOCK, JSON.stringify({ pid: process.pid, host: 'placeholder', command: 'registry-janitor gc -m', startedAt: '2026-12-01T00:00:00.000Z', ...holder }));
+  fs.writeFileSync(
+    LOCK,
+    JSON.stringify({ pid: process.pid, host: 'placeholder', command: 'registry-janitor gc -m', startedAt: '2026-12-01T00:00:00.000Z', ...holder }),
+  );
 }
 
 describe('one destructive run per tree', () => {
@@ -30,7 +33,11 @@ describe('one destructive run per tree', () => {
     const before = t.files();
     const run = await cli(t.fs, ['gc', '-m']);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(new RegExp(`another registry-janitor run holds ${LOCK}: pid ${process.pid} on ${hostname()}, \`registry-janitor gc -m\`, started 2026-12-01T00:00:00.000Z; wait for it to finish, or rerun with --wait`));
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `another registry-janitor run holds ${LOCK}: pid ${process.pid} on ${hostname()}, \`registry-janitor gc -m\`, started 2026-12-01T00:00:00.000Z; wait for it to finish, or rerun with --wait`,
+      ),
+    );
     expect(t.files()).toEqual(before);
     expect((await cli(t.fs, ['gc', '-m', '-d'])).code).toBe(0);
     expect((await cli(t.fs, ['ls'])).code).toBe(0);
@@ -43,7 +50,9 @@ describe('one destructive run per tree', () => {
     holdLock(t.fs, { host: hostname(), pid: 2 ** 22 + 17 });
     const run = await cli(t.fs, ['gc', '-m', '--json']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.json.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(/taking over the lock of a run that is gone .*pid 4194321 is not running/);
+    expect(run.json.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(
+      /taking over the lock of a run that is gone .*pid 4194321 is not running/,
+    );
     expect(listDeletions(await runGc(t.fs, ROOT, { dryRun: true, deleteUntagged: true })).blobsDeleted).toEqual([]);
     expect(exists(t.fs, LOCK)).toBe(false);
   });
@@ -158,7 +167,6 @@ function writeDuring(fs: MemFs, call: 'readdirSync' | 'lstatSync' | 'openSync', 
   });
 }
 
-
 /** A push to team/web of an image whose config is `blob` (an old blob, linked or not): what a client re-pushing it writes. */
 function pushImageOver(t: ReturnType<typeof sampleTree>, blob: Digest, tag: string): Digest {
   const image = t.tree.pushManifest(
@@ -176,13 +184,18 @@ describe('a live registry writing while the run reads', () => {
     mem.tree.tag('app', 'v1', mem.tree.pushImage('app', { layers: ['a'] }).digest);
     let pushed: Digest | undefined;
     // The push lands right after blobs/ was listed: when the run first lists repositories/.
-    const fs = writeDuring(mem.fs, 'readdirSync', (p) => p === `${V2}/repositories`, () => {
-      pushed = mem.tree.pushBlob('app', 'pushed after the inventory', 'application/octet-stream').digest;
-      // older than the window, as a re-pushed existing blob keeps its data's mtime
-      const old = NOW_S() - 86_400;
-      mem.fs.utimesSync(mem.tree.pathOf({ kind: 'blobData', digest: pushed }), old, old);
-      mem.fs.utimesSync(mem.tree.pathOf({ kind: 'layerLink', name: 'app', digest: pushed }), old, old);
-    });
+    const fs = writeDuring(
+      mem.fs,
+      'readdirSync',
+      (p) => p === `${V2}/repositories`,
+      () => {
+        pushed = mem.tree.pushBlob('app', 'pushed after the inventory', 'application/octet-stream').digest;
+        // older than the window, as a re-pushed existing blob keeps its data's mtime
+        const old = NOW_S() - 86_400;
+        mem.fs.utimesSync(mem.tree.pathOf({ kind: 'blobData', digest: pushed }), old, old);
+        mem.fs.utimesSync(mem.tree.pathOf({ kind: 'layerLink', name: 'app', digest: pushed }), old, old);
+      },
+    );
     const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: false, graceMs: 0 });
     expect(pushed).toBeDefined();
     expect(listDeletions(result).layerLinksDeleted).toEqual([]);
@@ -195,14 +208,21 @@ describe('a live registry writing while the run reads', () => {
     const orphan = t.sample.orphan;
     let pushedImage: Digest | undefined;
     // The push completes while the plan vets the orphan: its only layer is that old blob.
-    const fs = writeDuring(t.fs, 'readdirSync', (p) => p === t.tree.pathOf({ kind: 'blobDir', digest: orphan }), () => {
-      t.tree.write({ kind: 'layerLink', name: 'team/web', digest: orphan }, orphan);
-      pushedImage = pushImageOver(t, orphan, 'v2');
-    });
+    const fs = writeDuring(
+      t.fs,
+      'readdirSync',
+      (p) => p === t.tree.pathOf({ kind: 'blobDir', digest: orphan }),
+      () => {
+        t.tree.write({ kind: 'layerLink', name: 'team/web', digest: orphan }, orphan);
+        pushedImage = pushImageOver(t, orphan, 'v2');
+      },
+    );
     const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true, graceMs: 0 });
     expect(pushedImage).toBeDefined();
     expect(result.revalidations).toBeGreaterThanOrEqual(1);
-    expect(result.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(/revalidation: 1 repositories changed while this run read them \(team\/web\)/);
+    expect(result.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(
+      /revalidation: 1 repositories changed while this run read them \(team\/web\)/,
+    );
     expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest: orphan }))).toBe(true);
     expect(exists(t.fs, t.tree.pathOf({ kind: 'revisionLink', name: 'team/web', digest: pushedImage! }))).toBe(true);
   });
@@ -210,9 +230,14 @@ describe('a live registry writing while the run reads', () => {
   it('a tag moved to an old untagged manifest while the run reads is revalidated: -m keeps that manifest', async () => {
     const t = sampleTree();
     const untagged = t.sample.untagged.digest;
-    const fs = writeDuring(t.fs, 'readdirSync', (p) => p === t.tree.pathOf({ kind: 'blobDir', digest: t.sample.orphan }), () => {
-      t.tree.tag('team/app', 'latest', untagged);
-    });
+    const fs = writeDuring(
+      t.fs,
+      'readdirSync',
+      (p) => p === t.tree.pathOf({ kind: 'blobDir', digest: t.sample.orphan }),
+      () => {
+        t.tree.tag('team/app', 'latest', untagged);
+      },
+    );
     const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true, graceMs: 0 });
     expect(result.revalidations).toBeGreaterThanOrEqual(1);
     expect(exists(t.fs, t.tree.pathOf({ kind: 'revisionLink', name: 'team/app', digest: untagged }))).toBe(true);
@@ -223,7 +248,9 @@ describe('a live registry writing while the run reads', () => {
     const t = sampleTree();
     t.fs.mkdirSync(`${V2}/repositories/team/app/_uploads/0f8fad5b-d9cb-469f-a165-70867728950e`, { recursive: true });
     const run = await cli(t.fs, ['gc', '-d', '--json']);
-    expect(run.json.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(/signs of a live registry: 1 uploads in _uploads\/ of 1 repositories \(team\/app\)/);
+    expect(run.json.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(
+      /signs of a live registry: 1 uploads in _uploads\/ of 1 repositories \(team\/app\)/,
+    );
   });
 });
 
@@ -250,7 +277,9 @@ describe('a push that completes during the sweep', () => {
     const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true, graceMs: 0 });
     expect(pushed).toBeDefined();
     expect(result.sweepError).toBeUndefined();
-    expect(result.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(/1 blobs or manifests moved aside were needed by pushes made during the sweep and were put back/);
+    expect(result.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(
+      /1 blobs or manifests moved aside were needed by pushes made during the sweep and were put back/,
+    );
     expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest: orphan }))).toBe(true);
     expect(exists(t.fs, t.tree.pathOf({ kind: 'layerLink', name: 'team/web', digest: orphan }))).toBe(true);
     expect(exists(t.fs, `${V2}/_janitor/quarantine`)).toBe(false);
@@ -296,7 +325,9 @@ describe('a push that completes during the sweep', () => {
     t.fs.mkdirSync(`${V2}/_janitor/quarantine/sha256`, { recursive: true });
     t.fs.renameSync(t.tree.pathOf({ kind: 'blobDir', digest: t.sample.web.digest }), `${V2}/_janitor/quarantine/sha256/${hex}`);
     const dry = await cli(t.fs, ['gc', '-d', '--json']);
-    expect(dry.json.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(/1 blobs or revisions are in .*quarantine\* from an interrupted sweep; a real run puts them back first/);
+    expect(dry.json.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(
+      /1 blobs or revisions are in .*quarantine\* from an interrupted sweep; a real run puts them back first/,
+    );
     const run = await cli(t.fs, ['gc', '-m', '--json']);
     expect(run.code, run.stderr).toBe(0);
     expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest: t.sample.web.digest }))).toBe(true);

@@ -29,7 +29,10 @@ describeWithRegistry('ls FREES equals what prune of that one tag frees', () => {
       // shared/child: index `t1` over c1 + c2; an untagged index over c1 + c3.
       // prune shared/child:t1 keeps c1 (the untagged index still needs it);
       // the old ls counted it as freed.
-      const child = async (label: string) => ({ ...(await pushImage(url, 'shared/child', { format: 'oci', layers: [`child-${label}`], arch: label })), platform: { os: 'linux', architecture: label } });
+      const child = async (label: string) => ({
+        ...(await pushImage(url, 'shared/child', { format: 'oci', layers: [`child-${label}`], arch: label })),
+        platform: { os: 'linux', architecture: label },
+      });
       const [c1, c2, c3] = [await child('c1'), await child('c2'), await child('c3')];
       await pushManifest(url, 'shared/child', 't1', { schemaVersion: 2, mediaType: M.ociIndex, manifests: [c1, c2] }, M.ociIndex);
       await pushManifest(url, 'shared/child', undefined, { schemaVersion: 2, mediaType: M.ociIndex, manifests: [c1, c3] }, M.ociIndex);

@@ -78,7 +78,8 @@ async function pushHostile(url: string): Promise<Pushed> {
   const onlyByVariant: string[] = [];
   const layer = async (label: string): Promise<Blob> => pushBlob(url, REPO, `layer ${label}\n`.repeat(30));
   const desc = (b: Blob, mediaType: string = M.dockerLayer): string => JSON.stringify({ mediaType, digest: b.digest, size: b.size });
-  const config = async (label: string, oci = false): Promise<string> => desc(await pushBlob(url, REPO, JSON.stringify({ architecture: label, os: 'linux' })), oci ? M.ociConfig : M.dockerConfig);
+  const config = async (label: string, oci = false): Promise<string> =>
+    desc(await pushBlob(url, REPO, JSON.stringify({ architecture: label, os: 'linux' })), oci ? M.ociConfig : M.dockerConfig);
   const tagRaw = async (tag: string, text: string, mediaType: string): Promise<Blob> => {
     const pushed = await putRaw(url, tag, text, mediaType);
     tags.push({ tag, digest: pushed.digest, text });
@@ -94,8 +95,16 @@ async function pushHostile(url: string): Promise<Pushed> {
   // "layers" and "Layers" holding different layers, and two identical
   // "layers" keys (JSON.parse sees only the last; Go takes the last too).
   const [a, b, c] = [await layer('both-a'), await layer('both-b'), await layer('both-c')];
-  await tagRaw('both', `{"schemaVersion":2,"mediaType":"${M.schema2}","config":${await config('both')},"layers":[${desc(a)}],"Layers":[${desc(b)}]}`, M.schema2);
-  await tagRaw('twice', `{"schemaVersion":2,"mediaType":"${M.schema2}","config":${await config('twice')},"layers":[${desc(c)}],"layers":[${desc(b)}]}`, M.schema2);
+  await tagRaw(
+    'both',
+    `{"schemaVersion":2,"mediaType":"${M.schema2}","config":${await config('both')},"layers":[${desc(a)}],"Layers":[${desc(b)}]}`,
+    M.schema2,
+  );
+  await tagRaw(
+    'twice',
+    `{"schemaVersion":2,"mediaType":"${M.schema2}","config":${await config('twice')},"layers":[${desc(c)}],"layers":[${desc(b)}]}`,
+    M.schema2,
+  );
   onlyByVariant.push(a.digest, c.digest);
 
   // Descriptor "Digest", a long-s key ("layerſ" is "layers" to Go) and an escaped key.
@@ -116,13 +125,25 @@ async function pushHostile(url: string): Promise<Pushed> {
     onlyByVariant.push(pushed.digest, l.digest);
     return JSON.stringify({ mediaType, digest: pushed.digest, size: pushed.size, platform: { os: 'linux', architecture: label } });
   };
-  await tagRaw('list', `{"schemaVersion":2,"mediaType":"${M.list}","Manifests":[${await child('amd64', false)},${await child('arm64', false, 'Layers')}]}`, M.list);
+  await tagRaw(
+    'list',
+    `{"schemaVersion":2,"mediaType":"${M.list}","Manifests":[${await child('amd64', false)},${await child('arm64', false, 'Layers')}]}`,
+    M.list,
+  );
   // An OCI index under "MANIFESTS", and one with no mediaType at all.
-  await tagRaw('index', `{"schemaVersion":2,"mediaType":"${M.ociIndex}","MANIFESTS":[${await child('ppc64le', true)},${await child('s390x', true, 'LAYERS')}]}`, M.ociIndex);
+  await tagRaw(
+    'index',
+    `{"schemaVersion":2,"mediaType":"${M.ociIndex}","MANIFESTS":[${await child('ppc64le', true)},${await child('s390x', true, 'LAYERS')}]}`,
+    M.ociIndex,
+  );
   await tagRaw('bare-index', `{"SchemaVersion":2,"Manifests":[${await child('riscv64', true)}]}`, M.ociIndex);
 
   // A referrer attached with "Subject" (pushed by digest: -m keeps it only through its subject).
-  const signed = await tagRaw('signed', `{"schemaVersion":2,"mediaType":"${M.ociManifest}","config":${await config('signed', true)},"layers":[]}`, M.ociManifest);
+  const signed = await tagRaw(
+    'signed',
+    `{"schemaVersion":2,"mediaType":"${M.ociManifest}","config":${await config('signed', true)},"layers":[]}`,
+    M.ociManifest,
+  );
   const sig = await layer('signature');
   const referrer = await putRaw(
     url,
@@ -171,16 +192,19 @@ describeWithRegistry('manifests spelled as Go reads them, pushed through 2.8.2, 
     });
   }
 
-  it.skipIf(!fs.existsSync(SKOPEO_BIN) && process.env.CI !== 'true')('skopeo (a Go client) copies every platform of the "Manifests" list and the "MANIFESTS" index after gc -m', async () => {
-    const root = copyTree(pristine, path.join(work, 'skopeo'));
-    expect(runJanitor(['gc', '-m', '--root', root]).status).toBe(0);
-    const registry = await startRegistry(root);
-    try {
-      for (const tag of ['list', 'index', 'bare-index', 'upper', 'both', 'twice', 'spelled']) {
-        skopeoCopyAll(registry.url, REPO, tag, path.join(work, `oci-${tag}`));
+  it.skipIf(!fs.existsSync(SKOPEO_BIN) && process.env.CI !== 'true')(
+    'skopeo (a Go client) copies every platform of the "Manifests" list and the "MANIFESTS" index after gc -m',
+    async () => {
+      const root = copyTree(pristine, path.join(work, 'skopeo'));
+      expect(runJanitor(['gc', '-m', '--root', root]).status).toBe(0);
+      const registry = await startRegistry(root);
+      try {
+        for (const tag of ['list', 'index', 'bare-index', 'upper', 'both', 'twice', 'spelled']) {
+          skopeoCopyAll(registry.url, REPO, tag, path.join(work, `oci-${tag}`));
+        }
+      } finally {
+        await registry.stop();
       }
-    } finally {
-      await registry.stop();
-    }
-  });
+    },
+  );
 });

@@ -7,7 +7,34 @@ import { JsonObject, UNREAD, type JsonValue, readJsonTree } from '../../src/mode
 import { parseManifest } from '../../src/model/manifest.js';
 
 const d = (n: number): string => 'sha256:' + n.toString(16).padStart(64, '0');
-const KEYS = ['schemaVersion', 'SchemaVersion', 'mediaType', 'MEDIATYPE', 'config', 'Config', 'layers', 'Layers', 'layerſ', 'manifests', 'Manifests', 'subject', 'Subject', 'fsLayers', 'blobSum', 'BlobSum', 'digest', 'Digest', 'platform', 'Platform', 'os', 'OS', 'architecture', 'variant', 'size', 'urls'];
+const KEYS = [
+  'schemaVersion',
+  'SchemaVersion',
+  'mediaType',
+  'MEDIATYPE',
+  'config',
+  'Config',
+  'layers',
+  'Layers',
+  'layerſ',
+  'manifests',
+  'Manifests',
+  'subject',
+  'Subject',
+  'fsLayers',
+  'blobSum',
+  'BlobSum',
+  'digest',
+  'Digest',
+  'platform',
+  'Platform',
+  'os',
+  'OS',
+  'architecture',
+  'variant',
+  'size',
+  'urls',
+];
 const MEDIA = [
   'application/vnd.docker.distribution.manifest.v2+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -59,15 +86,30 @@ function toPlain(value: JsonValue): unknown {
 
 describe('parseManifest never throws anything but a JanitorError', () => {
   it('on manifest-shaped documents (case variants, duplicates, wrong types)', () => {
-    fc.assert(fc.property(manifestText, (text) => expectRefsOrJanitorError(Buffer.from(text))), { numRuns: 3000 });
+    fc.assert(
+      fc.property(manifestText, (text) => expectRefsOrJanitorError(Buffer.from(text))),
+      { numRuns: 3000 },
+    );
   });
 
   it('on arbitrary JSON values', () => {
-    fc.assert(fc.property(fc.jsonValue(), (value) => expectRefsOrJanitorError(Buffer.from(JSON.stringify(value)))), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => expectRefsOrJanitorError(Buffer.from(JSON.stringify(value)))),
+      { numRuns: 2000 },
+    );
   });
 
   it('on arbitrary bytes and strings', () => {
-    fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.string().map((s) => Buffer.from(s))), (bytes) => expectRefsOrJanitorError(bytes)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 64 }),
+          fc.string().map((s) => Buffer.from(s)),
+        ),
+        (bytes) => expectRefsOrJanitorError(bytes),
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it('readJsonTree agrees with JSON.parse on shallow JSON (whitespace and escapes included)', () => {

@@ -86,7 +86,7 @@ describeWithRegistry('repository names 2.8.2 accepts', () => {
     }
   });
 
-  it('tags rm Foo/bar:v1 removes that tag, --skip-repo \'*/team/app\' skips Example.COM/team/app, the rest pulls', async () => {
+  it("tags rm Foo/bar:v1 removes that tag, --skip-repo '*/team/app' skips Example.COM/team/app, the rest pulls", async () => {
     const root = copy('tags-rm');
     const rm = runJanitor(['tags', 'rm', '--root', root, 'Foo/bar:v1', 'Example.COM/team/app:v2']);
     expect(rm.status, rm.stderr).toBe(0);

@@ -49,7 +49,10 @@ function expectRefusedOnDisk(root: string, args: string[], message: RegExp): voi
   const before = snapshot(root);
   const run = runJanitor([...args, '--root', root]);
   expect(run.status, run.stderr).toBe(1);
-  const errors = run.stderr.trim().split('\n').filter((line) => !line.startsWith('phase '));
+  const errors = run.stderr
+    .trim()
+    .split('\n')
+    .filter((line) => !line.startsWith('phase '));
   expect(errors).toHaveLength(1);
   expect(errors[0]).toMatch(message);
   expect(snapshot(root)).toEqual(before);

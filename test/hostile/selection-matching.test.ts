@@ -49,13 +49,30 @@ describe('3. tag patterns are RE2: linear time, find semantics', () => {
   it('the README examples select as documented', async () => {
     const run = await cli(tree().fs, ['tags', 'rm', '-d', '--root', ROOT, '--tag', '^(ci|pr)-|^build-', '--keep-tag', '^v\\d+\\.\\d+\\.\\d+$', '--json']);
     expect(removed(run.json)).toEqual(['team/app:build-9', 'team/app:ci-7']);
-    const kept = await cli(tree().fs, ['tags', 'rm', '-d', '--root', ROOT, '--repo', 'team/app', '--tag', '^v', '--keep-tag', '^v\\d+\\.\\d+\\.\\d+$', '--json']);
+    const kept = await cli(tree().fs, [
+      'tags',
+      'rm',
+      '-d',
+      '--root',
+      ROOT,
+      '--repo',
+      'team/app',
+      '--tag',
+      '^v',
+      '--keep-tag',
+      '^v\\d+\\.\\d+\\.\\d+$',
+      '--json',
+    ]);
     expect(removed(kept.json)).toEqual(['team/app:v1']);
     expect(kept.json.tagsKept).toMatchObject([{ tag: 'v1.2.3', reason: 'flags: kept by keep-tag ^v\\d+\\.\\d+\\.\\d+$' }]);
   });
 
   const refused: [string, string[], RegExp][] = [
-    ['a backreference', ['--tag', '(a)\\1'], /^registry-janitor: error: --tag: invalid regular expression "\(a\)\\\\1": backreferences .* are not supported \(patterns use RE2 syntax/],
+    [
+      'a backreference',
+      ['--tag', '(a)\\1'],
+      /^registry-janitor: error: --tag: invalid regular expression "\(a\)\\\\1": backreferences .* are not supported \(patterns use RE2 syntax/,
+    ],
     ['a negative lookahead', ['--tag', '^(?!latest$)'], /--tag: invalid regular expression .*: lookahead and lookbehind .* are not supported/],
     ['a lookbehind in --keep-tag', ['--tag', 'x', '--keep-tag', '(?<=v)1'], /--keep-tag: invalid regular expression .*: lookahead and lookbehind/],
     ['a JS-only escape', ['--tag', '\\u0041'], /--tag: invalid regular expression "\\\\u0041": invalid escape sequence/],
@@ -69,8 +86,11 @@ describe('3. tag patterns are RE2: linear time, find semantics', () => {
   }
 
   it('refuses what RE2 cannot express in a policy, naming rule and field', async () => {
-    await expectRefused(['--root', ROOT, '--policy', '/p.yml'], 2, /^registry-janitor: error: policy \/p.yml, rule 2, field keepTags: invalid regular expression "\(\?!x\)": lookahead/, (fs) =>
-      fs.writeFileSync('/p.yml', 'rules:\n  - tag: x\n  - olderThan: 1d\n    keepTags: ["(?!x)"]\n'),
+    await expectRefused(
+      ['--root', ROOT, '--policy', '/p.yml'],
+      2,
+      /^registry-janitor: error: policy \/p.yml, rule 2, field keepTags: invalid regular expression "\(\?!x\)": lookahead/,
+      (fs) => fs.writeFileSync('/p.yml', 'rules:\n  - tag: x\n  - olderThan: 1d\n    keepTags: ["(?!x)"]\n'),
     );
   });
 });
@@ -130,7 +150,9 @@ describe('4. repository globs match in linear time', () => {
   for (const [glob, message] of invalid) {
     it(`refuses the glob ${JSON.stringify(glob)}`, () => {
       expect(() => compileRepositoryGlobs([glob], '--exclude-repo')).toThrow(message);
-      expect(() => compileRepositoryGlobs([glob], '--exclude-repo')).toThrow(new RegExp(`^--exclude-repo: invalid repository glob ${JSON.stringify(glob).replace(/[[\]{}()*+?.\\^$|/]/g, '\\$&')}`));
+      expect(() => compileRepositoryGlobs([glob], '--exclude-repo')).toThrow(
+        new RegExp(`^--exclude-repo: invalid repository glob ${JSON.stringify(glob).replace(/[[\]{}()*+?.\\^$|/]/g, '\\$&')}`),
+      );
     });
   }
 
@@ -138,7 +160,11 @@ describe('4. repository globs match in linear time', () => {
     await expectRefused(['--root', ROOT, '--repo', 'team/[a]pp', '--tag', 'x'], 2, /^registry-janitor: error: --repo: invalid repository glob "team\/\[a\]pp"/);
     await expectRefused(['--root', ROOT, '--exclude-repo', 'lib/[b]ase', '--tag', 'x'], 2, /^registry-janitor: error: --exclude-repo: invalid repository glob/);
     await expectRefused(['--root', ROOT, '--tag', 'x', '--exclude-repo', ''], 2, /--exclude-repo: invalid repository glob "": it is empty/);
-    for (const args of [['gc', '--skip-repo', 'team/[a]pp'], ['prune', '--tag', 'x', '--skip-repo', 'team/@pp'], ['gc', '--skip-repo', '']]) {
+    for (const args of [
+      ['gc', '--skip-repo', 'team/[a]pp'],
+      ['prune', '--tag', 'x', '--skip-repo', 'team/@pp'],
+      ['gc', '--skip-repo', ''],
+    ]) {
       const mem = tree();
       const before = mem.files();
       const run = await cli(mem.fs, [...args, '--root', ROOT]);

@@ -19,7 +19,11 @@ describe('1. a retention rule that keeps nothing is no rule', () => {
 
   it('--keep-latest 0 alone, or with --older-than 0d, is refused', async () => {
     await expectRefused(['--root', ROOT, '--keep-latest', '0'], 2, /--keep-latest 0 keeps no tag.*spell out --tag '\.\*'/);
-    await expectRefused(['--root', ROOT, '--keep-latest', '0', '--older-than', '0d', '--repo', 'team/**'], 2, /--older-than 0d and --keep-latest 0 keep no tag/);
+    await expectRefused(
+      ['--root', ROOT, '--keep-latest', '0', '--older-than', '0d', '--repo', 'team/**'],
+      2,
+      /--older-than 0d and --keep-latest 0 keep no tag/,
+    );
     await expectRefused(['--root', ROOT, '--keep-latest', '0', '--keep-tag', '^latest$'], 2, /--keep-latest 0 keeps no tag/);
   });
 
@@ -64,7 +68,9 @@ describe('2. policy files are checked against a strict schema', () => {
     const yamlTop = `${key}: { tag: ".*" }\nrules:\n  - tag: "^nothing-matches$"\n`;
     const jsonRule = `{"rules": [{"repositories": ["lib/*"], ${JSON.stringify(key)}: {"olderThan": "0d"}}]}`;
     const jsonTop = `{${JSON.stringify(key)}: {"tag": ".*"}, "rules": [{"tag": "^nothing-matches$"}]}`;
-    const inRule = new RegExp(`^registry-janitor: error: policy /p.yml, rule 1, field ${key}: unknown field \\(known: repositories, excludeRepositories, tag, keepTags, keepLatest, olderThan\\)$`);
+    const inRule = new RegExp(
+      `^registry-janitor: error: policy /p.yml, rule 1, field ${key}: unknown field \\(known: repositories, excludeRepositories, tag, keepTags, keepLatest, olderThan\\)$`,
+    );
     const atTop = new RegExp(`^registry-janitor: error: policy /p.yml: unknown top-level field "${key}"$`);
     for (const [label, text, message] of [
       ['YAML, in a rule', yamlRule, inRule],
@@ -99,7 +105,12 @@ describe('2. policy files are checked against a strict schema', () => {
 
 describe('5. a config or policy that is not a regular file is refused before it is read', () => {
   it('a directory (memfs): exit 2 for --policy, exit 1 for --config', async () => {
-    await expectRefused(['--root', ROOT, '--policy', '/etc'], 2, /^registry-janitor: error: cannot read policy \/etc: it is a directory, not a regular file$/, (fs) => fs.mkdirSync('/etc', { recursive: true }));
+    await expectRefused(
+      ['--root', ROOT, '--policy', '/etc'],
+      2,
+      /^registry-janitor: error: cannot read policy \/etc: it is a directory, not a regular file$/,
+      (fs) => fs.mkdirSync('/etc', { recursive: true }),
+    );
     const mem = tree();
     mem.fs.mkdirSync('/etc/registry', { recursive: true });
     const run = await cli(mem.fs, ['gc', '-d', '--config', '/etc/registry']);
@@ -120,7 +131,12 @@ describe('6. empty arguments and the names in messages', () => {
     await expectRefused(['--root', '', '--tag', 'x'], 2, /^registry-janitor: error: --root is empty \(an unset shell variable\?\)/);
     await expectRefused(['--config', '', '--tag', 'x'], 2, /^registry-janitor: error: --config is empty/);
     await expectRefused(['--root', ROOT, '--policy', ''], 2, /^registry-janitor: error: --policy is empty/);
-    for (const args of [['gc', '--root', ''], ['gc', '--config', ''], ['ls', '--root', ''], ['garbage-collect', '']]) {
+    for (const args of [
+      ['gc', '--root', ''],
+      ['gc', '--config', ''],
+      ['ls', '--root', ''],
+      ['garbage-collect', ''],
+    ]) {
       const run = await cli(tree().fs, args);
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr).toMatch(/is empty \(an unset shell variable\?\)/);

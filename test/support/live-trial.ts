@@ -21,7 +21,6 @@ const MEDIA = {
 
 // ---------------------------------------------------------------- registry
 
-
 // ---------------------------------------------------------------- janitor
 
 /** A finished run: `json` is the parsed report of a --json run that exited 0, else undefined. */
@@ -72,7 +71,11 @@ export type PushKind = 'new-layers' | 'repushed-layer' | 'cross-repo-mount' | 'm
 export const PUSH_KINDS: readonly PushKind[] = ['new-layers', 'repushed-layer', 'cross-repo-mount', 'multi-arch-index', 'repoint-tag'];
 
 async function putImage(url: string, repo: string, tag: string | undefined, layers: Blob[], arch: string, salt: string): Promise<Manifest> {
-  const config = await pushBlob(url, repo, JSON.stringify({ architecture: arch, os: 'linux', salt, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } }));
+  const config = await pushBlob(
+    url,
+    repo,
+    JSON.stringify({ architecture: arch, os: 'linux', salt, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } }),
+  );
   const manifest = {
     schemaVersion: 2,
     mediaType: MEDIA.ociManifest,
@@ -159,7 +162,12 @@ export interface PusherOutcome {
  * Pushes in a loop until stop() or a bound (maxPushes, maxMs), rotating
  * through every kind of push. Only to `url` (127.0.0.1).
  */
-export function startPusher(url: string, history: History, bounds: { maxPushes: number; maxMs: number }, label = 'p'): { done: Promise<PusherOutcome>; stop(): void; count(): number } {
+export function startPusher(
+  url: string,
+  history: History,
+  bounds: { maxPushes: number; maxMs: number },
+  label = 'p',
+): { done: Promise<PusherOutcome>; stop(): void; count(): number } {
   const stopping = new AbortController();
   const outcome: PusherOutcome = { completed: [], failed: [], byKind: Object.fromEntries(PUSH_KINDS.map((k) => [k, 0])) as Record<PushKind, number> };
   const deadline = Date.now() + bounds.maxMs;

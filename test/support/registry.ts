@@ -118,7 +118,13 @@ export async function pushBlob(url: string, repo: string, bytes: Uint8Array | st
 }
 
 /** PUT a manifest by tag, or by its own digest when `tag` is undefined; returns its descriptor. */
-export async function pushManifest(url: string, repo: string, tag: string | undefined, manifest: object, mediaType: string): Promise<{ digest: string; size: number; mediaType: string }> {
+export async function pushManifest(
+  url: string,
+  repo: string,
+  tag: string | undefined,
+  manifest: object,
+  mediaType: string,
+): Promise<{ digest: string; size: number; mediaType: string }> {
   const body = Buffer.from(JSON.stringify(manifest));
   const reference = tag ?? sha256(body);
   const res = await fetch(`${url}/v2/${repo}/manifests/${reference}`, { method: 'PUT', body, headers: { 'content-type': mediaType } });

@@ -97,7 +97,10 @@ export async function pushScenario(url: string): Promise<Pushed> {
   const signature = await pushImage(url, 'team/app', {
     format: 'oci',
     layers: ['signature-payload'],
-    extra: { artifactType: 'application/vnd.dev.cosign.simplesigning.v1+json', subject: { mediaType: signed.mediaType, digest: signed.digest, size: signed.size } },
+    extra: {
+      artifactType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+      subject: { mediaType: signed.mediaType, digest: signed.digest, size: signed.size },
+    },
   });
   const stray = await pushImage(url, 'team/app', { format: 'oci', layers: ['app-untagged'] });
   untagged.push({ repo: 'team/app', digest: stray.digest });

@@ -12,6 +12,7 @@ import { type PathSpec, renderPath } from '../../src/storage/layout.js';
 export interface WritableFileSystem extends FileSystem {
   mkdirSync(path: string, options: { recursive: true }): unknown;
   writeFileSync(path: string, data: string | Uint8Array): void;
+  utimesSync(path: string, atime: number | Date, mtime: number | Date): void;
 }
 
 export const MEDIA = {

@@ -43,7 +43,15 @@ describe('cli', () => {
   });
 
   it('usage errors exit 2 with one line and no stack', async () => {
-    for (const args of [['gc', '--concurrency', 'many'], ['gc', '--bogus'], ['gc', '--root', ROOT, '--config', '/x.yml'], ['frobnicate'], [], ['tags'], ['ls', '--sort', 'weight']]) {
+    for (const args of [
+      ['gc', '--concurrency', 'many'],
+      ['gc', '--bogus'],
+      ['gc', '--root', ROOT, '--config', '/x.yml'],
+      ['frobnicate'],
+      [],
+      ['tags'],
+      ['ls', '--sort', 'weight'],
+    ]) {
       const run = await cli(args);
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr).not.toMatch(/\n\s+at /);
@@ -61,7 +69,9 @@ describe('cli', () => {
     fs.writeFileSync('/home/user/docs/notes.txt', 'x');
     const run = await cli(['gc', '--root', '/home/user/docs'], fs);
     expect(run.code).toBe(1);
-    expect(run.stderr).toBe('registry-janitor: error: /home/user/docs is not a registry storage tree: expected docker/registry/v2 inside it, or a v2 directory holding blobs/ and repositories/\n');
+    expect(run.stderr).toBe(
+      'registry-janitor: error: /home/user/docs is not a registry storage tree: expected docker/registry/v2 inside it, or a v2 directory holding blobs/ and repositories/\n',
+    );
     expect((await cli(['gc', '--root', '/nowhere'], fs)).stderr).toMatch(/cannot use \/nowhere as the registry root: it does not exist/);
   });
 

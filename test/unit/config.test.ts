@@ -5,7 +5,9 @@ const cfg = (storage: string): string => `version: 0.1\nstorage:\n${storage}\nht
 
 describe('registry config', () => {
   it('reads storage.filesystem.rootdirectory', () => {
-    expect(rootFromConfigText(cfg('  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: /data/reg\n  delete:\n    enabled: true'), 'c.yml', {})).toBe('/data/reg');
+    expect(
+      rootFromConfigText(cfg('  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: /data/reg\n  delete:\n    enabled: true'), 'c.yml', {}),
+    ).toBe('/data/reg');
   });
 
   it('defaults the rootdirectory as the filesystem driver does', () => {
@@ -13,11 +15,15 @@ describe('registry config', () => {
   });
 
   it('honours REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY over the file', () => {
-    expect(rootFromConfigText(cfg('  filesystem:\n    rootdirectory: /data/reg'), 'c.yml', { REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: '/env/root' })).toBe('/env/root');
+    expect(rootFromConfigText(cfg('  filesystem:\n    rootdirectory: /data/reg'), 'c.yml', { REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: '/env/root' })).toBe(
+      '/env/root',
+    );
   });
 
   it('refuses another storage driver, naming it', () => {
-    expect(() => rootFromConfigText(cfg('  s3:\n    bucket: b\n  delete:\n    enabled: true'), 'c.yml', {})).toThrow(/uses the s3 storage driver; only filesystem/);
+    expect(() => rootFromConfigText(cfg('  s3:\n    bucket: b\n  delete:\n    enabled: true'), 'c.yml', {})).toThrow(
+      /uses the s3 storage driver; only filesystem/,
+    );
     expect(() => rootFromConfigText(cfg('  filesystem:\n    rootdirectory: /x'), 'c.yml', { REGISTRY_STORAGE: 'gcs' })).toThrow(/gcs storage driver/);
   });
 
@@ -33,7 +39,9 @@ describe('reading the registry config file', () => {
     const { rootFromConfigFile } = await import('../../src/storage/registry-config.js');
     const fs = new Volume();
     fs.mkdirSync('/etc/registry', { recursive: true });
-    expect(() => rootFromConfigFile(fs as never, '/etc/registry', {})).toThrow('cannot read registry config /etc/registry: it is a directory, not a regular file');
+    expect(() => rootFromConfigFile(fs as never, '/etc/registry', {})).toThrow(
+      'cannot read registry config /etc/registry: it is a directory, not a regular file',
+    );
     fs.writeFileSync('/etc/registry/config.yml', 'storage:\n  filesystem:\n    rootdirectory: /data\n');
     expect(rootFromConfigFile(fs as never, '/etc/registry/config.yml', {})).toBe('/data');
   });

@@ -10,13 +10,7 @@ import { ROOT } from '../support/memfs-tree.js';
 import { sampleTree } from '../support/sample-tree.js';
 import { runCliOn } from '../support/run-cli.js';
 
-async function expectFailsClosed(
-  fs: WritableFileSystem,
-  files: () => string[],
-  code: string,
-  names: string,
-  deleteUntagged = true,
-): Promise<void> {
+async function expectFailsClosed(fs: WritableFileSystem, files: () => string[], code: string, names: string, deleteUntagged = true): Promise<void> {
   const before = files();
   const error = await runGc(fs, ROOT, { dryRun: false, deleteUntagged }).then(
     () => undefined,
@@ -76,7 +70,11 @@ describe('a damaged tree fails closed and deletes nothing', () => {
 
   it('a manifest whose layer descriptor has no digest', async () => {
     const { fs, tree, files, sample } = sampleTree();
-    const bad = tree.pushManifest('team/web', { schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', config: { digest: sample.orphan }, layers: [{ size: 3 }] }, 'x');
+    const bad = tree.pushManifest(
+      'team/web',
+      { schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', config: { digest: sample.orphan }, layers: [{ size: 3 }] },
+      'x',
+    );
     tree.tag('team/web', 'bad', bad.digest);
     await expectFailsClosed(fs, files, 'E_BAD_MANIFEST', 'layers entry has no valid digest');
   });
@@ -156,7 +154,9 @@ describe('a damaged tree fails closed and deletes nothing', () => {
     fs.renameSync(revisions, '/elsewhere');
     fs.symlinkSync('/elsewhere', revisions);
     const vacuum = new Vacuum(fs, tree.v2);
-    expect(() => vacuum.remove({ kind: 'revision', repository: 'team/app', digest: sample.untagged.digest })).toThrow(/refusing to delete through a symbolic link/);
+    expect(() => vacuum.remove({ kind: 'revision', repository: 'team/app', digest: sample.untagged.digest })).toThrow(
+      /refusing to delete through a symbolic link/,
+    );
     expect(fs.readdirSync('/elsewhere/sha256', { withFileTypes: true })).toHaveLength(4);
   });
 
@@ -187,7 +187,9 @@ describe('tolerated damage, as the reference tolerates it', () => {
     const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true });
     expect(result.warnings.map((w: { message: string }) => w.message).join('\n')).toContain(`revision ${ghost} has no blob data`);
     expect(listDeletions(result).blobsDeleted).toContain(sample.orphan);
-    expect(fs.readdirSync(tree.pathOf({ kind: 'revisionsAlgorithm', name: 'team/web', algorithm: 'sha256' }), { withFileTypes: true }).map((e) => e.name)).toContain('ab'.repeat(32));
+    expect(
+      fs.readdirSync(tree.pathOf({ kind: 'revisionsAlgorithm', name: 'team/web', algorithm: 'sha256' }), { withFileTypes: true }).map((e) => e.name),
+    ).toContain('ab'.repeat(32));
   });
 
   it('a tag directory without current is reported and does not keep anything', async () => {
@@ -213,14 +215,26 @@ describe('--skip-repo: a damaged repository the admin chose to skip', () => {
     tree.write({ kind: 'revisionLink', name: 'team/app', digest: sample.amd.digest }, 'garbage');
     const appFiles = () => files().filter((f) => f.includes('repositories/team/app/'));
     const before = appFiles();
-    const refused = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true }).then(() => 'ran', (e: unknown) => (e instanceof JanitorError ? e.code : e));
+    const refused = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true }).then(
+      () => 'ran',
+      (e: unknown) => (e instanceof JanitorError ? e.code : e),
+    );
     expect(refused).toBe('E_BAD_LINK');
     const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true, skipRepository: (n) => n === 'team/app' });
     expect(result.skipped).toEqual(['team/app']);
     expect(appFiles()).toEqual(before);
     // Everything team/app links survives: its untagged image too (nothing of it is read).
-    for (const digest of [sample.index.digest, sample.amd.digest, sample.arm.digest, sample.untagged.digest, ...sample.amd.layers.map((l) => l.digest), sample.untagged.config.digest]) {
-      expect(fs.readdirSync(tree.pathOf({ kind: 'blobShard', algorithm: 'sha256', prefix: digest.slice(7, 9) }), { withFileTypes: true }).map((e) => e.name)).toContain(digest.slice(7));
+    for (const digest of [
+      sample.index.digest,
+      sample.amd.digest,
+      sample.arm.digest,
+      sample.untagged.digest,
+      ...sample.amd.layers.map((l) => l.digest),
+      sample.untagged.config.digest,
+    ]) {
+      expect(
+        fs.readdirSync(tree.pathOf({ kind: 'blobShard', algorithm: 'sha256', prefix: digest.slice(7, 9) }), { withFileTypes: true }).map((e) => e.name),
+      ).toContain(digest.slice(7));
     }
     // The rest of the registry is still swept.
     expect(listDeletions(result).blobsDeleted).toEqual([sample.orphan]);

@@ -25,9 +25,28 @@ interface RepoSpec {
 const REPO_NAMES = ['app', 'app/web', 'lib/base'];
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('image' as const), layers: fc.array(fc.nat(5), { minLength: 1, maxLength: 3 }), oci: fc.boolean(), salt: fc.nat(2) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('index' as const), children: fc.array(fc.nat(20), { minLength: 1, maxLength: 3 }), foreign: fc.boolean(), oci: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('referrer' as const), subject: fc.nat(20), layers: fc.array(fc.nat(5), { minLength: 1, maxLength: 1 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('image' as const),
+      layers: fc.array(fc.nat(5), { minLength: 1, maxLength: 3 }),
+      oci: fc.boolean(),
+      salt: fc.nat(2),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('index' as const),
+      children: fc.array(fc.nat(20), { minLength: 1, maxLength: 3 }),
+      foreign: fc.boolean(),
+      oci: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('referrer' as const), subject: fc.nat(20), layers: fc.array(fc.nat(5), { minLength: 1, maxLength: 1 }) }),
+  },
 );
 const repoArb: fc.Arbitrary<RepoSpec> = fc.record({ ops: fc.array(opArb, { minLength: 1, maxLength: 7 }), tags: fc.array(fc.nat(20), { maxLength: 3 }) });
 const treeArb = fc.record({ repos: fc.array(repoArb, { minLength: 1, maxLength: 3 }), orphans: fc.nat(2) });
@@ -97,7 +116,7 @@ function model(repos: ReturnType<typeof build>['repos'], allBlobs: Set<string>, 
     if (!deleteUntagged) kept = new Set(byDigest.keys());
     else {
       kept = new Set(repo.tags);
-      for (let changed = true; changed; ) {
+      for (let changed = true; changed;) {
         changed = false;
         for (const m of repo.manifests) {
           const reached = kept.has(m.digest);

@@ -61,7 +61,10 @@ describe('a crash part-way through the sweep', () => {
         continue;
       }
       expect(error.code, String(error)).toBe('E_DELETE');
-      assertTagsServable(mem.fs, mem.tree, [['app', 'v2'], ['lib', 'latest']]);
+      assertTagsServable(mem.fs, mem.tree, [
+        ['app', 'v2'],
+        ['lib', 'latest'],
+      ]);
       markLockHolderDead(mem.fs);
       await runGc(mem.fs, ROOT, { dryRun: false, deleteUntagged: true });
       expect(mem.files(), `after a crash at removal ${budget} and a rerun`).toEqual(expected);

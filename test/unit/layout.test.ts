@@ -60,7 +60,11 @@ describe('layout', () => {
     expect(isRepositoryName(long)).toBe(true);
     expect(isRepositoryName(`${long}b`)).toBe(false);
     expect(parsePath('repositories/Foo/bar/_layers')).toEqual({ kind: 'layersRoot', name: 'Foo/bar' });
-    expect(parsePath('repositories/Example.COM/team/app/_manifests/tags/v1/current/link')).toEqual({ kind: 'tagCurrentLink', name: 'Example.COM/team/app', tag: 'v1' });
+    expect(parsePath('repositories/Example.COM/team/app/_manifests/tags/v1/current/link')).toEqual({
+      kind: 'tagCurrentLink',
+      name: 'Example.COM/team/app',
+      tag: 'v1',
+    });
   });
 
   it('refuses what 2.8.2 refuses, and every unsafe path component', () => {

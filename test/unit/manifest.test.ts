@@ -19,7 +19,12 @@ describe('manifest kinds', () => {
   });
 
   it('docker schema2 references config and layers, foreign layers included', () => {
-    const m = parse({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', config: { digest: d(1) }, layers: [{ digest: d(2), urls: ['https://x'] }] });
+    const m = parse({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+      config: { digest: d(1) },
+      layers: [{ digest: d(2), urls: ['https://x'] }],
+    });
     expect(m).toMatchObject({ kind: 'schema2', blobs: [d(1), d(2)], children: [] });
   });
 
@@ -34,7 +39,11 @@ describe('manifest kinds', () => {
   });
 
   it('a docker manifest list references its children', () => {
-    const m = parse({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', manifests: [{ digest: d(4) }, { digest: d(5) }] });
+    const m = parse({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+      manifests: [{ digest: d(4) }, { digest: d(5) }],
+    });
     expect(m).toMatchObject({ kind: 'list', children: [d(4), d(5)], blobs: [] });
   });
 
@@ -45,7 +54,9 @@ describe('manifest kinds', () => {
     expect(() => parse({ schemaVersion: 2, mediaType: 'application/vnd.oci.artifact.manifest.v1+json', blobs: [] })).toThrow(/unknown manifest media type/);
     expect(() => parse({ schemaVersion: 2 })).toThrow(/neither a config nor a manifests array/);
     expect(() => parse({ schemaVersion: 2, config: { digest: 'sha256:short' } })).toThrow(/config\.digest is not a valid digest/);
-    expect(() => parse({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: {} })).toThrow(/manifests is an object, not an array/);
+    expect(() => parse({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: {} })).toThrow(
+      /manifests is an object, not an array/,
+    );
   });
 });
 
@@ -58,7 +69,9 @@ describe('keys in any letter case, and every variant of a key', () => {
   });
 
   it('reads a list under "Manifests" and an index under "MANIFESTS", platforms in any case', () => {
-    const list = parse(`{"SchemaVersion":2,"MediaType":"${LIST}","Manifests":[{"digest":"${d(4)}","Platform":{"OS":"linux","Architecture":"arm","VARIANT":"v7"}}]}`);
+    const list = parse(
+      `{"SchemaVersion":2,"MediaType":"${LIST}","Manifests":[{"digest":"${d(4)}","Platform":{"OS":"linux","Architecture":"arm","VARIANT":"v7"}}]}`,
+    );
     expect(list).toMatchObject({ kind: 'list', children: [d(4)], platforms: [{ os: 'linux', architecture: 'arm', variant: 'v7' }] });
     const index = parse(`{"schemaVersion":2,"MANIFESTS":[{"digest":"${d(5)}"}]}`);
     expect(index).toMatchObject({ kind: 'oci-index', mediaType: OCI_INDEX, children: [d(5)] });
@@ -89,7 +102,7 @@ describe('keys in any letter case, and every variant of a key', () => {
     expect(s1.blobs).toEqual([d(1), d(2), d(3)]);
   });
 
-  it('media types that disagree: the union of the kinds, the registry\'s reading as the kind', () => {
+  it("media types that disagree: the union of the kinds, the registry's reading as the kind", () => {
     const m = parse(`{"schemaVersion":2,"mediaType":"${LIST}","MediaType":"${S2}","config":${desc(1)},"layers":[${desc(2)}],"manifests":[${desc(3)}]}`);
     expect(m).toMatchObject({ kind: 'schema2', mediaType: S2, blobs: [d(1), d(2)], children: [d(3)] });
     const s = parse(`{"schemaVersion":1,"SchemaVersion":2,"mediaType":"${S2}","fsLayers":[{"blobSum":"${d(5)}"}],"config":${desc(1)},"layers":[]}`);
@@ -100,14 +113,20 @@ describe('keys in any letter case, and every variant of a key', () => {
   });
 
   it('a variant it cannot account for fails closed, naming the file', () => {
-    expect(() => parse(`{"schemaVersion":2,"mediaType":"application/x-unknown","MediaType":"${S2}","config":${desc(1)}}`)).toThrow(/unknown manifest media type "application\/x-unknown" in \/m\/data/);
-    expect(() => parse(`{"schemaVersion":3,"schemaVersion":2,"mediaType":"${S2}","config":${desc(1)}}`)).toThrow(/\/m\/data: schemaVersion 3 is neither 1 nor 2/);
+    expect(() => parse(`{"schemaVersion":2,"mediaType":"application/x-unknown","MediaType":"${S2}","config":${desc(1)}}`)).toThrow(
+      /unknown manifest media type "application\/x-unknown" in \/m\/data/,
+    );
+    expect(() => parse(`{"schemaVersion":3,"schemaVersion":2,"mediaType":"${S2}","config":${desc(1)}}`)).toThrow(
+      /\/m\/data: schemaVersion 3 is neither 1 nor 2/,
+    );
   });
 
-  it('a later variant of a field may lack a digest (Go keeps the earlier element\'s), a lone one may not', () => {
+  it("a later variant of a field may lack a digest (Go keeps the earlier element's), a lone one may not", () => {
     const m = parse(`{"schemaVersion":2,"mediaType":"${S2}","config":${desc(1)},"layers":[${desc(2)}],"layers":[{"size":3}]}`);
     expect(m.blobs).toEqual([d(1), d(2)]);
-    expect(() => parse(`{"schemaVersion":2,"mediaType":"${S2}","config":${desc(1)},"layers":[{"size":3}]}`)).toThrow(/layers entry has no valid digest \(layers\[0\]\)/);
+    expect(() => parse(`{"schemaVersion":2,"mediaType":"${S2}","config":${desc(1)},"layers":[{"size":3}]}`)).toThrow(
+      /layers entry has no valid digest \(layers\[0\]\)/,
+    );
   });
 });
 
@@ -118,9 +137,21 @@ describe('malformed manifests: one E_BAD_MANIFEST naming the file and the field'
     ['config null', `{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","config":null,"layers":[]}`, /config is null, not a descriptor object/],
     ['config a string', `{"schemaVersion":2,"mediaType":"${S2}","config":"x"}`, /config is string, not a descriptor object/],
     ['a manifests entry null', `{"schemaVersion":2,"mediaType":"${LIST}","manifests":[null]}`, /manifests\[0\] is null, not a descriptor object/],
-    ['a manifests entry a number', `{"schemaVersion":2,"mediaType":"${OCI_INDEX}","Manifests":[${desc(1)},7]}`, /Manifests\[1\] is number, not a descriptor object/],
-    ['platform a string', `{"schemaVersion":2,"mediaType":"${LIST}","manifests":[{"digest":"${d(1)}","platform":"linux"}]}`, /manifests\[0\]\.platform is string, not an object/],
-    ['platform.os a number', `{"schemaVersion":2,"mediaType":"${LIST}","manifests":[{"digest":"${d(1)}","platform":{"OS":1}}]}`, /manifests\[0\]\.platform\.OS is number, not a string/],
+    [
+      'a manifests entry a number',
+      `{"schemaVersion":2,"mediaType":"${OCI_INDEX}","Manifests":[${desc(1)},7]}`,
+      /Manifests\[1\] is number, not a descriptor object/,
+    ],
+    [
+      'platform a string',
+      `{"schemaVersion":2,"mediaType":"${LIST}","manifests":[{"digest":"${d(1)}","platform":"linux"}]}`,
+      /manifests\[0\]\.platform is string, not an object/,
+    ],
+    [
+      'platform.os a number',
+      `{"schemaVersion":2,"mediaType":"${LIST}","manifests":[{"digest":"${d(1)}","platform":{"OS":1}}]}`,
+      /manifests\[0\]\.platform\.OS is number, not a string/,
+    ],
     ['digest a number', `{"schemaVersion":2,"mediaType":"${S2}","config":{"digest":5}}`, /config\.digest is not a valid digest/],
     ['subject an array', `{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","config":${desc(1)},"subject":[]}`, /subject is an array, not a descriptor object/],
     ['fsLayers entry a string', `{"schemaVersion":1,"fsLayers":["x"]}`, /fsLayers\[0\] is string, not an object/],
@@ -128,7 +159,11 @@ describe('malformed manifests: one E_BAD_MANIFEST naming the file and the field'
     ['mediaType a number', `{"schemaVersion":2,"mediaType":2,"config":${desc(1)}}`, /mediaType is number, not a string/],
     ['schemaVersion a string', `{"schemaVersion":"2"}`, /schemaVersion "2" is neither 1 nor 2/],
     ['null', 'null', /not a JSON object/],
-    ['deep nesting', `{"schemaVersion":2,"mediaType":"${S2}","config":${desc(1)},"layers":${'['.repeat(5000)}${']'.repeat(5000)}}`, /layers\[0\] is an array, not a descriptor object/],
+    [
+      'deep nesting',
+      `{"schemaVersion":2,"mediaType":"${S2}","config":${desc(1)},"layers":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+      /layers\[0\] is an array, not a descriptor object/,
+    ],
   ];
   for (const [label, text, message] of cases) {
     it(label, () => {

@@ -26,7 +26,10 @@ function world() {
 const cli = (fs: WritableFileSystem, args: string[]) => runCliOn(fs, args, { now: NOW });
 
 const revisions = (mem: ReturnType<typeof memTree>): string[] =>
-  mem.fs.readdirSync(mem.tree.pathOf({ kind: 'revisionsAlgorithm', name: 'app', algorithm: 'sha256' }), { withFileTypes: true }).map((e) => `sha256:${e.name}`).sort();
+  mem.fs
+    .readdirSync(mem.tree.pathOf({ kind: 'revisionsAlgorithm', name: 'app', algorithm: 'sha256' }), { withFileTypes: true })
+    .map((e) => `sha256:${e.name}`)
+    .sort();
 
 describe('prune', () => {
   it('deletes the manifests that lost their last tag, index children included, and leaves earlier untagged ones', async () => {
@@ -36,7 +39,12 @@ describe('prune', () => {
     expect(run.json.tagsRemoved.map((t: { tag: string }) => t.tag)).toEqual(['v1']);
     expect(revisions(mem)).toEqual([v2.digest, sig.digest, old.digest].sort());
     expect(run.json.manifestsDeleted.map((m: { digest: string }) => m.digest).sort()).toEqual([amd.digest, arm.digest, v1.digest].sort());
-    const blobs = new Set(mem.files().filter((f) => f.includes('/blobs/')).map((f) => `sha256:${f.split('/').at(-2)}`));
+    const blobs = new Set(
+      mem
+        .files()
+        .filter((f) => f.includes('/blobs/'))
+        .map((f) => `sha256:${f.split('/').at(-2)}`),
+    );
     for (const gone of [amd.layers[1]!.digest, arm.layers[1]!.digest, amd.digest, v1.digest]) expect(blobs.has(gone)).toBe(false);
     expect(blobs.has(amd.layers[0]!.digest)).toBe(true); // the base layer v2 still uses
   });
@@ -75,7 +83,8 @@ describe('prune', () => {
     const a = await cli(dry.mem.fs, ['prune', '-d', '--root', ROOT, '--tag', '^v', '--keep-tag', '^v2$', '--json']);
     expect(dry.mem.files()).toEqual(before);
     const b = await cli(real.mem.fs, ['prune', '--root', ROOT, '--tag', '^v', '--keep-tag', '^v2$', '--json']);
-    for (const key of ['tagsRemoved', 'tagsKept', 'blobsDeleted', 'manifestsDeleted', 'layerLinksDeleted', 'bytesFreed']) expect(a.json[key], key).toEqual(b.json[key]);
+    for (const key of ['tagsRemoved', 'tagsKept', 'blobsDeleted', 'manifestsDeleted', 'layerLinksDeleted', 'bytesFreed'])
+      expect(a.json[key], key).toEqual(b.json[key]);
     expect(a.json.bytesFreed).toBeGreaterThan(0);
     expect(real.mem.files().length).toBeLessThan(before.length);
   });

@@ -74,7 +74,9 @@ describe('tags rm selection', () => {
   it('combined: older than 30 days except the 2 newest of each repository and latest', async () => {
     const run = await cli(tree().fs, ['tags', 'rm', '-d', '--root', ROOT, '--older-than', '30d', '--keep-latest', '2', '--keep-tag', '^latest$', '--json']);
     expect(removed(run.json)).toEqual(['team/app:build-9', 'team/app:stable', 'team/app:v1', 'team/app:v2']);
-    const reasons = Object.fromEntries(run.json.tagsKept.map((t: { repository: string; tag: string; reason: string }) => [`${t.repository}:${t.tag}`, t.reason]));
+    const reasons = Object.fromEntries(
+      run.json.tagsKept.map((t: { repository: string; tag: string; reason: string }) => [`${t.repository}:${t.tag}`, t.reason]),
+    );
     expect(reasons['team/app:latest']).toMatch(/keep-tag \^latest\$/);
     expect(reasons['team/app:build-10']).toMatch(/2 most recently pushed/);
     expect(reasons['lib/base:v1']).toMatch(/2 most recently pushed/);
@@ -85,7 +87,20 @@ describe('tags rm selection', () => {
     expect(removed(one.json)).toEqual(['team/app:v1']);
     const deep = await cli(tree().fs, ['tags', 'rm', '-d', '--root', ROOT, '--repo', 'team/**', '--tag', '^v1$', '--json']);
     expect(removed(deep.json)).toEqual(['team/app/web:v1', 'team/app:v1']);
-    const excluded = await cli(tree().fs, ['tags', 'rm', '-d', '--root', ROOT, '--repo', 'team/**', '--exclude-repo', 'team/app/web', '--tag', '^v1$', '--json']);
+    const excluded = await cli(tree().fs, [
+      'tags',
+      'rm',
+      '-d',
+      '--root',
+      ROOT,
+      '--repo',
+      'team/**',
+      '--exclude-repo',
+      'team/app/web',
+      '--tag',
+      '^v1$',
+      '--json',
+    ]);
     expect(removed(excluded.json)).toEqual(['team/app:v1']);
   });
 
@@ -93,7 +108,15 @@ describe('tags rm selection', () => {
     const mem = tree();
     mem.fs.writeFileSync(
       '/policy.yml',
-      ['rules:', '  - repositories: ["team/**"]', '    tag: "^build-"', '  - olderThan: 50d', '    keepTags: ["^stable$"]', '  - repositories: ["lib/*"]', '    keepLatest: 1'].join('\n'),
+      [
+        'rules:',
+        '  - repositories: ["team/**"]',
+        '    tag: "^build-"',
+        '  - olderThan: 50d',
+        '    keepTags: ["^stable$"]',
+        '  - repositories: ["lib/*"]',
+        '    keepLatest: 1',
+      ].join('\n'),
     );
     const run = await cli(mem.fs, ['tags', 'rm', '-d', '--root', ROOT, '--policy', '/policy.yml', '--json']);
     // Rule 1 removes build-* although rule 2 would keep them as too new;
@@ -165,7 +188,11 @@ describe('refused selections delete nothing', () => {
     ['no rules', 'version: 1\n', /expected a top-level "rules:" list/],
     ['an unknown field', 'rules:\n  - tag: x\n    keepNewest: 3\n', /policy \/p.yml, rule 1, field keepNewest: unknown field/],
     ['a wrong type', 'rules:\n  - tag: x\n  - olderThan: 3\n', /rule 2, field olderThan: expected a string/],
-    ['a bad regex in rule 2', 'rules:\n  - tag: x\n  - keepTags: ["["]\n    olderThan: 1d\n', /policy \/p.yml, rule 2, field keepTags: invalid regular expression/],
+    [
+      'a bad regex in rule 2',
+      'rules:\n  - tag: x\n  - keepTags: ["["]\n    olderThan: 1d\n',
+      /policy \/p.yml, rule 2, field keepTags: invalid regular expression/,
+    ],
     ['a rule that narrows nothing', 'rules:\n  - repositories: ["team/**"]\n', /rule 1: needs tag, keepLatest or olderThan/],
     ['JSON with a bad duration', '{"rules": [{"olderThan": "1y"}]}', /policy \/p.yml, rule 1, field olderThan: invalid duration "1y"/],
   ];
@@ -183,7 +210,7 @@ describe('refused selections delete nothing', () => {
 });
 
 describe('the README', () => {
-  it("policy example parses and means what the README says", async () => {
+  it('policy example parses and means what the README says', async () => {
     const readme = (await import('node:fs')).readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const yaml = /```yaml\n([\s\S]*?)```/.exec(readme)![1]!;
     const { parsePolicy } = await import('../../src/select/policy.js');

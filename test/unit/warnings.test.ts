@@ -16,9 +16,7 @@ describe('typed warnings', () => {
     for (const args of [['gc', '-d'], ['gc'], ['prune', '--tag', '.*', '-d'], ['tags', 'rm', '--tag', '.*', '-d'], ['ls']]) {
       const run = await runCliOn(fs, [...args, '--root', ROOT, '--json']);
       expect(run.code, args.join(' ')).toBe(0);
-      expect(run.json.warnings, args.join(' ')).toEqual([
-        { code: 'W_EMPTY_ROOT', message: `${ROOT} holds no registry data yet: nothing to do`, path: ROOT },
-      ]);
+      expect(run.json.warnings, args.join(' ')).toEqual([{ code: 'W_EMPTY_ROOT', message: `${ROOT} holds no registry data yet: nothing to do`, path: ROOT }]);
       const human = await runCliOn(fs, [...args, '--root', ROOT]);
       expect(human.stdout, args.join(' ')).toContain('holds no registry data yet');
     }

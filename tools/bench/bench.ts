@@ -53,7 +53,7 @@ function measure(label: string, command: string[]): Promise<Measured> {
       const revalidate = /"revalidate":(\d+)/.exec(tail)?.[1];
       const summary =
         (/(\d+ blobs marked, \d+ blobs and \d+ manifests eligible for deletion)/.exec(tail)?.[1] ?? '') +
-        (revalidate === undefined ? '' : `revalidation pass ${revalidate} ms (${((Number(revalidate) / 10 / seconds)).toFixed(2)}% of the run)`);
+        (revalidate === undefined ? '' : `revalidation pass ${revalidate} ms (${(Number(revalidate) / 10 / seconds).toFixed(2)}% of the run)`);
       resolve({ label, seconds, rssMB: Number.isFinite(rssKB) ? rssKB / 1024 : undefined, summary });
     });
   });
@@ -77,7 +77,9 @@ async function main(): Promise<void> {
     console.log(`generated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   const stats = JSON.parse(fs.readFileSync(marker, 'utf8'));
-  console.log(`tree: ${stats.blobs} blobs, ${stats.repositories} repositories, ${stats.revisions} revisions, ${stats.tags} tags; ${os.cpus().length} cores, node ${process.version}`);
+  console.log(
+    `tree: ${stats.blobs} blobs, ${stats.repositories} repositories, ${stats.revisions} revisions, ${stats.tags} tags; ${os.cpus().length} cores, node ${process.version}`,
+  );
 
   const config = path.join(dir, 'bench-config.yml');
   fs.writeFileSync(config, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${root}\nhttp:\n  addr: 127.0.0.1:0\n`);
@@ -100,7 +102,9 @@ async function main(): Promise<void> {
     await measure(label, command); // warm-up, unmeasured
     const m = await measure(label, command);
     results.set(label, m);
-    console.log(`${label.padEnd(34)} ${m.seconds.toFixed(2).padStart(8)} s  ${m.rssMB === undefined ? '   n/a' : m.rssMB.toFixed(0).padStart(6)} MB  ${m.summary}`);
+    console.log(
+      `${label.padEnd(34)} ${m.seconds.toFixed(2).padStart(8)} s  ${m.rssMB === undefined ? '   n/a' : m.rssMB.toFixed(0).padStart(6)} MB  ${m.summary}`,
+    );
   }
   const ratio = (ours: string, reference: string): void => {
     const a = results.get(ours);

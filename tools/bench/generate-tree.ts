@@ -83,7 +83,12 @@ export function generateTree(options: GenerateOptions, filesystem: WritableFileS
         pushed.push(index);
       } else if (roll < 0.25 && pushed.length > 0) {
         const subject = pushed[pick(pushed.length)]!;
-        const ref = tree.pushImage(name, { layers: [unique('signature')], format: 'oci', subject, artifactType: 'application/vnd.dev.cosign.simplesigning.v1+json' });
+        const ref = tree.pushImage(name, {
+          layers: [unique('signature')],
+          format: 'oci',
+          subject,
+          artifactType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+        });
         for (const blob of [ref.digest, ref.config.digest, ...ref.layers.map((l) => l.digest)]) count(blob);
         stats.revisions++;
       } else {

@@ -40,7 +40,6 @@ import { sweepAside } from './sweep-aside.js';
 
 export type { RepoOutcome };
 
-
 export interface GcOptions {
   dryRun: boolean;
   deleteUntagged: boolean;
@@ -88,7 +87,6 @@ export interface SweepCounts {
   blobs: number;
   bytes: number;
 }
-
 
 export interface GcResult {
   dryRun: boolean;
@@ -152,8 +150,15 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     // Blobs an interrupted sweep moved aside go back before anything is read.
     const leftAside = vacuum.listQuarantine();
     if (leftAside.length > 0) {
-      const path = reader.pathOf({ kind: 'janitorDir' });
-      if (options.dryRun) warn(makeWarning('W_QUARANTINE_LEFT', `${leftAside.length} blobs or revisions are in ${path}/quarantine* from an interrupted sweep; a real run puts them back first`, { path }));
+      const path = reader.pathOf({ kind: 'quarantineRoot' });
+      if (options.dryRun)
+        warn(
+          makeWarning(
+            'W_QUARANTINE_LEFT',
+            `${leftAside.length} blobs or revisions are in ${path}* from an interrupted sweep; a real run puts them back first`,
+            { path },
+          ),
+        );
       else for (const item of leftAside) vacuum.restore(item);
     }
     const journalTags = groupByRepository(resumed?.tags ?? []);
@@ -168,7 +173,11 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
         index.markAll(digests);
         options.selector?.skip(name);
         result.skipped.push(name);
-        warn(makeWarning('W_REPOSITORY_SKIPPED', `${name}: skipped (--skip-repo); its ${digests.length} linked digests are kept and nothing in it is deleted`, { repository: name }));
+        warn(
+          makeWarning('W_REPOSITORY_SKIPPED', `${name}: skipped (--skip-repo); its ${digests.length} linked digests are kept and nothing in it is deleted`, {
+            repository: name,
+          }),
+        );
       }
       return repositories.filter((name) => !skip(name));
     });
@@ -282,7 +291,12 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       try {
         for (const item of vacuum.listQuarantine()) vacuum.restore(item);
       } catch (restoreError) {
-        warn(makeWarning('W_RESTORE_FAILED', `could not put back what the sweep moved aside: ${describeError(restoreError)}; the next real run puts it back first`));
+        warn(
+          makeWarning(
+            'W_RESTORE_FAILED',
+            `could not put back what the sweep moved aside: ${describeError(restoreError)}; the next real run puts it back first`,
+          ),
+        );
       }
     }
     result.temporaryFiles = vacuum.temporaryFiles;
@@ -295,7 +309,12 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
  * read, and repositories that did not exist then. Skipped repositories are
  * not compared: `remark` marks what they link now.
  */
-function findChangedRepositories(reader: TreeReader, outcomes: readonly RepoOutcome[], skip: (name: string) => boolean, remark: (name: string) => void): string[] {
+function findChangedRepositories(
+  reader: TreeReader,
+  outcomes: readonly RepoOutcome[],
+  skip: (name: string) => boolean,
+  remark: (name: string) => void,
+): string[] {
   const read = new Map(outcomes.map((o) => [o.name, o.watch]));
   const changed: string[] = [];
   for (const name of findRepositories(reader, () => {}, skip)) {

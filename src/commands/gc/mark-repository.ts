@@ -42,7 +42,11 @@ export function markRepository(
   const freshAfterMs = options.freshAfterMs ?? Number.POSITIVE_INFINITY;
   for (const warning of scan.warnings) warn(warning);
   for (const digest of scan.linklessRevisions) {
-    warn(makeWarning('W_LINKLESS_REVISION', `${scan.name}: revision ${digest} has no link file (left by an interrupted removal); its directory is removed`, { repository: scan.name }));
+    warn(
+      makeWarning('W_LINKLESS_REVISION', `${scan.name}: revision ${digest} has no link file (left by an interrupted removal); its directory is removed`, {
+        repository: scan.name,
+      }),
+    );
   }
   // Resuming an interrupted prune: its removed tags count as present and removed.
   const resumed = withJournalTags(scan.tags, options.journalTags ?? []);
@@ -104,7 +108,12 @@ export function markRepository(
   }
   for (const tag of remainingTags) {
     if (tag.current && kept.has(tag.current)) outcome.keptTags.push({ tag: tag.tag, digest: tag.current });
-    else if (tag.current) warn(makeWarning('W_DANGLING_TAG', `${scan.name}: tag ${tag.tag} names ${tag.current}, which has no readable revision in this repository`, { repository: scan.name }));
+    else if (tag.current)
+      warn(
+        makeWarning('W_DANGLING_TAG', `${scan.name}: tag ${tag.tag} names ${tag.current}, which has no readable revision in this repository`, {
+          repository: scan.name,
+        }),
+      );
   }
   return outcome;
 }

@@ -79,7 +79,12 @@ export function sweepAside(context: SweepContext): boolean {
       const names = context.findChanged();
       if (names.length === 0) break;
       changed = true;
-      context.warn(makeWarning('W_REVALIDATED', `recheck after the sweep moved things aside: ${names.length} repositories changed (${names.slice(0, 5).join(', ')}); read and marked again`));
+      context.warn(
+        makeWarning(
+          'W_REVALIDATED',
+          `recheck after the sweep moved things aside: ${names.length} repositories changed (${names.slice(0, 5).join(', ')}); read and marked again`,
+        ),
+      );
       for (const name of names) {
         let scan = scanRepository(context.reader, name, context.freshAfterMs);
         // Bounded: each pass puts back at least one item, and few were aside.
@@ -134,7 +139,8 @@ export function sweepAside(context: SweepContext): boolean {
     }
     vacuum.removeQuarantineDirs();
   });
-  if (restored > 0) context.warn(makeWarning('W_RESTORED', `${restored} blobs or manifests moved aside were needed by pushes made during the sweep and were put back`));
+  if (restored > 0)
+    context.warn(makeWarning('W_RESTORED', `${restored} blobs or manifests moved aside were needed by pushes made during the sweep and were put back`));
   return changed;
 }
 

@@ -96,7 +96,9 @@ export async function runTagsRm(
       for (const rule of options.selector.unmatchedRules()) warn(makeWarning('W_RULE_UNMATCHED', `${rule.origin} matches no repository`));
     });
     // 3. plan
-    const targets: DeletionTarget[] = result.repositories.flatMap((repo) => repo.tagsRemoved.map(({ tag }) => ({ kind: 'tag' as const, repository: repo.name, tag })));
+    const targets: DeletionTarget[] = result.repositories.flatMap((repo) =>
+      repo.tagsRemoved.map(({ tag }) => ({ kind: 'tag' as const, repository: repo.name, tag })),
+    );
     timer.run('plan', () => {
       // Tag directories are few: even a dry run vets them fully.
       for (const target of targets) vacuum.vet(target);
