@@ -23,6 +23,55 @@ describe('layout', () => {
     });
   }
 
+  // Every kind, so that adding a kind without its parser fails to compile here.
+  const N = 'Example.COM/team/app';
+  const everyKind: { [K in PathSpec['kind']]: Extract<PathSpec, { kind: K }> } = {
+    janitorDir: { kind: 'janitorDir' },
+    journal: { kind: 'journal' },
+    lock: { kind: 'lock' },
+    quarantineRoot: { kind: 'quarantineRoot' },
+    quarantineAlgorithm: { kind: 'quarantineAlgorithm', algorithm: 'sha512' },
+    quarantineBlobDir: { kind: 'quarantineBlobDir', digest: D },
+    quarantineRevisionsRoot: { kind: 'quarantineRevisionsRoot' },
+    quarantineRevisionsRepository: { kind: 'quarantineRevisionsRepository', name: N },
+    quarantineRevisionsAlgorithm: { kind: 'quarantineRevisionsAlgorithm', name: N, algorithm: 'sha256' },
+    quarantineRevisionDir: { kind: 'quarantineRevisionDir', name: N, digest: D },
+    blobsRoot: { kind: 'blobsRoot' },
+    blobAlgorithm: { kind: 'blobAlgorithm', algorithm: 'sha384' },
+    blobShard: { kind: 'blobShard', algorithm: 'sha256', prefix: '0f' },
+    blobDir: { kind: 'blobDir', digest: D },
+    blobData: { kind: 'blobData', digest: D },
+    repositoriesRoot: { kind: 'repositoriesRoot' },
+    repositoryDir: { kind: 'repositoryDir', name: N },
+    layersRoot: { kind: 'layersRoot', name: N },
+    layersAlgorithm: { kind: 'layersAlgorithm', name: N, algorithm: 'sha256' },
+    layerDir: { kind: 'layerDir', name: N, digest: D },
+    layerLink: { kind: 'layerLink', name: N, digest: D },
+    uploadsRoot: { kind: 'uploadsRoot', name: N },
+    manifestsRoot: { kind: 'manifestsRoot', name: N },
+    revisionsRoot: { kind: 'revisionsRoot', name: N },
+    revisionsAlgorithm: { kind: 'revisionsAlgorithm', name: N, algorithm: 'sha256' },
+    revisionDir: { kind: 'revisionDir', name: N, digest: D },
+    revisionLink: { kind: 'revisionLink', name: N, digest: D },
+    tagsRoot: { kind: 'tagsRoot', name: N },
+    tagDir: { kind: 'tagDir', name: N, tag: 'v1' },
+    tagCurrentDir: { kind: 'tagCurrentDir', name: N, tag: 'current' },
+    tagCurrentLink: { kind: 'tagCurrentLink', name: N, tag: '_x' },
+    tagIndexRoot: { kind: 'tagIndexRoot', name: N, tag: 'index' },
+    tagIndexAlgorithm: { kind: 'tagIndexAlgorithm', name: N, tag: 'v1', algorithm: 'sha256' },
+    tagIndexDir: { kind: 'tagIndexDir', name: N, tag: 'v1', digest: D },
+    tagIndexLink: { kind: 'tagIndexLink', name: N, tag: 'v1', digest: D },
+  };
+  it('parses back every kind it renders, and no two kinds render alike', () => {
+    const rendered = new Set<string>();
+    for (const spec of Object.values(everyKind)) {
+      const path = renderPath(spec);
+      expect(parsePath(path), path).toEqual(spec);
+      expect(rendered.has(path), path).toBe(false);
+      rendered.add(path);
+    }
+  });
+
   it('draws blobs with the two-character fan-out and nothing else with it', () => {
     expect(renderPath({ kind: 'blobData', digest: D })).toBe(`blobs/sha256/a1/${'a1'.repeat(32)}/data`);
     expect(renderPath({ kind: 'layerLink', name: 'r', digest: D })).toBe(`repositories/r/_layers/sha256/${'a1'.repeat(32)}/link`);
