@@ -2,7 +2,7 @@
 // [-m]`, optionally removing selected tags first (prune).
 //
 // 1. inventory  list the blob fan-out shards into the BlobIndex; find the
-//               repositories. Nothing is deleted before step 4.
+//               repositories. Nothing is deleted before step 5.
 // 2. mark       scan every repository (revisions, manifests, tags); apply
 //               the tag selection (prune) in memory; choose the kept
 //               revisions (model/reachability.ts); mark them and what they
@@ -11,13 +11,16 @@
 //               and their sizes. Every target is vetted by the deletion
 //               module (known shape, link contents, no symlink, no mount):
 //               anything unexpected stops the run here, nothing deleted.
-// 4. sweep      skipped for a dry run. The journal first (when tags go),
+// 4. revalidate every repository written to since it was read is read,
+//               marked and planned again (at most 5 rounds; then what
+//               still changes is kept whole).
+// 5. sweep      skipped for a dry run. The journal first (when tags go),
 //               then removed tags, tag index entries and revision
 //               directories, layer links, blobs: after a crash at any
 //               point every kept tag still serves, and rerunning the same
 //               command ends where the uninterrupted run ends. A failure
 //               part-way is reported with what was already deleted.
-// 5. verify     skipped for a dry run. Every kept tag still has its
+// 6. verify     skipped for a dry run. Every kept tag still has its
 //               revision link and manifest blob; then the journal goes.
 
 import { JanitorError, type Warn, type Warning, describeError, makeWarning } from '../../errors.js';
@@ -255,7 +258,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     }
     if (options.dryRun) return result;
 
-    // 4. sweep
+    // 5. sweep
     const removing = journalTagsOf(outcomes.map((o) => o.tagsRemoved));
     const journaled = removing.length > 0 || resumed !== undefined;
     if (removing.length > 0 && options.journal) {
