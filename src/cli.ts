@@ -10,7 +10,8 @@ import { type GcOptions, runGc } from './commands/gc/index.js';
 import { type FileSystem, readTextFileSync } from './storage/file-system.js';
 import { type LsSort, runLs } from './commands/ls/index.js';
 import { makePaint } from './report/paint.js';
-import { renderGcHuman, writeGcJson } from './report/render-gc.js';
+import { formatBytes, renderGcHuman, writeGcJson } from './report/render-gc.js';
+import { parseSize } from './select/size.js';
 import { renderLsHuman, renderLsJson } from './report/render-ls.js';
 import { renderTagsRmHuman, renderTagsRmJson } from './report/render-tags-rm.js';
 import { parseDuration } from './select/duration.js';
@@ -37,6 +38,8 @@ export interface CliIo {
 }
 
 export const DEFAULT_ROOT = '/var/lib/registry';
+/** Entries a dry run lists per group (--list). */
+const DEFAULT_LIST = 50;
 
 interface CommonFlags {
   root?: string;
@@ -56,6 +59,18 @@ interface SweepFlags extends CommonFlags, SafetyFlags {
   dryRun?: boolean;
   deleteUntagged?: boolean;
   skipRepo?: string[];
+  /** --free SIZE (free-target.ts) and the dry run's --list N|all. */
+  free?: string;
+  list?: string;
+}
+
+/** --list: entries shown per group in a dry run's listing (all: every one). */
+function parseList(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_LIST;
+  if (value === 'all') return Number.POSITIVE_INFINITY;
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new JanitorError('E_USAGE', `--list takes a whole number above 0 or "all", not ${JSON.stringify(value)}`);
+  return Number(value);
 }
 
 function parseConcurrency(value: string): number {
@@ -117,6 +132,8 @@ function addSelectionOptions(command: Command): Command {
 
 /** Exit status of a run whose deletions completed but whose report could not be written. */
 export const EXIT_REPORT_LOST = 3;
+/** Exit status of a --free run whose SIZE the whole plan could not reach (it freed what there was). */
+export const EXIT_FREE_SHORT = 4;
 
 export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
   let exitCode = 0;
@@ -138,7 +155,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   // --grace; not how the root is spelled, -d (a dry run shows what the
   // rerun would do), --json, -j or the guard flags.
   const journalOf = (command: string, tags: string[], flags: object): { fingerprint: string; command: string } => {
-    const ignored = new Set(['root', 'config', 'dryRun', 'json', 'concurrency', 'wait', 'allowLive', 'registryUrl', 'policy']);
+    const ignored = new Set(['root', 'config', 'dryRun', 'json', 'concurrency', 'wait', 'allowLive', 'registryUrl', 'policy', 'free', 'list']);
     const selection = Object.entries(flags as Record<string, unknown>).filter(([key]) => !ignored.has(key));
     const policyFile = (flags as SelectionFlags).policy;
     const policy = policyFile === undefined ? null : createHash('sha256').update(readTextFileSync(io.fs, policyFile)).digest('hex');
@@ -182,6 +199,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     return report;
   };
   const sweep = async (root: string, flags: SweepFlags, extra: Partial<GcOptions> = {}, command = 'gc', configFile = flags.config): Promise<void> => {
+    const free = flags.free === undefined ? undefined : parseSize(flags.free, '--free');
+    const list = parseList(flags.list);
     const registry = await guardLive(configFile, flags);
     const skip = flags.skipRepo?.length ? compileRepositoryGlobs(flags.skipRepo, '--skip-repo') : undefined;
     const result = await runGc(io.fs, root, {
@@ -193,13 +212,21 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       command: commandLine,
       waitMs: parseWait(flags.wait),
       graceMs: parseDuration(flags.grace, '--grace'),
+      free,
+      sizeBlobs: flags.dryRun === true && flags.json !== true,
       ...extra,
     });
     result.registry = registry;
     const swept = result.swept;
     const deleted =
       swept && `deleted ${swept.tags} tags, ${swept.manifests} manifests, ${swept.layerLinks} layer links, ${swept.blobs} blobs, ${swept.bytes} bytes`;
-    report(() => (flags.json ? writeGcJson(result, io.stdout) : io.stdout(renderGcHuman(result, command, paint))), deleted);
+    report(() => (flags.json ? writeGcJson(result, io.stdout) : io.stdout(renderGcHuman(result, command, paint, { list }))), deleted);
+    if (result.free && !result.free.reached && !result.sweepError) {
+      diagnose(
+        `registry-janitor: --free ${flags.free ?? ''} not reached: ${result.dryRun ? 'the whole plan would free' : 'freed everything reclaimable,'} ${formatBytes(result.free.freed)}\n`,
+      );
+      exitCode = EXIT_FREE_SHORT;
+    }
     if (result.sweepError) {
       diagnose(`registry-janitor: error: ${result.sweepError.message}; the sweep stopped part-way after it ${deleted} (rerun the same command to finish)\n`);
       exitCode = 1;
@@ -218,6 +245,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .option('-d, --dry-run', 'report what would be deleted; change nothing')
     .option('-m, --delete-untagged', 'also delete manifests no tag needs (multi-arch children and referrers of kept images are kept)')
     .option('--skip-repo <glob>', 'do not read these repositories; keep everything they link (repeatable)', collect)
+    .option('--free <size>', 'delete the largest unreferenced blobs until SIZE is freed (500M, 50G, 1.5T; 1024-based); leave the rest')
+    .option('--list <n>', 'a dry run lists the N largest of each group (default 50), or all')
     .action((flags: SweepFlags) => sweep(resolveRoot(io.fs, flags, io.env), flags));
 
   addSafetyOptions(addRootOptions(program.command('garbage-collect')), '0s')
@@ -237,6 +266,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .option('-d, --dry-run', 'show what would be removed and freed; change nothing')
     .option('-m, --delete-untagged', 'also delete manifests that were untagged before')
     .option('--skip-repo <glob>', 'do not read these repositories; keep everything they link (repeatable)', collect)
+    .option('--free <size>', 'delete the largest unreferenced blobs until SIZE is freed (500M, 50G, 1.5T; 1024-based); leave the rest')
+    .option('--list <n>', 'a dry run lists the N largest of each group (default 50), or all')
     .action((tags: string[], flags: SweepFlags & SelectionFlags) =>
       sweep(
         resolveRoot(io.fs, flags, io.env),

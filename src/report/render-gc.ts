@@ -2,6 +2,8 @@
 // or exactly one JSON object. Pure functions of the result: the CLI writes.
 
 import type { GcResult, RepoOutcome } from '../commands/gc/index.js';
+import type { FreeReport } from '../commands/gc/free-target.js';
+import type { Digest } from '../model/digest.js';
 import { formatBytes } from './format.js';
 import { type Paint, plain } from './paint.js';
 import { renderWarnings } from './render-warnings.js';
@@ -23,7 +25,12 @@ function sum(result: GcResult, pick: (o: RepoOutcome) => number): number {
   return result.repositories.reduce((total, o) => total + pick(o), 0);
 }
 
-export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = plain): string {
+export interface GcHumanOptions {
+  /** a dry run lists this many entries per group, largest first (Infinity: all). */
+  list?: number;
+}
+
+export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = plain, options: GcHumanOptions = {}): string {
   const lines: string[] = [];
   const verb = verbOf(result);
   const mode = `${result.dryRun ? 'dry run' : 'real run'}${result.deleteUntagged ? ', deleting untagged manifests (-m)' : ''}`;
@@ -43,6 +50,7 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
     }
     lines.push(`  (manifests and layer links: ${verb})`);
   }
+  if (result.dryRun && result.blobSizes) lines.push(...renderListing(result, result.blobSizes, options.list ?? 50));
   if (result.skipped.length > 0) lines.push('', `skipped (--skip-repo), kept whole: ${result.skipped.join(', ')}`);
   const manifests = sum(result, (o) => o.manifestsDeleted.length);
   lines.push('');
@@ -51,6 +59,7 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
   lines.push(paint.strong(`${result.blobsMarked} blobs marked, ${result.blobsDeletedCount} blobs and ${manifests} manifests ${verb}`));
   lines.push(`${sum(result, (o) => o.layerLinksDeleted.length)} layer links ${verb}`);
   lines.push(paint.strong(`${formatBytes(result.bytesFreed)} ${result.dryRun ? 'would be freed' : 'freed'}`));
+  if (result.free) lines.push(renderFree(result.free, result.dryRun, paint));
   const grace = result.keptByGrace;
   const spared = grace.tags + grace.manifests + grace.layerLinks + grace.blobs;
   if (spared > 0) {
@@ -86,6 +95,68 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
     lines.push(paint.warn('Restart the registry now: its blob descriptor cache still lists the deleted blobs.'));
   }
   return lines.join('\n') + '\n';
+}
+
+/** The --free line: the target, what it freed (or would), what is left for a later run. */
+function renderFree(free: FreeReport, dryRun: boolean, paint: Paint): string {
+  const target = `--free ${formatBytes(free.target)}`;
+  const freed = dryRun ? 'would be freed' : 'freed';
+  if (!free.reachable) {
+    return paint.alarm(
+      `${target}: NOT reachable: the whole plan frees ${formatBytes(free.freed)}${dryRun ? ', which a real run frees' : ', all of it ' + freed} (exit 4)`,
+    );
+  }
+  const status = free.reached ? 'reached' : 'NOT reached (blobs needed by a push during the sweep were put back)';
+  const line = `${target}: ${status}: ${formatBytes(free.freed)} ${freed} (the ${free.blobsChosen} largest blobs); ${formatBytes(free.leftReclaimable)} in ${free.blobsLeft} blobs left reclaimable for a later run`;
+  return free.reached ? paint.strong(line) : paint.alarm(line);
+}
+
+interface Listed {
+  digest: Digest;
+  /** the data size freed with it; undefined: its blob stays or is missing. */
+  size: number | undefined;
+  note: string;
+}
+
+/**
+ * A dry run's listing of what it would delete, largest first: the blobs;
+ * per repository, the manifests (sized by their own blob) and the layer
+ * links (sized by the blob they link). `limit` entries per group, then a
+ * line for the rest; every group ends with its count and bytes.
+ */
+function renderListing(result: GcResult, sizes: ReadonlyMap<Digest, number>, limit: number): string[] {
+  const lines: string[] = [];
+  const blobs: Listed[] = [];
+  result.forEachBlobDeleted((digest) => void blobs.push({ digest, size: sizes.get(digest) ?? 0, note: '' }));
+  const going = new Set(blobs.map((b) => b.digest));
+  const deleted = (digest: Digest, stays: string): Listed =>
+    going.has(digest) ? { digest, size: sizes.get(digest) ?? 0, note: '' } : { digest, size: undefined, note: stays };
+  const group = (title: string, items: Listed[]): void => {
+    if (items.length === 0) return;
+    items.sort((a, b) => (b.size ?? -1) - (a.size ?? -1) || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+    const bytes = items.reduce((total, item) => total + (item.size ?? 0), 0);
+    lines.push('', `${title}: ${items.length}, ${formatBytes(bytes)}`);
+    const width = 10;
+    for (const item of items.slice(0, limit))
+      lines.push(`  ${pad(item.size === undefined ? '-' : formatBytes(item.size), width, true)}  ${item.digest}${item.note}`);
+    if (items.length > limit) {
+      const rest = items.slice(limit);
+      lines.push(`  ... and ${rest.length} more (${formatBytes(rest.reduce((total, item) => total + (item.size ?? 0), 0))}; --list all shows them)`);
+    }
+  };
+  lines.push('', 'would delete, largest first:');
+  group('blobs', blobs);
+  for (const o of result.repositories) {
+    group(
+      `manifests in ${o.name}`,
+      [...o.manifestsDeleted].map((digest) => deleted(digest, '  (its blob stays: another manifest uses it)')),
+    );
+    group(
+      `layer links in ${o.name}`,
+      [...o.layerLinksDeleted].map((digest) => deleted(digest, '  (its blob stays or is already gone)')),
+    );
+  }
+  return lines;
 }
 
 /** Buffers small writes into ~64 KiB chunks. */
@@ -170,6 +241,7 @@ export function writeGcJson(result: GcResult, write: (text: string) => void): vo
   field('bytesFreed', error && swept ? swept.bytes : result.bytesFreed);
   field('keptByGrace', result.keptByGrace);
   field('revalidations', result.revalidations);
+  if (result.free) field('free', result.free);
   field('registry', result.registry ?? null);
   field('skipped', result.skipped);
   field(

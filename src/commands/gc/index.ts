@@ -38,6 +38,7 @@ import type { TreeReader } from '../../storage/tree-reader.js';
 import { type JournalTag, journalTagsOf, writeJournal } from '../journal.js';
 import { openTree, runDeleting } from '../skeleton.js';
 import { type RepoOutcome, markRepository } from './mark-repository.js';
+import { type FreeReport, restrictToTarget, sizeDeletableBlobs } from './free-target.js';
 import { planSweep } from './plan-sweep.js';
 import { sweepAside } from './sweep-aside.js';
 
@@ -64,6 +65,10 @@ export interface GcOptions {
   waitMs?: number;
   /** --grace: nothing written within this many ms is deleted (default 0). */
   graceMs?: number;
+  /** --free SIZE: delete the largest deletable blobs until this many bytes are freed (free-target.ts). */
+  free?: number | undefined;
+  /** size every deletable blob (the human dry run's listing). */
+  sizeBlobs?: boolean | undefined;
 }
 
 /** What the sweep completed: everything planned, unless it failed part-way. */
@@ -118,6 +123,10 @@ export interface GcResult {
   registry?: RegistryReport | undefined;
   /** Visits the deleted (dry run: deletable) blobs in digest order. */
   forEachBlobDeleted(visit: (digest: Digest) => void): void;
+  /** --free: the target, what was (would be) freed, what is left. */
+  free?: FreeReport | undefined;
+  /** the data size of each deletable blob, when sized (--free, sizeBlobs). */
+  blobSizes?: ReadonlyMap<Digest, number> | undefined;
 }
 
 export async function runGc(fs: FileSystem, rootNamed: string, options: GcOptions): Promise<GcResult> {
@@ -192,7 +201,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     const graceMs = options.graceMs ?? 0;
     const freshAfterMs = graceMs > 0 ? startedMs - graceMs : Number.POSITIVE_INFINITY;
     const mark = (scan: RepoScan): RepoOutcome =>
-      markRepository(scan, { ...options, journalTags: journalTags.get(scan.name) ?? [], freshAfterMs }, index, warn);
+      markRepository(scan, { ...options, journalTags: journalTags.get(scan.name) ?? [], freshAfterMs, recordLinks: options.free !== undefined }, index, warn);
     // Skipped repositories are not compared: what they link now is marked.
     const findChanged = (): string[] => findChangedRepositories(reader, outcomes, skip, (name) => index.markAll(listServableDigests(reader, name)));
     const plan = async (): Promise<void> => {
@@ -256,6 +265,16 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     } finally {
       await workers.close();
     }
+    // --free: the plan restricted to the largest blobs that reach SIZE (free-target.ts).
+    if (options.free !== undefined || options.sizeBlobs) {
+      const sizes = sizeDeletableBlobs(reader, index);
+      if (options.free !== undefined) {
+        result.free = restrictToTarget(options.free, sizes, index, outcomes, resumed?.tags);
+        result.bytesFreed = result.free.freed;
+        result.blobsDeletedCount = index.unmarkedCount;
+      }
+      if (options.sizeBlobs) result.blobSizes = sizes;
+    }
     if (options.dryRun) return result;
 
     // 5. sweep
@@ -283,6 +302,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       if (changed) result.revalidations++;
       result.blobsDeletedCount = swept.blobs;
       result.bytesFreed = swept.bytes;
+      if (result.free) Object.assign(result.free, { freed: swept.bytes, reached: swept.bytes >= result.free.target });
       // 6. verify: the journal goes only once every kept tag is checked.
       timer.run('verify', () => verifyKeptTags(reader, outcomes));
       if (journaled) complete();

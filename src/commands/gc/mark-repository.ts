@@ -9,7 +9,7 @@ import { DigestList } from '../../model/digest-list.js';
 import { type TagDecision, type TagSelector, allTagsRemovedWarning, spareFreshTags } from '../../select/select-tags.js';
 import type { RepoScan } from '../../model/repository.js';
 import { type JournalTag, forceJournalDecisions, withJournalTags } from '../journal.js';
-import { closeOver, markRevision, referenceGraph, selectKept, taggedDigests } from '../../model/reachability.js';
+import { closeOver, listRevisionMarks, markRevision, referenceGraph, selectKept, taggedDigests } from '../../model/reachability.js';
 
 export interface RepoOutcome {
   name: string;
@@ -31,11 +31,28 @@ export interface RepoOutcome {
   watch: string;
   /** tags that stay, with their target: what the verify phase checks. */
   keptTags: { tag: string; digest: Digest }[];
+  /** --free: what each manifest to delete marks and is tied to (gc/free-target.ts). */
+  deletedLinks?: Map<Digest, DeletedLinks> | undefined;
+}
+
+/** What a manifest to delete is tied to (recorded by the mark phase under --free, read by free-target.ts). */
+export interface DeletedLinks {
+  /** what it marks when kept: its own blob, config and layers, children (model/reachability.ts listRevisionMarks). */
+  marks: Digest[];
+  /** its index children and subjects: manifests it must not be split from. */
+  tied: Digest[];
 }
 
 export function markRepository(
   scan: RepoScan,
-  options: { deleteUntagged: boolean; selector?: TagSelector | undefined; journalTags?: readonly JournalTag[]; freshAfterMs?: number | undefined },
+  options: {
+    deleteUntagged: boolean;
+    selector?: TagSelector | undefined;
+    journalTags?: readonly JournalTag[];
+    freshAfterMs?: number | undefined;
+    /** --free: record what each manifest to delete marks and is tied to. */
+    recordLinks?: boolean | undefined;
+  },
   index: BlobIndex,
   warn: Warn,
 ): RepoOutcome {
@@ -97,6 +114,10 @@ export function markRepository(
     // A revision whose manifest is missing is neither kept nor deleted: the
     // reference never enumerates it.
     if (revision.manifest) deleted.push(revision.digest);
+    if (revision.manifest && options.recordLinks) {
+      outcome.deletedLinks ??= new Map();
+      outcome.deletedLinks.set(revision.digest, { marks: listRevisionMarks(revision), tied: [...revision.manifest.children, ...revision.manifest.subjects] });
+    }
   }
   for (const digest of orderForDeletion({ ...scan, tags }, deleted)) {
     outcome.manifestsDeleted.push(digest);
