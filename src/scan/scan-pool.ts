@@ -11,10 +11,10 @@ import { Worker } from 'node:worker_threads';
 import { type ErrorCode, JanitorError } from '../errors.js';
 import { InProcessWorkers, type StorageWorkers, type VetJob, type VetOutcome, addVetOutcome, runVetJob } from './storage-workers.js';
 import type { RepoScan } from '../model/repository.js';
-import { scanRepository } from './scan-repository.js';
+import { type ScanOptions, scanRepository } from './scan-repository.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 
-export type WorkerJob = { scan: string; freshAfterMs: number | undefined } | { vet: VetJob };
+export type WorkerJob = { scan: string; freshAfterMs: number | undefined; options: ScanOptions | undefined } | { vet: VetJob };
 export type WorkerReply = { scan: RepoScan } | { vetted: VetOutcome } | { error: { code: ErrorCode | undefined; message: string; path: string | undefined } };
 
 // A worker's young generation: V8's default (16 MB semi-spaces) adds
@@ -31,9 +31,9 @@ export class ThreadPool implements StorageWorkers {
     this.extraThreads = threads - 1;
   }
 
-  scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void, freshAfterMs?: number): Promise<void> {
+  scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void, freshAfterMs?: number, options?: ScanOptions): Promise<void> {
     return this.run(
-      names.map((name) => ({ scan: name, freshAfterMs })),
+      names.map((name) => ({ scan: name, freshAfterMs, options })),
       (reply) => onScan((reply as { scan: RepoScan }).scan),
     );
   }
@@ -54,7 +54,7 @@ export class ThreadPool implements StorageWorkers {
   }
 
   private runHere(job: WorkerJob): WorkerReply {
-    return 'scan' in job ? { scan: scanRepository(this.reader, job.scan, job.freshAfterMs) } : { vetted: runVetJob(this.reader, job.vet) };
+    return 'scan' in job ? { scan: scanRepository(this.reader, job.scan, job.freshAfterMs, job.options) } : { vetted: runVetJob(this.reader, job.vet) };
   }
 
   private ensureWorkers(): void {

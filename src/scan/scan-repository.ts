@@ -5,7 +5,6 @@
 
 import { type Algorithm, type Digest, isAlgorithm, makeDigest, splitDigest } from '../model/digest.js';
 import type { DirEntry } from '../storage/file-system.js';
-import { type PathSpec, TAG_CURRENT, TAG_INDEX } from '../storage/layout.js';
 import { isTagName } from '../storage/repository-names.js';
 import { parseManifest } from '../model/manifest.js';
 import type { RepoScan, TagEntry } from '../model/repository.js';
@@ -34,30 +33,45 @@ function stray(where: string): JanitorError {
   return new JanitorError('E_STRAY', `unexpected entry in the registry tree: ${where}`, { path: where });
 }
 
+export interface ScanOptions {
+  /**
+   * List each tag's index/ (every digest the tag has pointed at): needed
+   * only where manifests can be deleted (gc -m, prune), to delete their
+   * index entries. Default true.
+   */
+  tagIndex?: boolean;
+}
+
 /**
+ * Reads one repository, taking its watch (watchRepository) as it goes: each
+ * directory is lstat'ed just before it is listed, each tag's current link
+ * fstat'ed just before it is read, so every read is covered by a stamp
+ * taken before it, with no second pass over the same directories.
+ *
  * `freshAfterMs`: links written after this instant are fresh (the grace
  * window); their mtimes are read only where the revisions directory itself
  * changed after it, so a quiet tree costs no extra stat.
  */
-export function scanRepository(reader: TreeReader, name: string, freshAfterMs = Number.POSITIVE_INFINITY): RepoScan {
+export function scanRepository(reader: TreeReader, name: string, freshAfterMs = Number.POSITIVE_INFINITY, options: ScanOptions = {}): RepoScan {
   const warnings: Warning[] = [];
-  const scan: RepoScan = { name, revisions: [], linklessRevisions: [], tags: [], warnings, watch: watchRepository(reader, name) };
+  const watch: number[] = [];
+  const scan: RepoScan = { name, revisions: [], linklessRevisions: [], tags: [], warnings, watch: '' };
 
-  // Tags first: scanTags lists _manifests/, which refuses a symlinked
-  // revisions/ or tags/ before either is entered.
-  scan.tags = scanTags(reader, name, warnings);
-  // Every "optional" below: a repository may lack any of these directories
-  // (a repository with only pushed layers, or one whose tags were all removed).
-  const revisionDigests = listDigestDirs(
-    reader.list({ kind: 'revisionsRoot', name }, { optional: true }),
-    reader.pathOf({ kind: 'revisionsRoot', name }),
-    (algorithm) => reader.list({ kind: 'revisionsAlgorithm', name, algorithm }),
-  );
-  const freshAlgorithms = new Set(
-    [...new Set(revisionDigests.map((d) => splitDigest(d).algorithm))].filter(
-      (algorithm) => (reader.mtimeOf({ kind: 'revisionsAlgorithm', name, algorithm }) ?? 0) > freshAfterMs,
-    ),
-  );
+  // 1. revisions/ and each revisions/<alg>: stamped, then listed. Every
+  // "optional" below: a repository may lack any of these directories (a
+  // repository with only pushed layers, or one whose tags were all removed).
+  const revisionsMtime = reader.directoryMtime({ kind: 'revisionsRoot', name });
+  watch.push(revisionsMtime ?? -1);
+  const freshAlgorithms = new Set<Algorithm>();
+  const revisionDigests =
+    revisionsMtime === undefined
+      ? []
+      : listDigestDirs(reader.list({ kind: 'revisionsRoot', name }, { optional: true }), reader.pathOf({ kind: 'revisionsRoot', name }), (algorithm) => {
+          const mtime = reader.directoryMtime({ kind: 'revisionsAlgorithm', name, algorithm });
+          watch.push(mtime ?? -1);
+          if ((mtime ?? 0) > freshAfterMs) freshAlgorithms.add(algorithm);
+          return reader.list({ kind: 'revisionsAlgorithm', name, algorithm });
+        });
   for (const digest of revisionDigests) {
     const fresh = freshAlgorithms.has(splitDigest(digest).algorithm);
     // A revision directory without its link is what a crash between the two
@@ -90,54 +104,74 @@ export function scanRepository(reader: TreeReader, name: string, freshAfterMs = 
     scan.revisions.push(isFresh ? { digest, ...blob, fresh: true } : { digest, ...blob });
   }
 
+  // 2. tags/ and each tag's current link, 3. _layers/ and each _layers/<alg>.
+  scan.tags = readTags(reader, name, warnings, options.tagIndex ?? true, watch);
+  stampLayers(reader, name, watch);
+  scan.watch = watch.join(',');
   return scan;
 }
 
 /**
  * The state a repository's decision rests on, as one comparable string:
- * the mtimes of _manifests, revisions/ and each revisions/<alg>, tags/ and
- * each tag's current link, _layers and each _layers/<alg> (-1: absent). A
- * push adds a directory under revisions/<alg> or _layers/<alg> (which
- * bumps its mtime) and rewrites a current link; so a repository whose
- * watch is unchanged has not been written to since it was taken. Taken
- * before the scan reads anything, and again just before the sweep.
+ * the mtimes of revisions/ and each revisions/<alg>, tags/ and each tag's
+ * current link, _layers and each _layers/<alg> (-1: absent). A push adds a
+ * directory under revisions/<alg> or _layers/<alg> (which bumps its mtime)
+ * and rewrites a current link; so a repository whose watch is unchanged
+ * has not been written to since it was taken. scanRepository takes it as
+ * it reads, each stamp just before what it covers; this takes it again,
+ * just before the sweep, in the same order.
  */
 export function watchRepository(reader: TreeReader, name: string): string {
-  const parts: number[] = [];
-  const stamp = (spec: PathSpec): boolean => {
-    const mtime = reader.mtimeOf(spec);
-    parts.push(mtime ?? -1);
-    return mtime !== undefined;
-  };
-  stamp({ kind: 'manifestsRoot', name });
-  if (stamp({ kind: 'revisionsRoot', name })) {
-    for (const entry of reader.list({ kind: 'revisionsRoot', name }) ?? []) {
-      if (isAlgorithm(entry.name)) stamp({ kind: 'revisionsAlgorithm', name, algorithm: entry.name });
+  const watch: number[] = [];
+  const revisions = reader.directoryMtime({ kind: 'revisionsRoot', name });
+  watch.push(revisions ?? -1);
+  if (revisions !== undefined) {
+    for (const entry of reader.list({ kind: 'revisionsRoot', name }, { optional: true }) ?? []) {
+      if (isAlgorithm(entry.name)) watch.push(reader.mtimeOf({ kind: 'revisionsAlgorithm', name, algorithm: entry.name }) ?? -1);
     }
   }
-  if (stamp({ kind: 'tagsRoot', name })) {
-    for (const entry of reader.list({ kind: 'tagsRoot', name }) ?? []) {
-      if (isTagName(entry.name)) stamp({ kind: 'tagCurrentLink', name, tag: entry.name });
+  const tags = reader.directoryMtime({ kind: 'tagsRoot', name });
+  watch.push(tags ?? -1);
+  if (tags !== undefined) {
+    for (const entry of reader.list({ kind: 'tagsRoot', name }, { optional: true }) ?? []) {
+      if (isTagName(entry.name)) watch.push(reader.mtimeOf({ kind: 'tagCurrentLink', name, tag: entry.name }) ?? -1);
     }
   }
-  if (stamp({ kind: 'layersRoot', name })) {
-    for (const entry of reader.list({ kind: 'layersRoot', name }) ?? []) {
-      if (isAlgorithm(entry.name)) stamp({ kind: 'layersAlgorithm', name, algorithm: entry.name });
-    }
+  stampLayers(reader, name, watch);
+  return watch.join(',');
+}
+
+/** _layers/ and each _layers/<alg>, stamped (their links are listed by the plan, listLayerLinks). */
+function stampLayers(reader: TreeReader, name: string, watch: number[]): void {
+  const layers = reader.directoryMtime({ kind: 'layersRoot', name });
+  watch.push(layers ?? -1);
+  if (layers === undefined) return;
+  for (const entry of reader.list({ kind: 'layersRoot', name }, { optional: true }) ?? []) {
+    if (isAlgorithm(entry.name)) watch.push(reader.mtimeOf({ kind: 'layersAlgorithm', name, algorithm: entry.name }) ?? -1);
   }
-  return parts.join(',');
 }
 
 /**
  * A repository's tags: current target, push time (mtime of current/link)
  * and index history, sorted by name. Used alone by `tags rm`, which needs
- * no manifests.
+ * no manifests and no index.
  */
-export function scanTags(reader: TreeReader, name: string, warnings: Warning[]): TagEntry[] {
+export function scanTags(reader: TreeReader, name: string, warnings: Warning[], options: ScanOptions = {}): TagEntry[] {
+  return readTags(reader, name, warnings, options.tagIndex ?? true, []);
+}
+
+/**
+ * Per tag, only what a decision needs: an lstat of current/ (a symlinked
+ * one is refused: the kernel would follow it to the link), the link read
+ * with its mtime (the tag's push time and its stamp in the watch), and,
+ * where manifests can be deleted, its index/. The tag directory itself is
+ * not listed: nothing in it but current/ and index/ is ever read.
+ */
+function readTags(reader: TreeReader, name: string, warnings: Warning[], withIndex: boolean, watch: number[]): TagEntry[] {
   const tags: TagEntry[] = [];
-  // A repository with only pushed layers has no _manifests/. Listing it
-  // refuses a symlinked revisions/ or tags/ in it.
-  reader.list({ kind: 'manifestsRoot', name }, { optional: true });
+  const tagsMtime = reader.directoryMtime({ kind: 'tagsRoot', name });
+  watch.push(tagsMtime ?? -1);
+  if (tagsMtime === undefined) return tags;
   const tagsPath = reader.pathOf({ kind: 'tagsRoot', name });
   for (const tagEntry of reader.list({ kind: 'tagsRoot', name }, { optional: true }) ?? []) {
     const tag = tagEntry.name;
@@ -145,26 +179,26 @@ export function scanTags(reader: TreeReader, name: string, warnings: Warning[]):
       const where = `${tagsPath}/${tag}`;
       throw new JanitorError('E_BAD_NAME', `invalid tag ${JSON.stringify(tag)} at ${where}`, { path: where });
     }
-    const children = reader.list({ kind: 'tagDir', name, tag }) ?? [];
     const entry: TagEntry = { tag, current: undefined, pushedMs: 0, index: [] };
-    if (children.some((c) => c.name === TAG_CURRENT)) {
-      // current/ without its link: left by an interrupted push; reported below.
-      const read = reader.readSettledLink({ kind: 'tagCurrentLink', name, tag }, undefined, { optional: true, mtime: true });
-      if (read) {
-        entry.current = read.digest;
-        entry.pushedMs = read.mtimeMs;
-      }
-    }
-    if (!entry.current)
+    // current/ without its link: left by an interrupted push; reported below.
+    const read =
+      reader.directoryMtime({ kind: 'tagCurrentDir', name, tag }) === undefined
+        ? undefined
+        : reader.readSettledLink({ kind: 'tagCurrentLink', name, tag }, undefined, { optional: true, mtime: true });
+    watch.push(read?.mtimeMs ?? -1);
+    if (read) {
+      entry.current = read.digest;
+      entry.pushedMs = read.mtimeMs;
+    } else {
       warnings.push(makeWarning('W_TAG_WITHOUT_CURRENT', `${name}: tag ${tag} has no current link; it does not resolve`, { repository: name }));
-    if (children.some((c) => c.name === TAG_INDEX)) {
+    }
+    if (withIndex && reader.directoryMtime({ kind: 'tagIndexRoot', name, tag }) !== undefined) {
       entry.index = listDigestDirs(reader.list({ kind: 'tagIndexRoot', name, tag }), reader.pathOf({ kind: 'tagIndexRoot', name, tag }), (algorithm) =>
         reader.list({ kind: 'tagIndexAlgorithm', name, tag, algorithm }),
       );
     }
     tags.push(entry);
   }
-
   return tags.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
 }
 

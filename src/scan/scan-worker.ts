@@ -15,7 +15,7 @@ const reader = new TreeReader(fs, (workerData as { v2: string }).v2);
 parentPort?.on('message', (job: WorkerJob) => {
   let reply: WorkerReply;
   try {
-    reply = 'scan' in job ? { scan: scanRepository(reader, job.scan, job.freshAfterMs) } : { vetted: runVetJob(reader, job.vet) };
+    reply = 'scan' in job ? { scan: scanRepository(reader, job.scan, job.freshAfterMs, job.options) } : { vetted: runVetJob(reader, job.vet) };
   } catch (error) {
     reply = {
       error: {

@@ -9,7 +9,7 @@
 import type { Algorithm, Digest } from '../model/digest.js';
 import { type DeletionTarget, Vacuum } from '../storage/vacuum.js';
 import type { RepoScan } from '../model/repository.js';
-import { scanRepository } from './scan-repository.js';
+import { type ScanOptions, scanRepository } from './scan-repository.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 
 /** The blobs of one fan-out shard, blobs/<alg>/<prefix>/, as one vetting job. */
@@ -22,8 +22,8 @@ export interface BlobShard {
 }
 
 export interface StorageWorkers {
-  /** `freshAfterMs`: the start of the grace window (scan-repository.ts). */
-  scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void, freshAfterMs?: number): Promise<void>;
+  /** `freshAfterMs`: the start of the grace window; `options`: what else to read (scan-repository.ts). */
+  scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void, freshAfterMs?: number, options?: ScanOptions): Promise<void>;
   /** Vets every target of the jobs for deletion (vacuum.ts). */
   vet(jobs: Iterable<VetJob>): Promise<VetOutcome>;
   close(): Promise<void>;
@@ -81,9 +81,9 @@ export class InProcessWorkers implements StorageWorkers {
 
   // Both run at once, in the caller's turn, as an async body without an
   // await would; a throw rejects the promise.
-  scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void, freshAfterMs?: number): Promise<void> {
+  scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void, freshAfterMs?: number, options?: ScanOptions): Promise<void> {
     return new Promise((resolve) => {
-      for (const name of names) onScan(scanRepository(this.reader, name, freshAfterMs));
+      for (const name of names) onScan(scanRepository(this.reader, name, freshAfterMs, options));
       resolve();
     });
   }

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { type Digest, parseDigest } from '../model/digest.js';
 import { type ErrorCode, JanitorError, errnoCode } from '../errors.js';
-import { type DirEntry, type FileSystem, type FileType, OPEN_NOFOLLOW } from './file-system.js';
+import { type DirEntry, type FileStats, type FileSystem, type FileType, OPEN_NOFOLLOW } from './file-system.js';
 import { type PathSpec, renderPath } from './layout.js';
 
 // Manifests are capped at 4 MiB by the registry; links are 71 bytes. One
@@ -138,31 +138,39 @@ export class TreeReader {
       throw this.readError(where, cause);
     }
     try {
+      // Asked for its mtime (a watch, the grace window), the file is
+      // fstat'ed before it is read: a rewrite after the fstat then changes
+      // the mtime a later stat sees, so the revalidation notices it, where a
+      // stat after the read could already show the rewrite's mtime.
+      let stats: FileStats | undefined;
+      if (options.mtime) {
+        stats = this.fs.fstatSync(fd);
+        if (!stats.isFile()) throw notRegularFile(where, describeFileType(stats));
+      }
       let length: number;
       try {
         length = this.fs.readSync(fd, this.buffer, 0, this.buffer.length, 0);
       } catch (cause) {
         // pread(2) on a FIFO fails with ESPIPE, on a directory with EISDIR.
-        const stats = this.fs.fstatSync(fd);
-        if (!stats.isFile()) throw notRegularFile(where, describeFileType(stats));
+        const type = stats ?? this.fs.fstatSync(fd);
+        if (!type.isFile()) throw notRegularFile(where, describeFileType(type));
         throw cause;
       }
-      let mtimeMs = 0;
+      const mtimeMs = stats?.mtimeMs ?? 0;
       // The fstat is skipped for the common case, a small non-empty file
       // (links: 71 bytes): ~2M reads on a 1M-blob tree.
-      if (length === 0 || length === this.buffer.length || options.mtime) {
-        const stats = this.fs.fstatSync(fd);
-        mtimeMs = stats.mtimeMs;
-        if (!stats.isFile()) throw notRegularFile(where, describeFileType(stats));
-        if (stats.size >= this.buffer.length) {
-          if (stats.size > MAX_READ_BYTES) {
+      if (length === 0 || length === this.buffer.length) {
+        const sized = this.fs.fstatSync(fd);
+        if (!sized.isFile()) throw notRegularFile(where, describeFileType(sized));
+        if (sized.size >= this.buffer.length) {
+          if (sized.size > MAX_READ_BYTES) {
             throw new JanitorError(
               'E_TOO_LARGE',
-              `${where} is too large to read: ${stats.size} bytes, over the ${MAX_READ_BYTES >> 20} MiB limit (a registry refuses manifests over 4 MiB)`,
+              `${where} is too large to read: ${sized.size} bytes, over the ${MAX_READ_BYTES >> 20} MiB limit (a registry refuses manifests over 4 MiB)`,
               { path: where },
             );
           }
-          this.buffer = Buffer.allocUnsafe(stats.size + 1);
+          this.buffer = Buffer.allocUnsafe(sized.size + 1);
           length = this.fs.readSync(fd, this.buffer, 0, this.buffer.length, 0);
         }
       }
@@ -184,6 +192,28 @@ export class TreeReader {
       if (errnoCode(cause) === 'ENOENT') return undefined;
       throw this.readError(where, cause);
     }
+  }
+
+  /**
+   * The mtime of a directory the run is about to list or read below (not
+   * followed), undefined when it does not exist. One lstat tells both what
+   * a watch needs and that it is no symlink: the kernel would follow a
+   * symlinked directory in the middle of every path read below it.
+   */
+  directoryMtime(spec: PathSpec): number | undefined {
+    const where = this.pathOf(spec);
+    let stats: FileStats;
+    try {
+      stats = this.fs.lstatSync(where);
+    } catch (cause) {
+      if (errnoCode(cause) === 'ENOENT') return undefined;
+      throw this.readError(where, cause);
+    }
+    if (stats.isSymbolicLink()) throw new JanitorError('E_SYMLINK', `symbolic link inside the registry tree: ${where}`, { path: where });
+    if (!stats.isDirectory()) {
+      throw new JanitorError('E_STRAY', `unexpected ${describeFileType(stats)} in the registry tree: ${where} (a directory expected)`, { path: where });
+    }
+    return stats.mtimeMs;
   }
 
   /**
