@@ -200,6 +200,8 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     const workers = options.makeWorkers?.(reader) ?? new InProcessWorkers(reader);
     const graceMs = options.graceMs ?? 0;
     const freshAfterMs = graceMs > 0 ? startedMs - graceMs : Number.POSITIVE_INFINITY;
+    // Tag index entries are read only where a manifest can be deleted (-m, removed tags).
+    const scanOptions = { tagIndex: options.deleteUntagged || options.selector !== undefined || journalTags.size > 0 };
     const mark = (scan: RepoScan): RepoOutcome =>
       markRepository(scan, { ...options, journalTags: journalTags.get(scan.name) ?? [], freshAfterMs, recordLinks: options.free !== undefined }, index, warn);
     // Skipped repositories are not compared: what they link now is marked.
@@ -213,7 +215,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     };
     try {
       // 2. mark
-      await timer.runAsync('mark', () => workers.scanRepositories(names, (scan) => outcomes.push(mark(scan)), freshAfterMs));
+      await timer.runAsync('mark', () => workers.scanRepositories(names, (scan) => outcomes.push(mark(scan)), freshAfterMs, scanOptions));
       options.selector?.assertExplicitFound();
       for (const rule of options.selector?.unmatchedRules() ?? []) warn(makeWarning('W_RULE_UNMATCHED', `${rule.origin} matches no repository`));
       outcomes.sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -251,7 +253,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
                 `revalidation: ${changed.length} repositories changed while this run read them (${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', ...' : ''}); read, marked and planned again`,
               ),
             );
-            await workers.scanRepositories(changed, (scan) => replaceOutcome(outcomes, mark(scan)), freshAfterMs);
+            await workers.scanRepositories(changed, (scan) => replaceOutcome(outcomes, mark(scan)), freshAfterMs, scanOptions);
             outcomes.sort((a, b) => (a.name < b.name ? -1 : 1));
             result.blobsMarked = index.markedCount;
             await plan();
