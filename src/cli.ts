@@ -14,7 +14,10 @@ import { formatBytes, renderGcHuman, writeGcJson } from './report/render-gc.js';
 import { parseSize } from './select/size.js';
 import { renderLsHuman, renderLsJson } from './report/render-ls.js';
 import { renderTagsRmHuman, renderTagsRmJson } from './report/render-tags-rm.js';
+import { renderVerifyHuman, renderVerifyJson } from './report/render-verify.js';
+import { runVerify } from './commands/verify/index.js';
 import { parseDuration } from './select/duration.js';
+import { DEFAULT_PREFETCH, MAX_PREFETCH } from './scan/prefetch.js';
 import { checkLiveRegistry } from './storage/live-registry.js';
 import { readRegistryFactsFile } from './storage/registry-facts.js';
 import type { RegistryReport } from './commands/gc/index.js';
@@ -46,6 +49,8 @@ interface CommonFlags {
   config?: string;
   json?: boolean;
   concurrency: number;
+  /** --prefetch N: reads kept in flight ahead of the scan (scan/prefetch.ts). */
+  prefetch: number;
 }
 
 interface SafetyFlags {
@@ -81,6 +86,14 @@ function parseConcurrency(value: string): number {
   return n;
 }
 
+function parsePrefetch(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > MAX_PREFETCH) {
+    throw new JanitorError('E_USAGE', `--prefetch takes a whole number from 0 to ${MAX_PREFETCH}, not ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
 function resolveRoot(fs: FileSystem, flags: CommonFlags, env: NodeJS.ProcessEnv): string {
   if (flags.root !== undefined && flags.config !== undefined) {
     throw new JanitorError('E_USAGE', '--root and --config name the same thing: give one of them');
@@ -99,7 +112,10 @@ function addRootOptions(command: Command): Command {
     .option('--root <dir>', `the filesystem driver's rootdirectory, or its docker/registry/v2 (default ${DEFAULT_ROOT})`)
     .option('--config <file>', "read the rootdirectory from the registry's config.yml")
     .option('--json', 'print exactly one JSON object on stdout')
-    .addOption(new Option('-j, --concurrency <n>', 'reader threads (this one included)').argParser(parseConcurrency).default(2));
+    .addOption(new Option('-j, --concurrency <n>', 'reader threads (this one included)').argParser(parseConcurrency).default(2))
+    .addOption(
+      new Option('--prefetch <n>', 'reads kept in flight ahead of the scan, to warm a cold cache (0: none)').argParser(parsePrefetch).default(DEFAULT_PREFETCH),
+    );
 }
 
 /** --wait[=DURATION]: without a value, wait as long as it takes. */
@@ -155,7 +171,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   // --grace; not how the root is spelled, -d (a dry run shows what the
   // rerun would do), --json, -j or the guard flags.
   const journalOf = (command: string, tags: string[], flags: object): { fingerprint: string; command: string } => {
-    const ignored = new Set(['root', 'config', 'dryRun', 'json', 'concurrency', 'wait', 'allowLive', 'registryUrl', 'policy', 'free', 'list']);
+    const ignored = new Set(['root', 'config', 'dryRun', 'json', 'concurrency', 'prefetch', 'wait', 'allowLive', 'registryUrl', 'policy', 'free', 'list']);
     const selection = Object.entries(flags as Record<string, unknown>).filter(([key]) => !ignored.has(key));
     const policyFile = (flags as SelectionFlags).policy;
     const policy = policyFile === undefined ? null : createHash('sha256').update(readTextFileSync(io.fs, policyFile)).digest('hex');
@@ -208,6 +224,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       deleteUntagged: flags.deleteUntagged === true,
       ...(skip ? { skipRepository: (name: string) => skip(name) } : {}),
       makeWorkers: workersFor(flags),
+      prefetch: flags.prefetch,
       onPhase: progress(flags),
       command: commandLine,
       waitMs: parseWait(flags.wait),
@@ -319,6 +336,16 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
         onPhase: progress(flags),
       });
       io.stdout(flags.json ? renderLsJson(result) : renderLsHuman(result, paint));
+    });
+
+  addRootOptions(program.command('verify'))
+    .description('offline fsck: would every tag pull? (reads only; safe on a read-only mount while the registry serves)')
+    .option('--repo <glob>', 'only repositories matching (repeatable)', collect)
+    .action((flags: CommonFlags & { repo?: string[] }) => {
+      const result = runVerify(io.fs, resolveRoot(io.fs, flags, io.env), { globs: flags.repo ?? [], onPhase: progress(flags) });
+      io.stdout(flags.json ? renderVerifyJson(result) : renderVerifyHuman(result, paint));
+      // 1 when a tag would not pull; findings that break no tag leave it 0.
+      if (result.tagsBroken > 0) exitCode = 1;
     });
 
   try {
