@@ -32,6 +32,7 @@ import { findRepositories } from '../../scan/find-repositories.js';
 import { scanBlobs } from '../../scan/scan-blobs.js';
 import { listServableDigests, watchRepository } from '../../scan/scan-repository.js';
 import { InProcessWorkers, type StorageWorkers } from '../../scan/storage-workers.js';
+import { Prefetcher } from '../../scan/prefetch.js';
 import type { TagSelector } from '../../select/select-tags.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
@@ -56,6 +57,8 @@ export interface GcOptions {
   skipRepository?: (name: string) => boolean;
   /** builds the read-side threads; defaults to in-process on `fs`. */
   makeWorkers?: (reader: TreeReader) => StorageWorkers;
+  /** --prefetch: reads kept in flight ahead of the scan on the real filesystem (scan/prefetch.ts; default 0: none). */
+  prefetch?: number;
   onPhase?: (phase: string, ms: number) => void;
   /** prune: what identifies this command in the journal (commands/journal.ts). */
   journal?: { fingerprint: string; command: string };
@@ -174,6 +177,8 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       else for (const item of leftAside) vacuum.restore(item);
     }
     const journalTags = groupByRepository(resumed?.tags ?? []);
+    // Warms the page cache ahead of the scan until the plan ends; it decides nothing.
+    const prefetch = Prefetcher.start(reader, options.prefetch ?? 0);
     const names = timer.run('inventory', () => {
       index = scanBlobs(reader);
       const repositories = findRepositories(reader, warn, skip);
@@ -202,11 +207,17 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     const freshAfterMs = graceMs > 0 ? startedMs - graceMs : Number.POSITIVE_INFINITY;
     // Tag index entries are read only where a manifest can be deleted (-m, removed tags).
     const scanOptions = { tagIndex: options.deleteUntagged || options.selector !== undefined || journalTags.size > 0 };
+    prefetch?.repositories(names, scanOptions.tagIndex);
     const mark = (scan: RepoScan): RepoOutcome =>
       markRepository(scan, { ...options, journalTags: journalTags.get(scan.name) ?? [], freshAfterMs, recordLinks: options.free !== undefined }, index, warn);
     // Skipped repositories are not compared: what they link now is marked.
     const findChanged = (): string[] => findChangedRepositories(reader, outcomes, skip, (name) => index.markAll(listServableDigests(reader, name)));
+    const onScan = (scan: RepoScan): void => {
+      prefetch?.scannedOne();
+      outcomes.push(mark(scan));
+    };
     const plan = async (): Promise<void> => {
+      prefetch?.blobs(index);
       const totals = await planSweep({ reader, index, workers, mountPoints, depth: options.dryRun ? 'light' : 'full', freshAfterMs }, outcomes);
       result.bytesFreed = totals.bytesFreed;
       result.blobsDeletedCount = index.unmarkedCount;
@@ -215,7 +226,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     };
     try {
       // 2. mark
-      await timer.runAsync('mark', () => workers.scanRepositories(names, (scan) => outcomes.push(mark(scan)), freshAfterMs, scanOptions));
+      await timer.runAsync('mark', () => workers.scanRepositories(names, onScan, freshAfterMs, scanOptions));
       options.selector?.assertExplicitFound();
       for (const rule of options.selector?.unmatchedRules() ?? []) warn(makeWarning('W_RULE_UNMATCHED', `${rule.origin} matches no repository`));
       outcomes.sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -265,6 +276,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
         result.keptByGrace.manifests += outcome.keptByGrace.manifests;
       }
     } finally {
+      prefetch?.stop();
       await workers.close();
     }
     // --free: the plan restricted to the largest blobs that reach SIZE (free-target.ts).

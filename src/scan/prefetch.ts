@@ -1,0 +1,96 @@
+// The cold-cache prefetcher (--prefetch N, default 32). On a cold page cache
+// every directory, inode and block the scan reads is a random disk read, and
+// the scan's synchronous reads keep only -j of them in flight. A child
+// process (prefetch-child.ts) walks ahead of it with N reads in flight, in
+// the order the scan will read: the blob shards and repositories/ during the
+// inventory; then, repository by repository in the order the threads take
+// them and at most AHEAD_REPOSITORIES ahead of the last one scanned, each
+// revision link and manifest, tag link (and index) and layer link listing;
+// then the deletable blobs' data files the plan looks at. Its reads only warm
+// the page cache: nothing it reads or fails to read decides anything (the
+// scan's synchronous, checked reads do), it follows no symlink it can see,
+// opens files O_NOFOLLOW|O_NONBLOCK and reads at most a bounded prefix, and
+// it is stopped (killed) when the plan ends, or exits when this process does.
+// A child process rather than a thread: libuv's thread pool, which runs
+// fs.promises, is sized once per process (UV_THREADPOOL_SIZE, 4 by default)
+// before any code of ours runs.
+
+import { type ChildProcess, fork } from 'node:child_process';
+import type { BlobIndex } from '../model/blob-index.js';
+import { nodeFileSystem } from '../storage/file-system.js';
+import type { TreeReader } from '../storage/tree-reader.js';
+
+/** The default number of reads in flight (--prefetch). */
+export const DEFAULT_PREFETCH = 32;
+/** The most --prefetch accepts: libuv's own cap on its thread pool is 1024. */
+export const MAX_PREFETCH = 256;
+
+/** What the parent tells the child, in this order (plain data over IPC). */
+export type PrefetchMessage =
+  | { start: { v2: string; width: number } }
+  | { repositories: string[]; tagIndex: boolean }
+  | { scanned: number }
+  | { blobs: { algorithm: string; prefix: string; hexes: string[] }[] };
+
+export class Prefetcher {
+  private scanned = 0;
+  private blobsSent = false;
+
+  private constructor(private readonly child: ChildProcess) {}
+
+  /**
+   * Starts the child on the real filesystem (memfs in tests: never), or
+   * returns undefined for width 0. A child that fails to start or dies
+   * costs only its speed.
+   */
+  static start(reader: TreeReader, width: number): Prefetcher | undefined {
+    if (width <= 0 || reader.fs !== nodeFileSystem) return undefined;
+    let child: ChildProcess;
+    try {
+      child = fork(new URL('./prefetch-child.js', import.meta.url), [], {
+        env: { ...process.env, UV_THREADPOOL_SIZE: String(width) },
+        stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+        execArgv: [],
+      });
+    } catch {
+      return undefined;
+    }
+    child.on('error', () => {});
+    child.unref();
+    const prefetcher = new Prefetcher(child);
+    prefetcher.send({ start: { v2: reader.v2, width } });
+    return prefetcher;
+  }
+
+  /** The repositories the scan will read, in the order it takes them. */
+  repositories(names: readonly string[], tagIndex: boolean): void {
+    this.send({ repositories: [...names], tagIndex });
+  }
+
+  /** One more repository scanned: the child may walk one further ahead. */
+  scannedOne(): void {
+    this.send({ scanned: ++this.scanned });
+  }
+
+  /** The deletable blobs, once: the plan looks at each one's data file. */
+  blobs(index: BlobIndex): void {
+    if (this.blobsSent) return;
+    this.blobsSent = true;
+    const shards: { algorithm: string; prefix: string; hexes: string[] }[] = [];
+    index.forEachUnmarkedShard((algorithm, prefix, hexes) => void shards.push({ algorithm, prefix, hexes: [...hexes] }));
+    this.send({ blobs: shards });
+  }
+
+  stop(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill();
+  }
+
+  private send(message: PrefetchMessage): void {
+    if (!this.child.connected) return;
+    try {
+      this.child.send(message, () => {});
+    } catch {
+      // gone: nothing to warm any more
+    }
+  }
+}
