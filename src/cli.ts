@@ -231,6 +231,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       graceMs: parseDuration(flags.grace, '--grace'),
       free,
       sizeBlobs: flags.dryRun === true && flags.json !== true,
+      allowLive: flags.allowLive === true,
       ...extra,
     });
     result.registry = registry;

@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'E_JOURNAL' // the journal cannot be written (nothing deleted)
   | 'E_LOCK' // the run lock cannot be taken (nothing deleted)
   | 'E_LOCKED' // another run holds the lock (nothing deleted)
+  | 'E_NO_SPACE' // no space or inode for what the run must write first (the quarantine under --allow-live; nothing deleted)
   | 'E_LIVE' // a registry answers on the tree's config (nothing deleted)
   | 'E_NOT_FOUND'; // a named tag or repository does not exist
 
@@ -58,6 +59,8 @@ export type WarningCode =
   | 'W_REPOSITORY_SKIPPED' // --skip-repo: read nothing, keep everything it links
   | 'W_JOURNAL_PENDING' // another command's interrupted run has not finished
   | 'W_LOCK_TAKEN_OVER' // the lock of a run that is gone was taken over
+  | 'W_LOCK_HOST_LOCAL' // no room in the tree for the lock: the host-local lock is held instead
+  | 'W_QUARANTINE_NO_SPACE' // no room for the quarantine: deleted directly, in the safe order
   | 'W_CLEANUP_FAILED' // this tool's own files could not be cleaned up
   | 'W_QUARANTINE_LEFT' // an interrupted sweep left things aside (a dry run reports them)
   | 'W_RESTORE_FAILED' // what the sweep moved aside could not be put back

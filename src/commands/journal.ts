@@ -108,10 +108,20 @@ export function writeJournal(reader: TreeReader, command: { fingerprint: string;
     reader.fs.writeFileSync(temporary, JSON.stringify({ version: VERSION, ...journal, tags: journal.tags.map((t) => ({ ...t, digest: t.digest ?? null })) }));
     reader.fs.renameSync(temporary, final);
   } catch (cause) {
-    throw new JanitorError('E_JOURNAL', `cannot write the journal ${final} (nothing was deleted): ${errnoCode(cause) ?? String(cause)}`, {
-      path: final,
-      cause,
-    });
+    // A full disk: created, then no block for its bytes. Never leave it half-written.
+    try {
+      reader.fs.unlinkSync(temporary);
+    } catch {
+      // not created
+    }
+    const code = errnoCode(cause);
+    // Not kept off the tree instead (/run is gone after a reboot, the crash
+    // the journal is for): refused, and `gc --free` writes none.
+    const why =
+      code === 'ENOSPC' || code === 'EDQUOT'
+        ? 'no space or inode left on the volume; free space first with `registry-janitor gc --free SIZE -m` (it writes no journal), then rerun this command'
+        : (code ?? String(cause));
+    throw new JanitorError('E_JOURNAL', `cannot write the journal ${final} (nothing was deleted): ${why}`, { path: final, cause });
   }
 }
 

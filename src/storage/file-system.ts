@@ -32,6 +32,8 @@ export interface FileStats extends FileType {
   mtimeMs: number;
   /** st_dev: the filesystem the file lives on (0 on memfs). */
   dev: number;
+  /** st_ino: with st_dev, names the tree's directory for the host-local lock (storage/run-lock.ts). */
+  ino: number;
 }
 
 export interface FileSystem {
@@ -47,6 +49,8 @@ export interface FileSystem {
   /** Writes: only this tool's own files (the journal and the lock, v2/_janitor/) and the quarantine's moves into v2/_janitor/ and back (quarantine.ts). */
   mkdirSync(path: string, options: { recursive: true }): unknown;
   writeFileSync(path: string, data: string | Uint8Array, options?: { flag?: string }): void;
+  /** the lock's one write into the file it just created (run-lock.ts): a failed write is told from a failed create. */
+  writeSync(fd: number, data: string): number;
   renameSync(from: string, to: string): void;
   readFileSync(path: string, encoding: 'utf8'): string;
 }

@@ -42,6 +42,7 @@ import { type RepoOutcome, markRepository } from './mark-repository.js';
 import { type FreeReport, restrictToTarget, sizeDeletableBlobs } from './free-target.js';
 import { planSweep } from './plan-sweep.js';
 import { sweepAside } from './sweep-aside.js';
+import { hasQuarantineRoom, sweepDirect } from './sweep-direct.js';
 
 export type { RepoOutcome };
 
@@ -72,6 +73,8 @@ export interface GcOptions {
   free?: number | undefined;
   /** size every deletable blob (the human dry run's listing). */
   sizeBlobs?: boolean | undefined;
+  /** --allow-live: a registry may be writing, so a sweep without the quarantine (a full volume) is refused. */
+  allowLive?: boolean | undefined;
 }
 
 /** What the sweep completed: everything planned, unless it failed part-way. */
@@ -292,15 +295,38 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     if (options.dryRun) return result;
 
     // 5. sweep
+    // A volume with no room for the quarantine is swept in place (sweep-direct.ts), unless a registry may be live.
+    const direct = !hasQuarantineRoom(reader, vacuum, outcomes, index);
+    if (direct) {
+      const where = reader.pathOf({ kind: 'quarantineRoot' });
+      if (options.allowLive)
+        throw new JanitorError(
+          'E_NO_SPACE',
+          `no space or inode left for the quarantine ${where}, which protects a live registry's pushes (--allow-live): stop the registry or switch it to read-only, then rerun without --allow-live; nothing was deleted`,
+          { path: where },
+        );
+      warn(
+        makeWarning(
+          'W_QUARANTINE_NO_SPACE',
+          `no space or inode left for the quarantine ${where}: deleting in place, in the safe order (keep the registry stopped or read-only until the run ends)`,
+          { path: where },
+        ),
+      );
+    }
     const removing = journalTagsOf(outcomes.map((o) => o.tagsRemoved));
     const journaled = removing.length > 0 || resumed !== undefined;
     if (removing.length > 0 && options.journal) {
-      writeJournal(reader, options.journal, removing, resumed);
+      try {
+        writeJournal(reader, options.journal, removing, resumed);
+      } catch (error) {
+        vacuum.removeQuarantineDirs(); // made by hasQuarantineRoom; nothing was deleted
+        throw error;
+      }
     }
     const swept: SweepCounts = { tags: 0, tagIndexEntries: 0, manifests: 0, linklessRevisions: 0, layerLinks: 0, blobs: 0, bytes: 0 };
     result.swept = swept;
     try {
-      const changed = sweepAside({
+      const changed = (direct ? sweepDirect : sweepAside)({
         reader,
         vacuum,
         index,
