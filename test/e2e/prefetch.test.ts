@@ -1,0 +1,49 @@
+// The cold-cache prefetcher (scan/prefetch.ts): it decides nothing, so a run
+// with it finds exactly what a run without it finds, and it refuses what
+// the scan refuses.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeTempDir } from '../support/registry.js';
+import { ageTree, copyTree, runJanitor, snapshot, v2Of } from '../support/tree-files.js';
+
+const FIXTURE = path.resolve(import.meta.dirname, '../../fixtures/example');
+const work = makeTempDir('prefetch');
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+const withoutTimes = (json: Record<string, unknown>): Record<string, unknown> => ({ ...json, phasesMs: undefined });
+
+describe('--prefetch', () => {
+  it('changes nothing the run finds, with or without it, for gc -d and gc -m -d', () => {
+    const root = copyTree(FIXTURE, path.join(work, 'same'));
+    ageTree(root);
+    for (const mode of [['-d'], ['-m', '-d']]) {
+      const off = runJanitor(['gc', ...mode, '--json', '--prefetch', '0', '--root', root]);
+      const on = runJanitor(['gc', ...mode, '--json', '--prefetch', '64', '--root', root]);
+      expect(off.status).toBe(0);
+      expect(on.status).toBe(0);
+      expect(withoutTimes(on.json)).toEqual(withoutTimes(off.json));
+    }
+  });
+
+  it('a symlinked revisions/ is still refused, and nothing outside the root is read into a decision', () => {
+    const root = copyTree(FIXTURE, path.join(work, 'symlink'));
+    const revisions = path.join(v2Of(root), 'repositories/library/nginx/_manifests/revisions');
+    const outside = path.join(work, 'outside');
+    fs.renameSync(revisions, outside);
+    fs.symlinkSync(outside, revisions);
+    const before = snapshot(outside);
+    const run = runJanitor(['gc', '-m', '--prefetch', '32', '--root', root]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/symbolic link inside the registry tree/);
+    expect(snapshot(outside)).toEqual(before);
+  });
+
+  it('takes a whole number from 0 to 256', () => {
+    for (const bad of ['-1', '1.5', 'many', '257']) {
+      const run = runJanitor(['gc', '-d', '--prefetch', bad, '--root', work]);
+      expect(run.status, bad).toBe(2);
+      expect(run.stderr).toMatch(/--prefetch takes a whole number from 0 to 256/);
+    }
+  });
+});
