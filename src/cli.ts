@@ -10,6 +10,8 @@ import { type GcOptions, runGc } from './commands/gc/index.js';
 import { type FileSystem, readTextFileSync } from './storage/file-system.js';
 import { type LsSort, runLs } from './commands/ls/index.js';
 import { makePaint } from './report/paint.js';
+import { progressLine, progressMode } from './report/progress.js';
+import type { PhaseListener } from './commands/phases.js';
 import { formatBytes, renderGcHuman, writeGcJson } from './report/render-gc.js';
 import { parseSize } from './select/size.js';
 import { renderLsHuman, renderLsJson } from './report/render-ls.js';
@@ -38,6 +40,14 @@ export interface CliIo {
   now?: () => number;
   /** colour the human output (a terminal without NO_COLOR). */
   color?: boolean;
+  /** stderr (fd 2 of the process, main.ts) is a terminal: live progress lines. */
+  stderrIsTty?: boolean;
+  /** the signal the process received (main.ts), if any: a sweep then stops starting deletions. */
+  signal?: () => 'SIGINT' | 'SIGTERM' | undefined;
+  /** the run may delete from now on: a signal must let it finish what is under way (main.ts). */
+  holdSignals?: () => void;
+  /** the progress line's clock, in ms (tests pin it). */
+  clock?: () => number;
 }
 
 export const DEFAULT_ROOT = '/var/lib/registry';
@@ -49,6 +59,8 @@ interface CommonFlags {
   config?: string;
   json?: boolean;
   concurrency: number;
+  progress?: boolean;
+  quiet?: boolean;
   /** --prefetch N: reads kept in flight ahead of the scan (scan/prefetch.ts). */
   prefetch: number;
 }
@@ -112,6 +124,8 @@ function addRootOptions(command: Command): Command {
     .option('--root <dir>', `the filesystem driver's rootdirectory, or its docker/registry/v2 (default ${DEFAULT_ROOT})`)
     .option('--config <file>', "read the rootdirectory from the registry's config.yml")
     .option('--json', 'print exactly one JSON object on stdout')
+    .option('--progress', 'progress lines on stderr even without a terminal (one every 5 s, for logs)')
+    .option('-q, --quiet', 'print only errors on stderr (no phase or progress lines)')
     .addOption(new Option('-j, --concurrency <n>', 'reader threads (this one included)').argParser(parseConcurrency).default(2))
     .addOption(
       new Option('--prefetch <n>', 'reads kept in flight ahead of the scan, to warm a cold cache (0: none)').argParser(parsePrefetch).default(DEFAULT_PREFETCH),
@@ -155,16 +169,23 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   let exitCode = 0;
   // Diagnostics never stop the work: a full or closed stderr loses the
   // progress line, not the sweep.
-  const diagnose = (text: string): void => {
+  const say = (text: string): void => {
     try {
       io.stderr(text);
     } catch {
       // nowhere left to say it
     }
   };
-  const progress = (flags: CommonFlags) => (phase: string, ms: number) => {
-    if (!flags.json) diagnose(`phase ${phase} done in ${(ms / 1000).toFixed(2)} s\n`);
+  let line: ReturnType<typeof progressLine> | undefined;
+  const diagnose = (text: string): void => {
+    line?.close();
+    say(text);
   };
+  const progress = (flags: CommonFlags) => (phase: string, ms: number) => {
+    if (!flags.json && !flags.quiet) diagnose(`phase ${phase} done in ${(ms / 1000).toFixed(2)} s\n`);
+  };
+  /** gc's phases: a live line on a terminal, lines every 5 s with --progress, none with -q (report/progress.ts). */
+  const progressOf = (flags: CommonFlags): PhaseListener => (line = progressLine(progressMode(flags, io.stderrIsTty === true), say, io.clock));
   const commandLine = `registry-janitor ${args.join(' ')}`;
   // The journal recognises a rerun of the same command by what it selects:
   // REPO:TAGs, selection flags, the policy's content (not its path), -m and
@@ -217,6 +238,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   const sweep = async (root: string, flags: SweepFlags, extra: Partial<GcOptions> = {}, command = 'gc', configFile = flags.config): Promise<void> => {
     const free = flags.free === undefined ? undefined : parseSize(flags.free, '--free');
     const list = parseList(flags.list);
+    if (flags.dryRun !== true) io.holdSignals?.();
     const registry = await guardLive(configFile, flags);
     const skip = flags.skipRepo?.length ? compileRepositoryGlobs(flags.skipRepo, '--skip-repo') : undefined;
     const result = await runGc(io.fs, root, {
@@ -225,7 +247,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       ...(skip ? { skipRepository: (name: string) => skip(name) } : {}),
       makeWorkers: workersFor(flags),
       prefetch: flags.prefetch,
-      onPhase: progress(flags),
+      onPhase: progressOf(flags),
+      ...(io.signal ? { stopRequested: io.signal } : {}),
       command: commandLine,
       waitMs: parseWait(flags.wait),
       graceMs: parseDuration(flags.grace, '--grace'),
@@ -233,7 +256,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       sizeBlobs: flags.dryRun === true && flags.json !== true,
       allowLive: flags.allowLive === true,
       ...extra,
-    });
+    }).finally(() => line?.close());
     result.registry = registry;
     const swept = result.swept;
     const deleted =
@@ -245,7 +268,11 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       );
       exitCode = EXIT_FREE_SHORT;
     }
-    if (result.sweepError) {
+    if (result.sweepError?.code === 'E_INTERRUPTED') {
+      // 128 + the signal's number, as a shell reports a process a signal stopped.
+      diagnose(`registry-janitor: ${result.sweepError.message}; it ${deleted} (rerun the same command to finish)\n`);
+      exitCode = io.signal?.() === 'SIGTERM' ? 143 : 130;
+    } else if (result.sweepError) {
       diagnose(`registry-janitor: error: ${result.sweepError.message}; the sweep stopped part-way after it ${deleted} (rerun the same command to finish)\n`);
       exitCode = 1;
     }

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'E_MOUNT' // a deletion would cross a filesystem boundary (a mount point inside the tree)
   | 'E_TOO_LARGE' // a file the run must read is larger than any the registry writes
   | 'E_DELETE' // a deletion failed part-way
+  | 'E_INTERRUPTED' // SIGINT or SIGTERM stopped the sweep part-way (exit 130 or 143)
   | 'E_BAD_JOURNAL' // the journal of an interrupted run cannot be read
   | 'E_JOURNAL' // the journal cannot be written (nothing deleted)
   | 'E_LOCK' // the run lock cannot be taken (nothing deleted)

@@ -23,7 +23,7 @@ import { acquireRunLock } from '../storage/run-lock.js';
 import { TreeReader } from '../storage/tree-reader.js';
 import { Vacuum } from '../storage/vacuum.js';
 import { type Journal, removeJournalIfOurs, resumeJournal } from './journal.js';
-import { type PhaseTimer, timePhases } from './phases.js';
+import { type PhaseListener, type PhaseTimer, timePhases } from './phases.js';
 
 export interface CommandStart {
   root: string;
@@ -36,7 +36,7 @@ export interface CommandStart {
   timer: PhaseTimer;
 }
 
-export function openTree(fs: FileSystem, rootNamed: string, onPhase?: (phase: string, ms: number) => void): CommandStart {
+export function openTree(fs: FileSystem, rootNamed: string, onPhase?: PhaseListener): CommandStart {
   const located = locateRoot(fs, rootNamed);
   const warnings: Warning[] = [];
   const warn: Warn = (warning) => void warnings.push(warning);

@@ -66,6 +66,23 @@ export const OPEN_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW | constan
 export const nodeFileSystem: FileSystem = nodeFs;
 
 /**
+ * The four calls of the concurrent sweep (storage/vacuum.ts), on Node's own
+ * fs only: a deletion is one unlink or rmdir, latency-bound, so the sweep
+ * keeps several in flight on libuv's threads. Any other FileSystem (memfs
+ * in the tests) is swept with its synchronous calls, one at a time.
+ */
+export interface AsyncDeletes {
+  unlink(path: string): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  lstat(path: string): Promise<FileStats>;
+}
+
+export function asyncDeletesOf(fs: FileSystem): AsyncDeletes | undefined {
+  return fs === nodeFileSystem ? nodeFs.promises : undefined;
+}
+
+/**
  * Reads a small text file (a config or policy) through the injected
  * filesystem. Anything but a regular file is refused before a byte is read:
  * opened blocking, a FIFO would hang the run until a writer came, and a

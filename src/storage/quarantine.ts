@@ -8,7 +8,7 @@
 
 import { type Digest, splitDigest } from '../model/digest.js';
 import { JanitorError, errnoCode } from '../errors.js';
-import type { DirEntry, FileSystem } from './file-system.js';
+import type { AsyncDeletes, DirEntry, FileSystem } from './file-system.js';
 import { type PathSpec, parsePath, renderPath } from './layout.js';
 import { type TargetGuard, unexpected } from './target-guard.js';
 
@@ -29,6 +29,12 @@ function placesOf(item: AsideItem): { home: PathSpec; aside: PathSpec; asidePare
         aside: { kind: 'quarantineRevisionDir', name: item.repository, digest: item.digest },
         asideParent: { kind: 'quarantineRevisionsAlgorithm', name: item.repository, algorithm },
       };
+}
+
+/** A failed move aside: false when the item was deleted meanwhile (nothing to move), else the error. */
+function movedAsideOr(cause: unknown, from: string): false {
+  if (errnoCode(cause) === 'ENOENT') return false;
+  throw new JanitorError('E_DELETE', `cannot move ${from} aside: ${errnoCode(cause) ?? String(cause)}`, { path: from, cause });
 }
 
 function isKind<K extends PathSpec['kind']>(spec: PathSpec | undefined, kind: K): spec is Extract<PathSpec, { kind: K }> {
@@ -56,6 +62,29 @@ export class Quarantine {
    * is gone already.
    */
   moveAside(item: AsideItem): boolean {
+    const { from, to } = this.prepareMove(item);
+    try {
+      this.fs.renameSync(from, to);
+      return true;
+    } catch (cause) {
+      return movedAsideOr(cause, from);
+    }
+  }
+
+  /** `moveAside` with the rename asynchronous (the concurrent sweep), when `ops` is given. */
+  async moveAsideAsync(item: AsideItem, ops: AsyncDeletes | undefined): Promise<boolean> {
+    if (!ops) return this.moveAside(item);
+    const { from, to } = this.prepareMove(item);
+    try {
+      await ops.rename(from, to);
+      return true;
+    } catch (cause) {
+      return movedAsideOr(cause, from);
+    }
+  }
+
+  /** The guards of a move aside, and the quarantine directory it goes into (made once). */
+  private prepareMove(item: AsideItem): { from: string; to: string } {
     const { home, aside, asideParent } = placesOf(item);
     const from = this.guard.pathOf(home);
     const to = this.guard.pathOf(aside);
@@ -66,13 +95,7 @@ export class Quarantine {
       this.fs.mkdirSync(parent, { recursive: true });
       this.madeDirs.add(parent);
     }
-    try {
-      this.fs.renameSync(from, to);
-      return true;
-    } catch (cause) {
-      if (errnoCode(cause) === 'ENOENT') return false; // deleted meanwhile: nothing to move
-      throw new JanitorError('E_DELETE', `cannot move ${from} aside: ${errnoCode(cause) ?? String(cause)}`, { path: from, cause });
-    }
+    return { from, to };
   }
 
   /**

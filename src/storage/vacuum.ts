@@ -41,7 +41,7 @@
 import type { Digest } from '../model/digest.js';
 import { type Algorithm, isAlgorithm, makeDigest } from '../model/digest.js';
 import { JanitorError, errnoCode } from '../errors.js';
-import type { DirEntry, FileStats, FileSystem } from './file-system.js';
+import { type AsyncDeletes, type DirEntry, type FileStats, type FileSystem, asyncDeletesOf } from './file-system.js';
 import { BLOB_FILE, LINK_FILE, type LeafFile, type PathSpec, TAG_CURRENT, TAG_INDEX, isTemporaryOf } from './layout.js';
 import { type AsideItem, Quarantine } from './quarantine.js';
 import { TargetGuard, unexpected } from './target-guard.js';
@@ -103,8 +103,48 @@ export interface Vetted {
   mtimeMs: number;
 }
 
+/**
+ * Deletions in flight at once in the concurrent sweep (removeAll): the one
+ * bound of the deletion side. Each is one unlink, rmdir or rename on
+ * libuv's 4 threads; 16 keeps them busy without a queue worth the name.
+ */
+export const SWEEP_IN_FLIGHT = 16;
+
+/**
+ * Runs `step` over `items` with at most `inFlight` under way, in order of
+ * start. Once `stop()` is true or a step failed, no new step starts; the
+ * ones in flight finish; then the first failure is thrown. Returns false
+ * when it stopped early (a signal), true when every item was done.
+ */
+export async function runBounded<T>(items: Iterable<T>, inFlight: number, step: (item: T) => Promise<void> | void, stop: () => boolean): Promise<boolean> {
+  const source = items[Symbol.iterator]();
+  let failure: { error: unknown } | undefined;
+  let stopped = false;
+  const lane = async (): Promise<void> => {
+    for (;;) {
+      if (failure) return;
+      if (stop()) {
+        stopped = true;
+        return;
+      }
+      const next = source.next();
+      if (next.done === true) return;
+      try {
+        await step(next.value);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, inFlight) }, lane));
+  if (failure) throw failure.error;
+  return !stopped;
+}
+
 export class Vacuum {
   private readonly fs: FileSystem;
+  /** Node's fs: the sweep's calls go through libuv, several at once; undefined (memfs): synchronous. */
+  private readonly async: AsyncDeletes | undefined;
   private readonly guard: TargetGuard;
   private readonly aside: Quarantine;
   /** targets removed. */
@@ -115,6 +155,7 @@ export class Vacuum {
   /** `mountPoints`: absolute mount points strictly below `v2` (storage/mount-points.ts). */
   constructor(fs: FileSystem, v2: string, mountPoints: readonly string[] = []) {
     this.fs = fs;
+    this.async = asyncDeletesOf(fs);
     this.guard = new TargetGuard(fs, v2, mountPoints);
     this.aside = new Quarantine(this.guard, (item) => void this.remove(quarantinedTargetOf(item)));
   }
@@ -138,6 +179,61 @@ export class Vacuum {
     const stats = this.walkTarget(target, 'remove');
     this.removed++;
     return target.kind === 'blob' || target.kind === 'quarantinedBlob' ? (stats?.size ?? 0) : 0;
+  }
+
+  /**
+   * `remove` for the concurrent sweep (runBounded): the same checks, done
+   * synchronously before the first call, and the same steps (the data's
+   * lstat for its size, the file's unlink, the directory's rmdir) as
+   * asynchronous calls, so several targets are under way at once. Leaf
+   * targets only (a blob, a link directory, and their quarantined forms);
+   * a directory found not empty after the unlink is listed and walked
+   * synchronously, as `remove` does. Synchronous on any other FileSystem.
+   */
+  async removeAsync(target: DeletionTarget): Promise<number> {
+    const ops = this.async;
+    if (!ops || target.kind === 'tag' || target.kind === 'journal' || target.kind === 'lock') return this.remove(target);
+    const where = this.guard.pathOf(pathSpecOf(target));
+    this.guard.assertNoMountAt(where);
+    const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
+    const shape: LeafShape = { file: data ? BLOB_FILE : LINK_FILE, expect: data ? undefined : target.digest };
+    let stats: FileStats | undefined;
+    try {
+      this.guard.assertNoSymlinkAbove(where);
+      const file = `${where}/${shape.file}`;
+      if (data) {
+        try {
+          stats = await ops.lstat(file);
+        } catch (cause) {
+          if (errnoCode(cause) !== 'ENOENT') throw cause; // ENOENT: an interrupted removal left the directory
+        }
+        if (stats) {
+          if (!stats.isFile()) throw unexpected(file, stats);
+          this.guard.checkDevice(stats, file);
+        }
+      }
+      try {
+        await ops.unlink(file);
+      } catch (cause) {
+        if (errnoCode(cause) !== 'ENOENT') throw cause;
+      }
+      try {
+        await ops.rmdir(where);
+      } catch (cause) {
+        if (errnoCode(cause) === 'ENOTEMPTY' || errnoCode(cause) === 'EEXIST') this.walkLeaf(where, shape, 'remove');
+        else if (errnoCode(cause) !== 'ENOENT') throw cause;
+      }
+    } catch (cause) {
+      if (cause instanceof JanitorError) throw cause;
+      throw new JanitorError('E_DELETE', `cannot delete ${where}: ${errnoCode(cause) ?? String(cause)}`, { path: where, cause });
+    }
+    this.removed++;
+    return data ? (stats?.size ?? 0) : 0;
+  }
+
+  /** `quarantine` for the concurrent sweep: the rename asynchronous on Node's fs. */
+  quarantineAsync(item: AsideItem): Promise<boolean> {
+    return this.aside.moveAsideAsync(item, this.async);
   }
 
   /** The known file's stats (a blob's data, a link), undefined where there is none. */

@@ -37,11 +37,12 @@ import type { TagSelector } from '../../select/select-tags.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
 import { type JournalTag, journalTagsOf, writeJournal } from '../journal.js';
+import type { PhaseListener } from '../phases.js';
 import { openTree, runDeleting } from '../skeleton.js';
 import { type RepoOutcome, markRepository } from './mark-repository.js';
 import { type FreeReport, restrictToTarget, sizeDeletableBlobs } from './free-target.js';
 import { planSweep } from './plan-sweep.js';
-import { sweepAside } from './sweep-aside.js';
+import { type SweepContext, sweepAside } from './sweep-aside.js';
 import { hasQuarantineRoom, sweepDirect } from './sweep-direct.js';
 
 export type { RepoOutcome };
@@ -60,7 +61,9 @@ export interface GcOptions {
   makeWorkers?: (reader: TreeReader) => StorageWorkers;
   /** --prefetch: reads kept in flight ahead of the scan on the real filesystem (scan/prefetch.ts; default 0: none). */
   prefetch?: number;
-  onPhase?: (phase: string, ms: number) => void;
+  onPhase?: PhaseListener;
+  /** SIGINT or SIGTERM received (main.ts): the sweep starts no new deletion, the run reports what it did. */
+  stopRequested?: () => 'SIGINT' | 'SIGTERM' | undefined;
   /** prune: what identifies this command in the journal (commands/journal.ts). */
   journal?: { fingerprint: string; command: string };
   /** the command line, recorded in the lock. */
@@ -229,7 +232,18 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     };
     try {
       // 2. mark
-      await timer.runAsync('mark', () => workers.scanRepositories(names, onScan, freshAfterMs, scanOptions));
+      await timer.runAsync('mark', () => {
+        timer.progress.total(names.length);
+        return workers.scanRepositories(
+          names,
+          (scan) => {
+            onScan(scan);
+            timer.progress.advance(1);
+          },
+          freshAfterMs,
+          scanOptions,
+        );
+      });
       options.selector?.assertExplicitFound();
       for (const rule of options.selector?.unmatchedRules() ?? []) warn(makeWarning('W_RULE_UNMATCHED', `${rule.origin} matches no repository`));
       outcomes.sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -293,6 +307,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       if (options.sizeBlobs) result.blobSizes = sizes;
     }
     if (options.dryRun) return result;
+    const signal = options.stopRequested ?? (() => undefined);
 
     // 5. sweep
     // A volume with no room for the quarantine is swept in place (sweep-direct.ts), unless a registry may be live.
@@ -326,7 +341,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     const swept: SweepCounts = { tags: 0, tagIndexEntries: 0, manifests: 0, linklessRevisions: 0, layerLinks: 0, blobs: 0, bytes: 0 };
     result.swept = swept;
     try {
-      const changed = (direct ? sweepDirect : sweepAside)({
+      const context: SweepContext = {
         reader,
         vacuum,
         index,
@@ -337,8 +352,15 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
         replaceOutcome: (outcome) => replaceOutcome(outcomes, outcome),
         warn,
         timer,
+        stopRequested: () => signal() !== undefined,
         swept,
-      });
+      };
+      // The direct sweep (no room for the quarantine) is synchronous and runs to its end.
+      const { changed, stopped } = direct ? { changed: sweepDirect(context), stopped: false } : await sweepAside(context);
+      if (stopped) {
+        // A signal: what was done is reported, what is aside goes back (below), a rerun finishes.
+        throw new JanitorError('E_INTERRUPTED', `interrupted by ${signal() ?? 'a signal'}: no new deletion was started, the ones under way finished`);
+      }
       if (changed) result.revalidations++;
       result.blobsDeletedCount = swept.blobs;
       result.bytesFreed = swept.bytes;

@@ -13,6 +13,14 @@
 // A push that completed before (b) is seen by (b); one that starts after
 // (a) finds its blobs or manifest missing and fails loudly
 // (MANIFEST_BLOB_UNKNOWN), never succeeds against what is about to go.
+//
+// Each step is a group run concurrently (vacuum.ts runBounded, at most
+// SWEEP_IN_FLIGHT deletions under way: the one bound of the deletion side),
+// and a group starts only when the one before it has finished: tags, then
+// tag index entries and linkless revisions, then revisions aside, then
+// blobs aside; after the recheck, revisions, then layer links, then blobs.
+// A signal (SweepContext.stopRequested) stops the start of new deletions;
+// those in flight finish, and the outcome lists are cut to what was done.
 
 import { type Warn, makeWarning } from '../../errors.js';
 import type { BlobIndex } from '../../model/blob-index.js';
@@ -21,9 +29,10 @@ import { DigestList } from '../../model/digest-list.js';
 import type { RepoScan } from '../../model/repository.js';
 import { scanRepository } from '../../scan/scan-repository.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
-import type { Vacuum } from '../../storage/vacuum.js';
+import { type DeletionTarget, SWEEP_IN_FLIGHT, type Vacuum, runBounded } from '../../storage/vacuum.js';
+import type { PhaseTimer } from '../phases.js';
 import type { RepoOutcome } from './mark-repository.js';
-import { targetsOf } from './plan-sweep.js';
+import { type Counted, targetsOf } from './plan-sweep.js';
 
 export interface SweepContext {
   reader: TreeReader;
@@ -37,7 +46,9 @@ export interface SweepContext {
   findChanged: () => string[];
   replaceOutcome: (outcome: RepoOutcome) => void;
   warn: Warn;
-  timer: { run<T>(name: string, body: () => T): T };
+  timer: Pick<PhaseTimer, 'runAsync' | 'run' | 'progress'>;
+  /** true once SIGINT or SIGTERM asked the run to stop: no new deletion starts. */
+  stopRequested?: () => boolean;
   /** incremented as deletions complete (index.ts SweepCounts). */
   swept: { tags: number; tagIndexEntries: number; manifests: number; linklessRevisions: number; layerLinks: number; blobs: number; bytes: number };
 }
@@ -46,30 +57,137 @@ export interface SweepContext {
 // steadily; what changes later are pushes that began with everything aside.
 const MAX_RECHECKS = 5;
 
-/** Runs the sweep; returns whether the recheck found repositories changed. */
-export function sweepAside(context: SweepContext): boolean {
+/**
+ * One group of the sweep, run concurrently. Returns whether every item was
+ * done and, for cutting the reported lists to what was done, whether item
+ * `i` (in the order given) was: the items start in order, so those done are
+ * the first `started` but for the few that failed.
+ */
+async function group<T>(
+  items: readonly T[],
+  step: (item: T) => Promise<void>,
+  stop: () => boolean,
+): Promise<{ complete: boolean; done: (i: number) => boolean; failure: Error | undefined }> {
+  let started = 0;
+  const failed = new Set<number>();
+  let complete = false;
+  let failure: Error | undefined;
+  try {
+    complete = await runBounded(
+      items.keys(),
+      SWEEP_IN_FLIGHT,
+      async (i) => {
+        started = Math.max(started, i + 1);
+        try {
+          await step(items[i] as T);
+        } catch (error) {
+          failed.add(i);
+          throw error;
+        }
+      },
+      stop,
+    );
+  } catch (error) {
+    failure = error instanceof Error ? error : new Error(String(error));
+  }
+  return { complete, done: (i) => i < started && !failed.has(i), failure };
+}
+
+/** Runs the sweep; returns whether the recheck found repositories changed, and whether a signal stopped it. */
+export async function sweepAside(context: SweepContext): Promise<{ changed: boolean; stopped: boolean }> {
   const { vacuum, index, outcomes, swept, timer } = context;
+  const stop = context.stopRequested ?? (() => false);
   const asideRevisions = new Map<string, Set<Digest>>();
   const asideBlobs = new DigestList();
+  /** Nothing after (a) was done: the plan's lists of revisions and layer links are emptied (what is aside goes back: index.ts). */
+  const nothingAfterA = (): void => {
+    for (const outcome of outcomes) {
+      outcome.manifestsDeleted = new DigestList();
+      outcome.layerLinksDeleted = new DigestList();
+    }
+    index.forEachUnmarked((digest) => index.mark(digest));
+  };
 
   // a. deletions that no push can need, then the rest aside
-  timer.run('sweep', () => {
-    for (const [target, counter] of targetsOf(outcomes, false)) {
-      if (target.kind === 'revision' && counter === 'manifests') {
-        if (vacuum.quarantine({ kind: 'revision', repository: target.repository, digest: target.digest })) {
-          let set = asideRevisions.get(target.repository);
-          if (!set) asideRevisions.set(target.repository, (set = new Set()));
-          set.add(target.digest);
-        }
-        continue;
+  const first = await timer
+    .runAsync('sweep', async () => {
+      const removals: [DeletionTarget, Counted][] = [];
+      const revisions: { repository: string; digest: Digest }[] = [];
+      for (const [target, counter] of targetsOf(outcomes, false)) {
+        if (target.kind === 'revision' && counter === 'manifests') revisions.push({ repository: target.repository, digest: target.digest });
+        else removals.push([target, counter]);
       }
-      vacuum.remove(target);
-      context.swept[counter]++;
-    }
-    index.forEachUnmarked((digest) => {
-      if (vacuum.quarantine({ kind: 'blob', digest })) asideBlobs.push(digest);
+      const blobs = new DigestList();
+      index.forEachUnmarked((digest) => {
+        blobs.push(digest);
+      });
+      const candidates = [...blobs];
+      timer.progress.total(removals.length + revisions.length + candidates.length);
+      // Tags (prune) one at a time, in order: a tag is several files.
+      const tags = removals.filter(([target]) => target.kind === 'tag');
+      const leaves = removals.filter(([target]) => target.kind !== 'tag');
+      let tagsDone = 0;
+      for (const [target] of tags) {
+        if (stop()) break;
+        vacuum.remove(target);
+        swept.tags++;
+        tagsDone++;
+        timer.progress.advance(1);
+      }
+      // What prune removed is the first `swept.tags` tags of the plan's order.
+      let keep = swept.tags;
+      for (const outcome of outcomes) {
+        if (outcome.tagsRemoved.length <= keep) keep -= outcome.tagsRemoved.length;
+        else {
+          outcome.tagsRemoved = outcome.tagsRemoved.slice(0, keep);
+          keep = 0;
+        }
+      }
+      if (tagsDone < tags.length) return false;
+      const step1 = await group(
+        leaves,
+        async ([target, counter]) => {
+          await vacuum.removeAsync(target);
+          swept[counter]++;
+          timer.progress.advance(1);
+        },
+        stop,
+      );
+      if (step1.failure !== undefined) throw step1.failure;
+      if (!step1.complete) return false;
+      const step2 = await group(
+        revisions,
+        async (item) => {
+          if (await vacuum.quarantineAsync({ kind: 'revision', ...item })) {
+            let set = asideRevisions.get(item.repository);
+            if (!set) asideRevisions.set(item.repository, (set = new Set()));
+            set.add(item.digest);
+          }
+          timer.progress.advance(1);
+        },
+        stop,
+      );
+      if (step2.failure !== undefined) throw step2.failure;
+      if (!step2.complete) return false;
+      const step3 = await group(
+        candidates,
+        async (digest) => {
+          if (await vacuum.quarantineAsync({ kind: 'blob', digest })) asideBlobs.push(digest);
+          timer.progress.advance(1);
+        },
+        stop,
+      );
+      if (step3.failure !== undefined) throw step3.failure;
+      return step3.complete;
+    })
+    .catch((error: unknown) => {
+      nothingAfterA();
+      throw error;
     });
-  });
+  if (!first) {
+    nothingAfterA();
+    return { changed: false, stopped: true };
+  }
 
   // b. recheck
   let changed = false;
@@ -104,44 +222,101 @@ export function sweepAside(context: SweepContext): boolean {
     }
   });
 
-  // c. layer links, then what is still aside, for good
-  timer.run('sweep-blobs', () => {
+  // c. revisions, then layer links, then what is still aside, for good
+  const complete = await timer.runAsync('sweep-blobs', async () => {
+    const revisions: { outcome: RepoOutcome; digest: Digest }[] = [];
+    const links: { outcome: RepoOutcome; digest: Digest }[] = [];
     for (const outcome of outcomes) {
       const aside = asideRevisions.get(outcome.name);
-      if (aside) {
-        const gone = new DigestList();
-        for (const digest of outcome.manifestsDeleted) if (aside.has(digest)) gone.push(digest);
-        outcome.manifestsDeleted = gone;
-        for (const digest of aside) {
-          vacuum.remove({ kind: 'quarantinedRevision', repository: outcome.name, digest });
-          swept.manifests++;
-        }
-      }
+      const gone = new DigestList();
+      for (const digest of outcome.manifestsDeleted) if (aside?.has(digest)) gone.push(digest);
+      outcome.manifestsDeleted = gone;
+      for (const digest of aside ?? []) revisions.push({ outcome, digest });
       const still = new DigestList();
       for (const digest of outcome.layerLinksDeleted) if (!index.survives(digest)) still.push(digest);
       outcome.layerLinksDeleted = still;
-      for (const digest of still) {
-        vacuum.remove({ kind: 'layerLink', repository: outcome.name, digest });
+      for (const digest of still) links.push({ outcome, digest });
+    }
+    const blobs = [...asideBlobs];
+    timer.progress.total(revisions.length + links.length + blobs.length);
+    /** Cuts each outcome's list to the items of `items` that were done. */
+    const cut = (items: { outcome: RepoOutcome; digest: Digest }[], done: (i: number) => boolean, list: 'manifestsDeleted' | 'layerLinksDeleted'): void => {
+      const kept = new Map<RepoOutcome, Set<Digest>>();
+      items.forEach(({ outcome, digest }, i) => {
+        if (!done(i)) return;
+        let set = kept.get(outcome);
+        if (!set) kept.set(outcome, (set = new Set()));
+        set.add(digest);
+      });
+      for (const outcome of outcomes) {
+        const set = kept.get(outcome);
+        const left = new DigestList();
+        for (const digest of outcome[list]) if (set?.has(digest)) left.push(digest);
+        outcome[list] = left;
+      }
+    };
+    const step1 = await group(
+      revisions,
+      async ({ outcome, digest }) => {
+        await vacuum.removeAsync({ kind: 'quarantinedRevision', repository: outcome.name, digest });
+        swept.manifests++;
+        timer.progress.advance(1);
+      },
+      stop,
+    );
+    if (!step1.complete) {
+      cut(revisions, step1.done, 'manifestsDeleted');
+      cut(links, () => false, 'layerLinksDeleted');
+      if (step1.failure !== undefined) throw step1.failure;
+      return false;
+    }
+    const step2 = await group(
+      links,
+      async ({ outcome, digest }) => {
+        await vacuum.removeAsync({ kind: 'layerLink', repository: outcome.name, digest });
         swept.layerLinks++;
-      }
+        timer.progress.advance(1);
+      },
+      stop,
+    );
+    if (!step2.complete) {
+      cut(links, step2.done, 'layerLinksDeleted');
+      if (step2.failure !== undefined) throw step2.failure;
+      return false;
     }
-    for (const digest of asideBlobs) {
-      if (index.isMarked(digest)) {
-        // Needed now (marked by the recheck): back, unless restoreNeeded put it back already.
-        if (!context.reader.mtimeOf({ kind: 'blobDir', digest })) {
-          vacuum.restore({ kind: 'blob', digest });
-          restored++;
+    const needed: Digest[] = [];
+    const step3 = await group(
+      blobs,
+      async (digest) => {
+        if (index.isMarked(digest)) {
+          needed.push(digest);
+          return;
         }
-        continue;
+        const bytes = await vacuum.removeAsync({ kind: 'quarantinedBlob', digest });
+        swept.bytes += bytes;
+        swept.blobs++;
+        timer.progress.advance(1, bytes);
+      },
+      stop,
+    );
+    // Not deleted (not started, failed, or needed now): not reported as deleted.
+    blobs.forEach((digest, i) => {
+      if (!step3.done(i)) index.mark(digest);
+    });
+    for (const digest of needed) {
+      // Needed now (marked by the recheck): back, unless restoreNeeded put it back already.
+      if (!context.reader.mtimeOf({ kind: 'blobDir', digest })) {
+        vacuum.restore({ kind: 'blob', digest });
+        restored++;
       }
-      swept.bytes += vacuum.remove({ kind: 'quarantinedBlob', digest });
-      swept.blobs++;
     }
-    vacuum.removeQuarantineDirs();
+    if (step3.failure !== undefined) throw step3.failure;
+    if (step3.complete) vacuum.removeQuarantineDirs();
+    return step3.complete;
   });
   if (restored > 0)
     context.warn(makeWarning('W_RESTORED', `${restored} blobs or manifests moved aside were needed by pushes made during the sweep and were put back`));
-  return changed;
+  return { changed, stopped: !complete };
 }
 
 /**
