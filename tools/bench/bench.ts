@@ -1,120 +1,311 @@
-// npm run bench -- [--blobs N] [--seed S] [--dir DIR] [--no-reference]
+// npm run bench -- [--blobs N] [--shape few-large|many-small|both] [--runs R] [--cold]
+//                  [--seed S] [--dir DIR] [--no-reference] [--no-baseline] [--janitor PATH]
 //
-// Generates (once, cached under DIR) a synthetic tree of about N blobs, then
-// times `gc -d` and `gc -m -d` (ours with the default -j and with -j 1, and
-// Distribution's `garbage-collect` when installed) on a warm page cache,
-// printing wall time, peak RSS (GNU time's %M) and the ratios. Every command
-// runs once unmeasured first, to warm the cache for all of them alike.
+// Generates (once, cached under DIR) a synthetic tree of about N blobs per
+// shape (generate-tree.ts: few-large, the original 500-repositories-per-1M
+// tree, and many-small, 1,400 repositories and ~14k tags per 100k blobs),
+// then times on each: our `gc -d` and `gc -m -d` (default -j and -j 1),
+// Distribution's `garbage-collect -d` and `-m -d` (when installed), and the
+// minimal-reads baseline (minimal-reads.ts: one thread, and 32 reads in
+// flight). Printed: the median of R runs (wall time, peak RSS from GNU
+// time's %M), the ratios, and the counts each run reported, with ours
+// checked against the reference's (plain gc: blobs marked and eligible are
+// equal; -m: ours keeps the children and referrers of kept indexes, so it
+// deletes a subset).
+//
+// Warm (the default): every command runs once unmeasured first; the R runs
+// then go round-robin over the commands, so load from elsewhere on the
+// machine falls on all of them alike. --cold: `sync; echo 3 >
+// /proc/sys/vm/drop_caches` (root only) before every timed run, no warm-up.
+//
+// The baseline's time is what it reports itself (first read to last): its
+// process start (tsx) is left out, so it is a floor the others are held to.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateTree } from './generate-tree.js';
+import { TREE_SHAPES, type TreeShape, generateTree } from './generate-tree.js';
 
 const REGISTRY_BIN = process.env.REGISTRY_BIN ?? '/usr/bin/docker-registry';
 const TIME_BIN = '/usr/bin/time';
 const here = path.dirname(fileURLToPath(import.meta.url));
-const JANITOR = path.resolve(here, '../../bin/registry-janitor.js');
+const TSX = path.resolve(here, '../../node_modules/.bin/tsx');
+const MINIMAL_READS = path.join(here, 'minimal-reads.ts');
+const BASELINE_INFLIGHT = 32;
 
 function argValue(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
 
-interface Measured {
-  label: string;
-  seconds: number;
-  rssMB: number | undefined;
-  summary: string;
+/** What a run reported: the reference's summary line, our JSON, the baseline's JSON. */
+interface Counts {
+  blobsMarked?: number;
+  blobsEligible?: number;
+  manifestsEligible?: number;
+  revalidateMs?: number;
+  /** the baseline's own elapsed time, reads only */
+  selfMs?: number;
+  text: string;
 }
 
-/** Runs a command, keeping only the tail of its stdout (the reference prints a line per blob). */
-function measure(label: string, command: string[]): Promise<Measured> {
+interface Measured {
+  seconds: number;
+  rssMB: number | undefined;
+  counts: Counts;
+}
+
+type Kind = 'janitor' | 'reference' | 'baseline';
+interface Command {
+  label: string;
+  kind: Kind;
+  argv: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+function parseCounts(kind: Kind, stdout: string): Counts {
+  if (kind === 'reference') {
+    const m = /(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible for deletion/.exec(stdout);
+    if (!m) return { text: '' };
+    return { blobsMarked: Number(m[1]), blobsEligible: Number(m[2]), manifestsEligible: Number(m[3]), text: m[0] };
+  }
+  const json = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as {
+    blobsMarked?: number;
+    blobsDeleted?: unknown[];
+    manifestsDeleted?: unknown[];
+    phasesMs?: { revalidate?: number };
+    ms?: number;
+    listings?: number;
+    links?: number;
+    manifests?: number;
+  };
+  if (kind === 'baseline') {
+    return { selfMs: json.ms, text: `${json.listings} listings, ${json.links} links and ${json.manifests} manifests read` };
+  }
+  const counts: Counts = {
+    blobsMarked: json.blobsMarked,
+    blobsEligible: json.blobsDeleted?.length,
+    manifestsEligible: json.manifestsDeleted?.length,
+    revalidateMs: json.phasesMs?.revalidate,
+    text: '',
+  };
+  counts.text = `${counts.blobsMarked} blobs marked, ${counts.blobsEligible} blobs and ${counts.manifestsEligible} manifests eligible for deletion`;
+  return counts;
+}
+
+/** Runs a command; our JSON is kept whole, the reference's output (a line per blob) only its tail. */
+function measure(command: Command): Promise<Measured> {
   const timeFile = path.join(os.tmpdir(), `rj-bench-time-${process.pid}`);
   const useTime = fs.existsSync(TIME_BIN);
-  const argv = useTime ? [TIME_BIN, '-f', '%M', '-o', timeFile, ...command] : command;
+  const argv = useTime ? [TIME_BIN, '-f', '%M', '-o', timeFile, ...command.argv] : command.argv;
+  const keepAll = command.kind !== 'reference';
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: command.env ?? process.env });
+    const chunks: Buffer[] = [];
     let tail = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-4096)));
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (keepAll) chunks.push(chunk);
+      else tail = (tail + chunk.toString()).slice(-4096);
+    });
     child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4096)));
     child.on('error', reject);
     child.on('exit', (code) => {
       const seconds = (performance.now() - started) / 1000;
+      const stdout = keepAll ? Buffer.concat(chunks).toString() : tail;
       if (code !== 0) {
-        reject(new Error(`${label} exited ${code}: ${stderr}${tail}`));
+        reject(new Error(`${command.label} exited ${code}: ${stderr}${stdout.slice(-2000)}`));
         return;
       }
       const rssKB = useTime ? Number(fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop()) : NaN;
-      const revalidate = /"revalidate":(\d+)/.exec(tail)?.[1];
-      const summary =
-        (/(\d+ blobs marked, \d+ blobs and \d+ manifests eligible for deletion)/.exec(tail)?.[1] ?? '') +
-        (revalidate === undefined ? '' : `revalidation pass ${revalidate} ms (${(Number(revalidate) / 10 / seconds).toFixed(2)}% of the run)`);
-      resolve({ label, seconds, rssMB: Number.isFinite(rssKB) ? rssKB / 1024 : undefined, summary });
+      const counts = parseCounts(command.kind, stdout);
+      resolve({ seconds: counts.selfMs === undefined ? seconds : counts.selfMs / 1000, rssMB: Number.isFinite(rssKB) ? rssKB / 1024 : undefined, counts });
     });
   });
+}
+
+function dropCaches(): void {
+  const result = spawnSync('sh', ['-c', 'sync; echo 3 > /proc/sys/vm/drop_caches'], { stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('--cold: could not drop the page cache (root only: sync; echo 3 > /proc/sys/vm/drop_caches)');
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+interface Row {
+  label: string;
+  kind: Kind;
+  seconds: number;
+  spread: string;
+  rssMB: number | undefined;
+  counts: Counts;
+}
+
+function treeFor(
+  dir: string,
+  shape: TreeShape,
+  blobs: number,
+  seed: number,
+): { root: string; stats: { blobs: number; repositories: number; revisions: number; tags: number } } {
+  // few-large keeps its original directory name, so a cached tree stays valid.
+  const root = path.join(dir, shape === 'few-large' ? `tree-${blobs}-seed${seed}` : `tree-${shape}-${blobs}-seed${seed}`);
+  const marker = path.join(root, '.generated.json');
+  if (!fs.existsSync(marker)) {
+    fs.rmSync(root, { recursive: true, force: true });
+    console.log(`generating ${shape}, ~${blobs} blobs (seed ${seed}) under ${root} ...`);
+    const started = performance.now();
+    const stats = generateTree({ blobs, seed, root, shape });
+    fs.writeFileSync(marker, JSON.stringify(stats));
+    console.log(`generated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  return { root, stats: JSON.parse(fs.readFileSync(marker, 'utf8')) as { blobs: number; repositories: number; revisions: number; tags: number } };
+}
+
+async function benchShape(
+  shape: TreeShape,
+  options: { blobs: number; seed: number; dir: string; runs: number; cold: boolean; reference: boolean; baseline: boolean; janitor: string },
+): Promise<Row[]> {
+  const { root, stats } = treeFor(options.dir, shape, options.blobs, options.seed);
+  console.log(`\n== ${shape}: ${stats.blobs} blobs, ${stats.repositories} repositories, ${stats.revisions} revisions, ${stats.tags} tags (${root})`);
+  const config = path.join(options.dir, `bench-config-${shape}.yml`);
+  fs.writeFileSync(config, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${root}\nhttp:\n  addr: 127.0.0.1:0\n`);
+  // --grace 0s: the tree was just generated, so the default window (1h)
+  // would spare all of it; the reference has no window.
+  const ours = (label: string, ...flags: string[]): Command => ({
+    label,
+    kind: 'janitor',
+    argv: [process.execPath, options.janitor, 'gc', ...flags, '--grace', '0s', '--json', '--root', root],
+  });
+  const commands: Command[] = [
+    ours('janitor gc -d', '-d'),
+    ours('janitor gc -d -j 1', '-d', '-j', '1'),
+    ours('janitor gc -m -d', '-m', '-d'),
+    ours('janitor gc -m -d -j 1', '-m', '-d', '-j', '1'),
+  ];
+  if (options.reference) {
+    commands.push({ label: 'reference garbage-collect -d', kind: 'reference', argv: [REGISTRY_BIN, 'garbage-collect', '-d', config] });
+    commands.push({ label: 'reference garbage-collect -m -d', kind: 'reference', argv: [REGISTRY_BIN, 'garbage-collect', '-m', '-d', config] });
+  }
+  if (options.baseline) {
+    commands.push({ label: 'minimal reads, 1 thread', kind: 'baseline', argv: [TSX, MINIMAL_READS, root] });
+    commands.push({
+      label: `minimal reads, ${BASELINE_INFLIGHT} in flight`,
+      kind: 'baseline',
+      argv: [TSX, MINIMAL_READS, root, '--inflight', String(BASELINE_INFLIGHT)],
+      env: { ...process.env, UV_THREADPOOL_SIZE: String(BASELINE_INFLIGHT) },
+    });
+  }
+  if (!options.cold) for (const command of commands) await measure(command); // warm-up, unmeasured
+  const samples = new Map<string, Measured[]>(commands.map((c) => [c.label, []]));
+  for (let run = 0; run < options.runs; run++) {
+    for (const command of commands) {
+      if (options.cold) dropCaches();
+      samples.get(command.label)!.push(await measure(command));
+    }
+  }
+  const rows: Row[] = commands.map((command) => {
+    const list = samples.get(command.label)!;
+    const seconds = list.map((m) => m.seconds);
+    const rss = list.map((m) => m.rssMB).filter((v): v is number => v !== undefined);
+    return {
+      label: command.label,
+      kind: command.kind,
+      seconds: median(seconds),
+      spread: `${Math.min(...seconds).toFixed(2)}-${Math.max(...seconds).toFixed(2)}`,
+      rssMB: rss.length > 0 ? median(rss) : undefined,
+      counts: list[list.length - 1]!.counts,
+    };
+  });
+  for (const row of rows) {
+    const revalidate = row.counts.revalidateMs === undefined ? '' : `; revalidation ${row.counts.revalidateMs} ms`;
+    console.log(
+      `${row.label.padEnd(34)} ${row.seconds.toFixed(2).padStart(8)} s (${row.spread})  ${row.rssMB === undefined ? '   n/a' : row.rssMB.toFixed(0).padStart(6)} MB  ${row.counts.text}${revalidate}`,
+    );
+  }
+  const find = (label: string): Row | undefined => rows.find((r) => r.label === label);
+  const check = (ours: string, reference: string, mustEqual: boolean): void => {
+    const a = find(ours)?.counts;
+    const b = find(reference)?.counts;
+    if (!a || !b || b.blobsMarked === undefined) return;
+    const same = a.blobsMarked === b.blobsMarked && a.blobsEligible === b.blobsEligible;
+    if (mustEqual) {
+      console.log(`${ours}: blobs marked and eligible ${same ? 'equal the reference' : `DIFFER from the reference (${a.text} / ${b.text})`}`);
+    } else {
+      const subset = (a.blobsEligible ?? 0) <= (b.blobsEligible ?? 0) && (a.manifestsEligible ?? 0) <= (b.manifestsEligible ?? 0);
+      console.log(
+        `${ours}: ${same ? 'equal to the reference' : `${(b.blobsEligible ?? 0) - (a.blobsEligible ?? 0)} blobs and ${(b.manifestsEligible ?? 0) - (a.manifestsEligible ?? 0)} manifests fewer than the reference (the children and referrers of kept indexes)`}${subset ? '' : ' -- NOT a subset: check'}`,
+      );
+    }
+  };
+  check('janitor gc -d', 'reference garbage-collect -d', true);
+  check('janitor gc -d -j 1', 'reference garbage-collect -d', true);
+  check('janitor gc -m -d', 'reference garbage-collect -m -d', false);
+  check('janitor gc -m -d -j 1', 'reference garbage-collect -m -d', false);
+  return rows;
+}
+
+function ratios(shapes: Map<TreeShape, Row[]>): void {
+  const labels = [...shapes.values()][0]?.map((r) => r.label) ?? [];
+  const names = [...shapes.keys()];
+  console.log(`\n== side by side (median s / peak RSS MB; ratio: reference time / ours, our RSS / reference's)`);
+  console.log(`${''.padEnd(34)} ${names.map((n) => n.padStart(26)).join(' ')}`);
+  for (const label of labels) {
+    const cells = names.map((name) => {
+      const row = shapes.get(name)?.find((r) => r.label === label);
+      return (row ? `${row.seconds.toFixed(2)} s ${row.rssMB === undefined ? 'n/a' : row.rssMB.toFixed(0)} MB` : '').padStart(26);
+    });
+    console.log(`${label.padEnd(34)} ${cells.join(' ')}`);
+  }
+  const pairs: [string, string][] = [
+    ['janitor gc -d', 'reference garbage-collect -d'],
+    ['janitor gc -d -j 1', 'reference garbage-collect -d'],
+    ['janitor gc -m -d', 'reference garbage-collect -m -d'],
+    ['janitor gc -m -d -j 1', 'reference garbage-collect -m -d'],
+    ['janitor gc -m -d', `minimal reads, ${BASELINE_INFLIGHT} in flight`],
+    ['janitor gc -m -d', 'minimal reads, 1 thread'],
+    ['janitor gc -d', `minimal reads, ${BASELINE_INFLIGHT} in flight`],
+  ];
+  for (const [ours, other] of pairs) {
+    const cells = names.map((name) => {
+      const rows = shapes.get(name) ?? [];
+      const a = rows.find((r) => r.label === ours);
+      const b = rows.find((r) => r.label === other);
+      if (!a || !b) return ''.padStart(26);
+      const rss = a.rssMB && b.rssMB && b.kind === 'reference' ? `, RSS ${(a.rssMB / b.rssMB).toFixed(2)}x` : '';
+      const text = b.kind === 'baseline' ? `${(a.seconds / b.seconds).toFixed(2)}x the baseline` : `${(b.seconds / a.seconds).toFixed(1)}x faster${rss}`;
+      return text.padStart(26);
+    });
+    console.log(`${`${ours} vs ${other.replace('reference ', '')}`.padEnd(34).slice(0, 60)} ${cells.join(' ')}`);
+  }
 }
 
 async function main(): Promise<void> {
   const blobs = Number(argValue('--blobs', '100000'));
   const seed = Number(argValue('--seed', '1'));
+  const runs = Number(argValue('--runs', '3'));
   const dir = path.resolve(argValue('--dir', '.bench'));
+  const janitor = path.resolve(argValue('--janitor', path.resolve(here, '../../bin/registry-janitor.js')));
+  const shapeArg = argValue('--shape', 'both');
+  const shapes: TreeShape[] = shapeArg === 'both' ? [...TREE_SHAPES] : TREE_SHAPES.filter((s) => s === shapeArg);
+  if (shapes.length === 0) throw new Error(`--shape: one of ${TREE_SHAPES.join(', ')} or both`);
+  const cold = process.argv.includes('--cold');
   const skipReference = process.argv.includes('--no-reference');
-  const withReference = !skipReference && fs.existsSync(REGISTRY_BIN);
-  const root = path.join(dir, `tree-${blobs}-seed${seed}`);
-  const marker = path.join(root, '.generated.json');
-
-  if (!fs.existsSync(marker)) {
-    fs.rmSync(root, { recursive: true, force: true });
-    console.log(`generating ~${blobs} blobs (seed ${seed}) under ${root} ...`);
-    const started = performance.now();
-    const stats = generateTree({ blobs, seed, root });
-    fs.writeFileSync(marker, JSON.stringify(stats));
-    console.log(`generated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  }
-  const stats = JSON.parse(fs.readFileSync(marker, 'utf8'));
+  const reference = !skipReference && fs.existsSync(REGISTRY_BIN);
+  const baseline = !process.argv.includes('--no-baseline');
+  fs.mkdirSync(dir, { recursive: true });
   console.log(
-    `tree: ${stats.blobs} blobs, ${stats.repositories} repositories, ${stats.revisions} revisions, ${stats.tags} tags; ${os.cpus().length} cores, node ${process.version}`,
+    `${cold ? 'cold (caches dropped before every timed run)' : 'warm (one unmeasured run each first)'}, median of ${runs}; ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
   );
-
-  const config = path.join(dir, 'bench-config.yml');
-  fs.writeFileSync(config, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${root}\nhttp:\n  addr: 127.0.0.1:0\n`);
-  // --grace 0s: the tree was just generated, so the default window (1h)
-  // would spare all of it; the reference has no window.
-  const runs: [string, string[]][] = [
-    ['janitor gc -d', [process.execPath, JANITOR, 'gc', '-d', '--grace', '0s', '--json', '--root', root]],
-    ['janitor gc -d -j 1', [process.execPath, JANITOR, 'gc', '-d', '-j', '1', '--grace', '0s', '--json', '--root', root]],
-    ['janitor gc -m -d', [process.execPath, JANITOR, 'gc', '-m', '-d', '--grace', '0s', '--json', '--root', root]],
-    ['janitor gc -m -d -j 1', [process.execPath, JANITOR, 'gc', '-m', '-d', '-j', '1', '--grace', '0s', '--json', '--root', root]],
-  ];
-  if (withReference) {
-    runs.push(['reference garbage-collect -d', [REGISTRY_BIN, 'garbage-collect', '-d', config]]);
-    runs.push(['reference garbage-collect -m -d', [REGISTRY_BIN, 'garbage-collect', '-m', '-d', config]]);
-  } else {
-    console.log(skipReference ? '(--no-reference: reference not measured)' : `(${REGISTRY_BIN} not installed: reference not measured)`);
-  }
-  const results = new Map<string, Measured>();
-  for (const [label, command] of runs) {
-    await measure(label, command); // warm-up, unmeasured
-    const m = await measure(label, command);
-    results.set(label, m);
-    console.log(
-      `${label.padEnd(34)} ${m.seconds.toFixed(2).padStart(8)} s  ${m.rssMB === undefined ? '   n/a' : m.rssMB.toFixed(0).padStart(6)} MB  ${m.summary}`,
-    );
-  }
-  const ratio = (ours: string, reference: string): void => {
-    const a = results.get(ours);
-    const b = results.get(reference);
-    if (!a || !b) return;
-    const rss = a.rssMB && b.rssMB ? `, peak RSS ${(a.rssMB / b.rssMB).toFixed(2)}x of the reference's` : '';
-    console.log(`${ours}: ${(b.seconds / a.seconds).toFixed(1)}x faster than ${reference}${rss}`);
-  };
-  ratio('janitor gc -d', 'reference garbage-collect -d');
-  ratio('janitor gc -m -d', 'reference garbage-collect -m -d');
+  if (!reference) console.log(skipReference ? '(--no-reference: reference not measured)' : `(${REGISTRY_BIN} not installed: reference not measured)`);
+  const results = new Map<TreeShape, Row[]>();
+  for (const shape of shapes) results.set(shape, await benchShape(shape, { blobs, seed, dir, runs, cold, reference, baseline, janitor }));
+  ratios(results);
 }
 
 main().catch((error: unknown) => {

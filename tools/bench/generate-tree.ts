@@ -7,15 +7,30 @@
 // an occasional referrer, and layers drawn partly from a shared base pool.
 // Repository names nest (team3/svc41 and team3/svc41/worker). About 3% of
 // blobs are orphans. A blob target of N gives about N blobs.
+//
+// Two shapes:
+// - few-large (the default, the original bench tree): ~2,000 blobs per
+//   repository, 500 repositories per 1M blobs, a handful of tags each.
+// - many-small (issue 10 item 1, as CI-heavy registries look): ~71 blobs per
+//   repository, so 1,400 repositories and ~14k tags per 100k blobs (14k
+//   repositories at 1M), ~10 tags per repository (6 to 14), and about half
+//   of the top-level manifests untagged: every CI build pushes an image,
+//   the rolling tag (latest) moves on, and only the newest builds keep a
+//   tag. About 10% of builds are multi-arch indexes.
 
 import fs from 'node:fs';
 import type { Descriptor, WritableFileSystem } from '../../test/support/tree-builder.js';
 import { TreeBuilder, forPlatform } from '../../test/support/tree-builder.js';
 
+export type TreeShape = 'few-large' | 'many-small';
+export const TREE_SHAPES: readonly TreeShape[] = ['few-large', 'many-small'];
+
 export interface GenerateOptions {
   blobs: number;
   seed: number;
   root: string;
+  /** default few-large */
+  shape?: TreeShape;
 }
 
 export interface GeneratedStats {
@@ -42,6 +57,7 @@ const BLOBS_PER_REPOSITORY = 2000;
 const SHARED_BASE_LAYERS = 64;
 
 export function generateTree(options: GenerateOptions, filesystem: WritableFileSystem = fs): GeneratedStats {
+  if (options.shape === 'many-small') return generateManySmall(options, filesystem);
   const random = makeRandom(options.seed);
   const pick = (n: number): number => Math.floor(random() * n);
   const tree = new TreeBuilder(filesystem, `${options.root}/docker/registry/v2`);
@@ -108,6 +124,71 @@ export function generateTree(options: GenerateOptions, filesystem: WritableFileS
       stats.tags++;
     }
     while (stats.blobs < (r + 1) * blobsPerRepository) count(tree.putBlob(unique('orphan')));
+  }
+  return stats;
+}
+
+// many-small: 1,400 repositories per 100k blobs.
+const MANY_SMALL_BLOBS_PER_REPOSITORY = 100_000 / 1_400;
+
+function generateManySmall(options: GenerateOptions, filesystem: WritableFileSystem): GeneratedStats {
+  const random = makeRandom(options.seed);
+  const pick = (n: number): number => Math.floor(random() * n);
+  const tree = new TreeBuilder(filesystem, `${options.root}/docker/registry/v2`);
+  const stats: GeneratedStats = { blobs: 0, repositories: 0, revisions: 0, tags: 0 };
+  const seen = new Set<string>();
+  const count = (digest: string): void => {
+    if (!seen.has(digest)) {
+      seen.add(digest);
+      stats.blobs++;
+    }
+  };
+  let serial = 0;
+  const unique = (label: string): string => `${label} ${options.seed} ${serial++} ${random().toString(36)}`;
+  const repositoryCount = Math.max(1, Math.round(options.blobs / MANY_SMALL_BLOBS_PER_REPOSITORY));
+  const blobsPerRepository = options.blobs / repositoryCount;
+  const now = Date.UTC(2026, 10, 1);
+
+  for (let r = 0; r < repositoryCount; r++) {
+    const group = `ci/group${r % 97}`;
+    const name = r % 7 === 6 ? `${group}/app${r - 1}/tests` : `${group}/app${r}`;
+    stats.repositories++;
+    const pushed: Descriptor[] = [];
+    const budget = (r + 1) * blobsPerRepository - 2;
+    const image = (format: 'docker' | 'oci', arch = 'amd64'): Descriptor => {
+      const layers = [`base-layer ${pick(SHARED_BASE_LAYERS)}`];
+      for (let i = 0, n = 1 + pick(2); i < n; i++) layers.push(unique('layer'));
+      const d = tree.pushImage(name, { layers, format, config: JSON.stringify({ architecture: arch, os: 'linux', id: unique('config') }) });
+      for (const blob of [d.digest, d.config.digest, ...d.layers.map((l) => l.digest)]) count(blob);
+      stats.revisions++;
+      return d;
+    };
+    while (stats.blobs < budget) {
+      if (random() < 0.1) {
+        const children = ['amd64', 'arm64'].map((arch) => forPlatform(image('oci', arch), arch));
+        const index = tree.pushIndex(name, children, 'oci');
+        count(index.digest);
+        stats.revisions++;
+        pushed.push(index);
+      } else {
+        pushed.push(image(random() < 0.5 ? 'oci' : 'docker'));
+      }
+    }
+    // Tags: `latest` re-pushed on every one of the last builds (its index
+    // keeps them all), then per-build tags on the newest; older builds stay
+    // untagged, as in a CI registry.
+    const wanted = Math.min(pushed.length, 6 + pick(9));
+    const rolling = Math.min(pushed.length, 4 + pick(8));
+    for (let i = pushed.length - rolling; i < pushed.length; i++) tree.tag(name, 'latest', pushed[i]!.digest, now - (pushed.length - i) * 3600_000);
+    stats.tags++;
+    for (let t = 1; t < wanted; t++) {
+      const build = pushed.length - t;
+      tree.tag(name, t % 3 === 0 ? `v1.${build}` : `build-${build}`, pushed[build]!.digest, now - t * 86_400_000);
+      stats.tags++;
+    }
+    // ~3% orphans: a repository's builds overshoot its share by a few
+    // blobs, so they are counted apart rather than filling up to it.
+    for (let o = 0, n = 1 + pick(3); o < n; o++) count(tree.putBlob(unique('orphan')));
   }
   return stats;
 }
