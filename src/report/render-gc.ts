@@ -59,7 +59,8 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
   lines.push(paint.strong(`${result.blobsMarked} blobs marked, ${result.blobsDeletedCount} blobs and ${manifests} manifests ${verb}`));
   lines.push(`${sum(result, (o) => o.layerLinksDeleted.length)} layer links ${verb}`);
   lines.push(paint.strong(`${formatBytes(result.bytesFreed)} ${result.dryRun ? 'would be freed' : 'freed'}`));
-  if (result.free) lines.push(renderFree(result.free, result.dryRun, paint));
+  // A sweep stopped part-way says so below, with what it freed.
+  if (result.free && !result.sweepError) lines.push(renderFree(result.free, result.dryRun, paint));
   const grace = result.keptByGrace;
   const spared = grace.tags + grace.manifests + grace.layerLinks + grace.blobs;
   if (spared > 0) {
@@ -241,7 +242,10 @@ export function writeGcJson(result: GcResult, write: (text: string) => void): vo
   field('bytesFreed', error && swept ? swept.bytes : result.bytesFreed);
   field('keptByGrace', result.keptByGrace);
   field('revalidations', result.revalidations);
-  if (result.free) field('free', result.free);
+  if (result.free) {
+    const freed = error && swept ? swept.bytes : result.free.freed;
+    field('free', { ...result.free, freed, reached: freed >= result.free.target });
+  }
   field('registry', result.registry ?? null);
   field('skipped', result.skipped);
   field(
