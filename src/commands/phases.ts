@@ -12,7 +12,13 @@ export interface PhaseProgress {
 }
 
 /** Who listens to the phases: a function told of each phase's end, or a progress line told of everything. */
-export type PhaseListener = ((phase: string, ms: number) => void) | (PhaseProgress & { begin(phase: string): void; end(phase: string, ms: number): void });
+/** A progress line: told of each phase's start, progress and end. */
+export interface ProgressListener extends PhaseProgress {
+  begin(phase: string): void;
+  end(phase: string, ms: number): void;
+}
+
+export type PhaseListener = ((phase: string, ms: number) => void) | ProgressListener;
 
 export interface PhaseTimer {
   phases: { name: string; ms: number }[];

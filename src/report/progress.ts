@@ -12,7 +12,7 @@
 // Writes go through `write`, which never throws (cli.ts: a full or closed
 // stderr loses the line, not the run).
 
-import type { PhaseListener } from '../commands/phases.js';
+import type { ProgressListener } from '../commands/phases.js';
 import { formatBytes } from './format.js';
 
 export type ProgressMode = 'tty' | 'log' | 'plain' | 'quiet';
@@ -29,11 +29,7 @@ export function progressMode(flags: { quiet?: boolean; progress?: boolean; json?
 }
 
 /** The listener for a mode (timePhases); `now` in ms (tests pin it). */
-export function progressLine(
-  mode: ProgressMode,
-  write: (text: string) => void,
-  now: () => number = Date.now,
-): Extract<PhaseListener, object> & { close(): void } {
+export function progressLine(mode: ProgressMode, write: (text: string) => void, now: () => number = Date.now): ProgressListener & { close(): void } {
   let phase = '';
   let started = 0;
   let total: number | undefined;
