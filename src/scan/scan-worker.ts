@@ -1,13 +1,11 @@
-// A read-side worker thread: takes jobs (scan a repository, size a shard of
-// blobs) and answers with the result or the typed error that stopped it.
+// A read-side worker thread: takes jobs (scan a batch of repositories, size
+// a shard of blobs) and answers with the result or the typed error that stopped it.
 // See scan-pool.ts.
 
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { JanitorError, describeError } from '../errors.js';
-import { runVetJob } from './storage-workers.js';
-import type { WorkerJob, WorkerReply } from './scan-pool.js';
-import { scanRepository } from './scan-repository.js';
+import { type WorkerJob, type WorkerReply, runJob } from './scan-pool.js';
 import { TreeReader } from '../storage/tree-reader.js';
 
 const reader = new TreeReader(fs, (workerData as { v2: string }).v2);
@@ -15,7 +13,7 @@ const reader = new TreeReader(fs, (workerData as { v2: string }).v2);
 parentPort?.on('message', (job: WorkerJob) => {
   let reply: WorkerReply;
   try {
-    reply = 'scan' in job ? { scan: scanRepository(reader, job.scan, job.freshAfterMs, job.options) } : { vetted: runVetJob(reader, job.vet) };
+    reply = runJob(reader, job);
   } catch (error) {
     reply = {
       error: {
