@@ -355,8 +355,8 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
         stopRequested: () => signal() !== undefined,
         swept,
       };
-      // The direct sweep (no room for the quarantine) is synchronous and runs to its end.
-      const { changed, stopped } = direct ? { changed: sweepDirect(context), stopped: false } : await sweepAside(context);
+      // The direct sweep (no room for the quarantine) is synchronous; it too starts no deletion after a signal.
+      const { changed, stopped } = direct ? sweepDirect(context) : await sweepAside(context);
       if (stopped) {
         // A signal: what was done is reported, what is aside goes back (below), a rerun finishes.
         throw new JanitorError('E_INTERRUPTED', `interrupted by ${signal() ?? 'a signal'}: no new deletion was started, the ones under way finished`);

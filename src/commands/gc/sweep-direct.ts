@@ -49,26 +49,37 @@ export function hasQuarantineRoom(reader: TreeReader, vacuum: Vacuum, outcomes: 
   return true;
 }
 
-/** The sweep without the quarantine: everything deleted in place, in the safe order. Returns false (no recheck ran). */
-export function sweepDirect(context: SweepContext): boolean {
+/**
+ * The sweep without the quarantine: everything deleted in place, in the
+ * safe order, one at a time. A signal (stopRequested, read between
+ * deletions) stops it before the next one: the counts say what was done,
+ * in the order of the report's lists. Never a recheck.
+ */
+export function sweepDirect(context: SweepContext): { changed: false; stopped: boolean } {
   const { vacuum, index, outcomes, swept, timer } = context;
+  const stop = context.stopRequested ?? (() => false);
+  let stopped = false;
+  const each = (remove: () => void): boolean => {
+    if (stopped || (stopped = stop())) return false;
+    remove();
+    return true;
+  };
   timer.run('sweep', () => {
     for (const [target, counter] of targetsOf(outcomes, false)) {
-      vacuum.remove(target);
+      if (!each(() => void vacuum.remove(target))) break;
       swept[counter]++;
     }
   });
   timer.run('sweep-blobs', () => {
     for (const { name, layerLinksDeleted } of outcomes) {
       for (const digest of layerLinksDeleted) {
-        vacuum.remove({ kind: 'layerLink', repository: name, digest });
+        if (!each(() => void vacuum.remove({ kind: 'layerLink', repository: name, digest }))) break;
         swept.layerLinks++;
       }
     }
     index.forEachUnmarked((digest) => {
-      swept.bytes += vacuum.remove({ kind: 'blob', digest });
-      swept.blobs++;
+      if (each(() => (swept.bytes += vacuum.remove({ kind: 'blob', digest })))) swept.blobs++;
     });
   });
-  return false;
+  return { changed: false, stopped };
 }
