@@ -369,8 +369,14 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   addRootOptions(program.command('verify'))
     .description('offline fsck: would every tag pull? (reads only; safe on a read-only mount while the registry serves)')
     .option('--repo <glob>', 'only repositories matching (repeatable)', collect)
-    .action((flags: CommonFlags & { repo?: string[] }) => {
-      const result = runVerify(io.fs, resolveRoot(io.fs, flags, io.env), { globs: flags.repo ?? [], onPhase: progress(flags) });
+    .option('--content', 're-hash every blob a tag needs against its digest (reads every byte; -j threads)')
+    .action(async (flags: CommonFlags & { repo?: string[]; content?: boolean }) => {
+      const result = await runVerify(io.fs, resolveRoot(io.fs, flags, io.env), {
+        globs: flags.repo ?? [],
+        content: flags.content === true,
+        makeWorkers: workersFor(flags),
+        onPhase: progress(flags),
+      });
       io.stdout(flags.json ? renderVerifyJson(result) : renderVerifyHuman(result, paint));
       // 1 when a tag would not pull; findings that break no tag leave it 0.
       if (result.tagsBroken > 0) exitCode = 1;

@@ -2,6 +2,7 @@
 // tag first, then what breaks none), referrers with their subject, and the
 // count of tags that would pull and that would not.
 import type { Finding, VerifyResult } from '../commands/verify/index.js';
+import { formatBytes } from './format.js';
 import { type Paint, plain } from './paint.js';
 import { renderWarnings } from './render-warnings.js';
 
@@ -25,6 +26,10 @@ export function renderVerifyHuman(result: VerifyResult, paint: Paint = plain): s
     lines.push('', `referrers (${result.referrers.length}):`);
     for (const r of result.referrers) lines.push(`  ${r.repository}  ${r.digest} -> subject ${r.subject}`);
   }
+  if (result.content) {
+    const { blobs, bytes, mismatched } = result.content;
+    lines.push('', `content: ${blobs} blobs re-hashed (${formatBytes(bytes)}), ${mismatched} not matching their digest`);
+  }
   lines.push(
     '',
     `${result.tagsOk} tags would pull, ${result.tagsBroken} would not (${result.repositories.length} repositories, ${result.findings.length} findings, ${result.notices.length} notices)`,
@@ -45,6 +50,7 @@ export function renderVerifyJson(result: VerifyResult): string {
       findings: result.findings.map((f) => ({ ...f, digest: f.digest ?? null })),
       notices: result.notices.map((f) => ({ ...f, digest: f.digest ?? null })),
       referrers: result.referrers,
+      content: result.content ?? null,
       warnings: result.warnings,
       phases: result.phases,
     }) + '\n'

@@ -9,14 +9,27 @@ import fs from 'node:fs';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, JanitorError } from '../errors.js';
-import { InProcessWorkers, type StorageWorkers, type VetJob, type VetOutcome, addVetOutcome, runVetJob } from './storage-workers.js';
+import type { Digest } from '../model/digest.js';
+import {
+  type HashedBlob,
+  InProcessWorkers,
+  type StorageWorkers,
+  type VetJob,
+  type VetOutcome,
+  addVetOutcome,
+  hashBlobs,
+  runVetJob,
+} from './storage-workers.js';
 import type { RepoScan } from '../model/repository.js';
 import { type ScanOptions, scanRepository } from './scan-repository.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 
-export type WorkerJob = { scan: readonly string[]; freshAfterMs: number | undefined; options: ScanOptions | undefined } | { vet: VetJob };
+export type WorkerJob = { scan: readonly string[]; freshAfterMs: number | undefined; options: ScanOptions | undefined } | { vet: VetJob } | { hash: Digest[] };
 export type WorkerReply =
-  { scans: RepoScan[] } | { vetted: VetOutcome } | { error: { code: ErrorCode | undefined; message: string; path: string | undefined } };
+  | { scans: RepoScan[] }
+  | { vetted: VetOutcome }
+  | { hashed: HashedBlob[] }
+  | { error: { code: ErrorCode | undefined; message: string; path: string | undefined } };
 
 // Repositories go to the threads in batches, one message each way per
 // batch, rather than a message and a postMessage clone each way per
@@ -35,6 +48,7 @@ const JOBS_AHEAD = 2;
 /** Runs one job on this thread: what a worker does with it (scan-worker.ts). */
 export function runJob(reader: TreeReader, job: WorkerJob): WorkerReply {
   if ('vet' in job) return { vetted: runVetJob(reader, job.vet) };
+  if ('hash' in job) return { hashed: hashBlobs(reader, job.hash) };
   const scans: RepoScan[] = [];
   for (const name of job.scan) scans.push(scanRepository(reader, name, job.freshAfterMs, job.options));
   return { scans };
@@ -68,6 +82,13 @@ export class ThreadPool implements StorageWorkers {
       (reply) => void addVetOutcome(total, (reply as { vetted: VetOutcome }).vetted),
     );
     return total;
+  }
+
+  hash(batches: Iterable<Digest[]>, onHashed: (hashed: HashedBlob[]) => void): Promise<void> {
+    return this.run(
+      mapJobs(batches, (batch) => ({ hash: batch })),
+      (reply) => onHashed((reply as { hashed: HashedBlob[] }).hashed),
+    );
   }
 
   async close(): Promise<void> {

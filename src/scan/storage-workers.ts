@@ -10,6 +10,7 @@ import type { Algorithm, Digest } from '../model/digest.js';
 import { type DeletionTarget, Vacuum } from '../storage/vacuum.js';
 import type { RepoScan } from '../model/repository.js';
 import { type ScanOptions, scanRepository } from './scan-repository.js';
+import { hashBlob } from './hash-blob.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 
 /** The blobs of one fan-out shard, blobs/<alg>/<prefix>/, as one vetting job. */
@@ -26,6 +27,8 @@ export interface StorageWorkers {
   scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void, freshAfterMs?: number, options?: ScanOptions): Promise<void>;
   /** Vets every target of the jobs for deletion (vacuum.ts). */
   vet(jobs: Iterable<VetJob>): Promise<VetOutcome>;
+  /** Re-hashes the blobs of each batch against their digests (verify --content). */
+  hash(batches: Iterable<Digest[]>, onHashed: (hashed: HashedBlob[]) => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -96,5 +99,27 @@ export class InProcessWorkers implements StorageWorkers {
     });
   }
 
+  hash(batches: Iterable<Digest[]>, onHashed: (hashed: HashedBlob[]) => void): Promise<void> {
+    return new Promise((resolve) => {
+      for (const batch of batches) onHashed(hashBlobs(this.reader, batch));
+      resolve();
+    });
+  }
+
   async close(): Promise<void> {}
+}
+
+/** A blob re-hashed: the digest its data really has (undefined: no data), and its size. */
+export interface HashedBlob {
+  digest: Digest;
+  actual: Digest | undefined;
+  bytes: number;
+}
+
+/** One hash job: each blob of the batch read in full and hashed (hash-blob.ts). */
+export function hashBlobs(reader: TreeReader, digests: readonly Digest[]): HashedBlob[] {
+  return digests.map((digest) => {
+    const hashed = hashBlob(reader, digest);
+    return { digest, actual: hashed?.actual, bytes: hashed?.bytes ?? 0 };
+  });
 }

@@ -182,6 +182,37 @@ export class TreeReader {
     }
   }
 
+  /**
+   * Reads a regular file (not followed at its last component) chunk by chunk
+   * into `buffer`, handing each chunk to `visit`; false when it does not
+   * exist. A blob of any size costs the buffer's memory (verify --content).
+   */
+  stream(spec: PathSpec, buffer: Buffer, visit: (chunk: Buffer) => void): boolean {
+    const where = this.pathOf(spec);
+    let fd: number;
+    try {
+      fd = this.fs.openSync(where, OPEN_NOFOLLOW);
+    } catch (cause) {
+      if (errnoCode(cause) === 'ENOENT') return false;
+      if (errnoCode(cause) === 'ENXIO') throw notRegularFile(where, 'a socket');
+      throw this.readError(where, cause);
+    }
+    try {
+      const stats = this.fs.fstatSync(fd);
+      if (!stats.isFile()) throw notRegularFile(where, describeFileType(stats));
+      for (let position = 0; ;) {
+        const n = this.fs.readSync(fd, buffer, 0, buffer.length, position);
+        if (n === 0) return true;
+        visit(buffer.subarray(0, n));
+        position += n;
+      }
+    } catch (cause) {
+      throw cause instanceof JanitorError ? cause : this.readError(where, cause);
+    } finally {
+      this.fs.closeSync(fd);
+    }
+  }
+
   /** The mtime of a file or directory (not followed), undefined when it does not exist. */
   mtimeOf(spec: PathSpec): number | undefined {
     const where = this.pathOf(spec);

@@ -54,8 +54,8 @@ describeWithRegistry('verify names exactly the tags the registry cannot serve', 
     return failing.sort();
   }
 
-  function verify(root: string): { status: number | null; broken: string[]; kinds: string[] } {
-    const run = runJanitor(['verify', '--root', root, '--json']);
+  function verify(root: string, ...flags: string[]): { status: number | null; broken: string[]; kinds: string[] } {
+    const run = runJanitor(['verify', '--root', root, '--json', ...flags]);
     expect(run.stderr).not.toMatch(/\n\s+at /);
     const json = JSON.parse(run.stdout) as { repositories: { name: string; broken: string[] }[]; findings: { kind: string }[] };
     const broken = json.repositories.flatMap((r) => r.broken.map((t) => `${r.name}:${t}`)).sort();
@@ -119,6 +119,21 @@ describeWithRegistry('verify names exactly the tags the registry cannot serve', 
       expect(found.kinds).toContain(kind);
     });
   }
+
+  it('one byte of a shared layer flipped: verify --content names exactly the tags whose pull fails its digest check', async () => {
+    const root = copyTree(pristine, path.join(work, 'flipped'));
+    const layer = manifestOf(root, tagDigest('library/alpine', '3.18')).layers?.[0]?.digest ?? '';
+    const data = path.join(blobDir(root, layer), 'data');
+    const bytes = fs.readFileSync(data);
+    bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] ?? 0) ^ 0x01;
+    fs.writeFileSync(data, bytes);
+    const failing = await failingPulls(root);
+    expect(failing.length).toBeGreaterThan(1); // shared-base: every repository uses it
+    // Without --content the structure is whole; with it, the damage is found and attributed.
+    expect(verify(root)).toEqual({ status: 0, broken: [], kinds: [] });
+    const found = verify(root, '--content', '-j', '2');
+    expect(found).toEqual({ status: 1, broken: failing, kinds: ['digest-mismatch'] });
+  });
 
   it('a stray dangling layer link breaks no tag: listed, exit 0', () => {
     const root = copyTree(pristine, path.join(work, 'dangling'));

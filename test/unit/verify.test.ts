@@ -56,6 +56,25 @@ describe('verify', () => {
     expect(run.stdout).toContain('1 tags would pull, 1 would not');
   });
 
+  it('--content names the tags that need a blob whose data was altered; without it the tree looks whole', async () => {
+    const { fs, sample } = sampleTree();
+    const shared = sample.web.layers[0]?.digest; // 'base': team/web and team/app both use it
+    if (!shared) throw new Error('sample changed');
+    const data = `${V2}/blobs/sha256/${hex(shared).slice(0, 2)}/${hex(shared)}/data`;
+    const bytes = Buffer.from(fs.readFileSync(data));
+    bytes[0] = (bytes[0] ?? 0) ^ 0xff;
+    fs.writeFileSync(data, bytes);
+    expect((await runCliOn(fs, ['verify', '--root', ROOT, '--json'])).code).toBe(0);
+    const run = await runCliOn(fs, ['verify', '--root', ROOT, '--content', '--json']);
+    expect(run.code).toBe(1);
+    expect(run.json.findings).toEqual([
+      expect.objectContaining({ kind: 'digest-mismatch', repository: 'team/app', tags: ['latest'], digest: shared }),
+      expect.objectContaining({ kind: 'digest-mismatch', repository: 'team/web', tags: ['v1'], digest: shared }),
+    ]);
+    expect(run.json.content).toMatchObject({ mismatched: 1 });
+    expect(run.json.content.blobs).toBeGreaterThan(5);
+  });
+
   it('usage errors exit 2', async () => {
     const { fs } = sampleTree();
     expect((await runCliOn(fs, ['verify', '--root', ROOT, '--repo', '[bad'])).code).toBe(2);

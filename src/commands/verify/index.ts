@@ -14,6 +14,11 @@
 //               has a revision link there and passes the same checks.
 //               Layer links whose blob is gone and referrers (OCI subject)
 //               are listed too; they break no tag.
+// 4. content    --content: every blob step 3 found a tag needs is read in
+//               full and hashed (sha256, sha384, sha512), in batches over
+//               the read-side threads (-j); a blob whose data does not hash
+//               to its digest is a `digest-mismatch`, and step 3 runs again
+//               to name every tag that needs it.
 
 import { JanitorError, type Warning, describeError } from '../../errors.js';
 import type { BlobIndex } from '../../model/blob-index.js';
@@ -22,6 +27,7 @@ import type { RepoScan, Revision } from '../../model/repository.js';
 import { findRepositories } from '../../scan/find-repositories.js';
 import { scanBlobs } from '../../scan/scan-blobs.js';
 import { listLayerLinks, scanRepository, scanTags } from '../../scan/scan-repository.js';
+import { InProcessWorkers, type StorageWorkers } from '../../scan/storage-workers.js';
 import { compileRepositoryGlobs } from '../../select/repository-glob.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
@@ -33,6 +39,7 @@ export type FindingKind =
   | 'missing-blob' // a blob a tag needs (manifest, config, layer) has no data
   | 'missing-layer-link' // a blob a tag needs has no readable _layers link in the repository
   | 'unreadable' // the repository (or a file in it) cannot be read
+  | 'digest-mismatch' // a blob a tag needs whose data does not hash to its digest (--content)
   | 'dangling-layer-link'; // a layer link whose blob is gone (breaks no tag)
 
 export interface Finding {
@@ -64,16 +71,26 @@ export interface VerifyResult {
   referrers: { repository: string; digest: Digest; subject: Digest }[];
   tagsOk: number;
   tagsBroken: number;
+  /** --content: blobs re-hashed and their bytes; undefined without --content. */
+  content: { blobs: number; bytes: number; mismatched: number } | undefined;
   warnings: Warning[];
   phases: { name: string; ms: number }[];
 }
 
 export interface VerifyOptions {
   globs: string[];
+  /** --content: re-hash every blob a tag needs. */
+  content?: boolean;
+  /** builds the read-side threads; defaults to in-process. */
+  makeWorkers?: (reader: TreeReader) => StorageWorkers;
   onPhase?: (phase: string, ms: number) => void;
 }
 
-export function runVerify(fs: FileSystem, rootNamed: string, options: VerifyOptions): VerifyResult {
+// Blobs per hash job: enough to amortise a message, few enough that the
+// threads share a tree of a few huge layers.
+const HASH_BATCH = 16;
+
+export async function runVerify(fs: FileSystem, rootNamed: string, options: VerifyOptions): Promise<VerifyResult> {
   const { root, v2, reader, warnings, warn, timer } = openTree(fs, rootNamed, options.onPhase);
   const result: VerifyResult = {
     root,
@@ -84,6 +101,7 @@ export function runVerify(fs: FileSystem, rootNamed: string, options: VerifyOpti
     referrers: [],
     tagsOk: 0,
     tagsBroken: 0,
+    content: undefined,
     warnings,
     phases: timer.phases,
   };
@@ -95,19 +113,50 @@ export function runVerify(fs: FileSystem, rootNamed: string, options: VerifyOpti
   if (options.globs.length > 0 && names.length === 0) throw new JanitorError('E_NOT_FOUND', `no repository matches ${options.globs.join(' ')}`);
 
   // 2. scan and 3. check, one repository at a time (only its findings are held).
-  timer.run('check', () => {
+  const needed = options.content ? new Set<Digest>() : undefined;
+  const check = (mismatched?: ReadonlySet<Digest>): void => {
+    Object.assign(result, { repositories: [], findings: [], notices: [], referrers: [], tagsOk: 0, tagsBroken: 0 });
     for (const name of names) {
-      const checked = checkRepository(reader, blobs, name);
+      const checked = checkRepository(reader, blobs, name, needed, mismatched);
       result.findings.push(...checked.findings);
       result.notices.push(...checked.notices);
       result.referrers.push(...checked.referrers);
       result.repositories.push(checked.repository);
       result.tagsBroken += checked.repository.broken.length;
       result.tagsOk += checked.repository.tags - checked.repository.broken.length;
-      for (const warning of checked.warnings) warn(warning);
+      if (!mismatched) for (const warning of checked.warnings) warn(warning);
     }
-  });
+  };
+  timer.run('check', () => check());
+
+  // 4. content
+  if (needed) {
+    const mismatched = new Set<Digest>();
+    const content = { blobs: 0, bytes: 0, mismatched: 0 };
+    const workers = options.makeWorkers?.(reader) ?? new InProcessWorkers(reader);
+    try {
+      await timer.runAsync('content', () =>
+        workers.hash(batchesOf([...needed].sort(), HASH_BATCH), (hashed) => {
+          for (const blob of hashed) {
+            if (blob.actual === undefined) continue; // missing: step 3 reported it
+            content.blobs++;
+            content.bytes += blob.bytes;
+            if (blob.actual !== blob.digest) mismatched.add(blob.digest);
+          }
+        }),
+      );
+    } finally {
+      await workers.close();
+    }
+    content.mismatched = mismatched.size;
+    result.content = content;
+    if (mismatched.size > 0) timer.run('attribute', () => check(mismatched));
+  }
   return result;
+}
+
+function* batchesOf<T>(items: readonly T[], size: number): Iterable<T[]> {
+  for (let at = 0; at < items.length; at += size) yield items.slice(at, at + size);
 }
 
 interface Checked {
@@ -118,7 +167,7 @@ interface Checked {
   warnings: Warning[];
 }
 
-function checkRepository(reader: TreeReader, blobs: BlobIndex, name: string): Checked {
+function checkRepository(reader: TreeReader, blobs: BlobIndex, name: string, needed?: Set<Digest>, mismatched?: ReadonlySet<Digest>): Checked {
   let scan: RepoScan;
   try {
     scan = scanRepository(reader, name);
@@ -141,7 +190,7 @@ function checkRepository(reader: TreeReader, blobs: BlobIndex, name: string): Ch
     };
     return { repository: { name, tags: tags.length, broken: tags }, findings: [finding], notices: [], referrers: [], warnings: [] };
   }
-  return new RepositoryCheck(reader, blobs, scan).run();
+  return new RepositoryCheck(reader, blobs, scan, needed, mismatched).run();
 }
 
 /** The checks of one scanned repository; findings are keyed so that each is reported once with every tag it breaks. */
@@ -154,6 +203,10 @@ class RepositoryCheck {
     private readonly reader: TreeReader,
     private readonly blobs: BlobIndex,
     private readonly scan: RepoScan,
+    /** --content: every existing blob a tag needs is added here. */
+    private readonly needed?: Set<Digest>,
+    /** --content, second pass: blobs whose data does not hash to their digest. */
+    private readonly mismatched?: ReadonlySet<Digest>,
   ) {
     this.revisions = new Map(scan.revisions.map((r) => [r.digest, r]));
   }
@@ -221,6 +274,7 @@ class RepositoryCheck {
       this.add('missing-blob', tag, digest, this.reader.pathOf({ kind: 'blobData', digest }), `manifest blob ${digest} is missing`);
       return;
     }
+    this.checkContent(tag, digest);
     for (const blob of revision.manifest.blobs) this.checkBlob(tag, blob);
     for (const child of revision.manifest.children) this.checkManifest(tag, child, seen);
   }
@@ -230,6 +284,8 @@ class RepositoryCheck {
     const name = this.scan.name;
     if (this.reader.mtimeOf({ kind: 'blobData', digest }) === undefined) {
       this.add('missing-blob', tag, digest, this.reader.pathOf({ kind: 'blobData', digest }), `blob ${digest} is missing`);
+    } else {
+      this.checkContent(tag, digest);
     }
     if (!this.hasLayerLink(digest)) {
       this.add(
@@ -239,6 +295,13 @@ class RepositoryCheck {
         this.reader.pathOf({ kind: 'layerLink', name, digest }),
         `${name}: blob ${digest} has no readable layer link`,
       );
+    }
+  }
+
+  private checkContent(tag: string, digest: Digest): void {
+    this.needed?.add(digest);
+    if (this.mismatched?.has(digest)) {
+      this.add('digest-mismatch', tag, digest, this.reader.pathOf({ kind: 'blobData', digest }), `blob ${digest}: its data does not hash to its digest`);
     }
   }
 
