@@ -50,7 +50,8 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
     }
     lines.push(`  (manifests and layer links: ${verb})`);
   }
-  if (result.dryRun && result.blobSizes) lines.push(...renderListing(result, result.blobSizes, options.list ?? 50));
+  // One line at a time: a listing of 1M blobs (--list all) is too many arguments for a spread.
+  if (result.dryRun && result.blobSizes) for (const line of renderListing(result, result.blobSizes, options.list ?? 50)) lines.push(line);
   if (result.skipped.length > 0) lines.push('', `skipped (--skip-repo), kept whole: ${result.skipped.join(', ')}`);
   const manifests = sum(result, (o) => o.manifestsDeleted.length);
   lines.push('');
