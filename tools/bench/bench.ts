@@ -34,6 +34,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const TSX = path.resolve(here, '../../node_modules/.bin/tsx');
 const MINIMAL_READS = path.join(here, 'minimal-reads.ts');
 const BASELINE_INFLIGHT = 32;
+const REFERENCE_SUMMARY = /(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible for deletion/;
 
 function argValue(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -67,7 +68,7 @@ interface Command {
 
 function parseCounts(kind: Kind, stdout: string): Counts {
   if (kind === 'reference') {
-    const m = /(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible for deletion/.exec(stdout);
+    const m = REFERENCE_SUMMARY.exec(stdout);
     if (!m) return { text: '' };
     return { blobsMarked: Number(m[1]), blobsEligible: Number(m[2]), manifestsEligible: Number(m[3]), text: m[0] };
   }
@@ -95,7 +96,7 @@ function parseCounts(kind: Kind, stdout: string): Counts {
   return counts;
 }
 
-/** Runs a command; our JSON is kept whole, the reference's output (a line per blob) only its tail. */
+/** Runs a command; our JSON is kept whole, of the reference's output (a line per blob) only its summary line and tail. */
 function measure(command: Command): Promise<Measured> {
   const timeFile = path.join(os.tmpdir(), `rj-bench-time-${process.pid}`);
   const useTime = fs.existsSync(TIME_BIN);
@@ -107,15 +108,22 @@ function measure(command: Command): Promise<Measured> {
     const chunks: Buffer[] = [];
     let tail = '';
     let stderr = '';
+    // 2.8.2 prints its summary line before the line per blob eligible: it
+    // is looked for in a window sliding over the output.
+    let summaryLine = '';
     child.stdout.on('data', (chunk: Buffer) => {
       if (keepAll) chunks.push(chunk);
-      else tail = (tail + chunk.toString()).slice(-4096);
+      else {
+        const window = tail.slice(-200) + chunk.toString();
+        summaryLine = REFERENCE_SUMMARY.exec(window)?.[0] ?? summaryLine;
+        tail = window.slice(-4096);
+      }
     });
     child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4096)));
     child.on('error', reject);
     child.on('exit', (code) => {
       const seconds = (performance.now() - started) / 1000;
-      const stdout = keepAll ? Buffer.concat(chunks).toString() : tail;
+      const stdout = keepAll ? Buffer.concat(chunks).toString() : `${summaryLine}\n${tail}`;
       if (code !== 0) {
         reject(new Error(`${command.label} exited ${code}: ${stderr}${stdout.slice(-2000)}`));
         return;
