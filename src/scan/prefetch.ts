@@ -56,7 +56,11 @@ export class Prefetcher {
       return undefined;
     }
     child.on('error', () => {});
+    // Neither the child nor its IPC channel keeps this process alive: a run
+    // that fails before stop() (an invalid repository name in the
+    // inventory, say) still exits.
     child.unref();
+    child.channel?.unref();
     const prefetcher = new Prefetcher(child);
     prefetcher.send({ start: { v2: reader.v2, width } });
     return prefetcher;

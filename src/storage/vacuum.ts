@@ -42,44 +42,13 @@ import type { Digest } from '../model/digest.js';
 import { type Algorithm, isAlgorithm, makeDigest } from '../model/digest.js';
 import { JanitorError, errnoCode } from '../errors.js';
 import { type AsyncDeletes, type DirEntry, type FileStats, type FileSystem, asyncDeletesOf } from './file-system.js';
-import { BLOB_FILE, LINK_FILE, type LeafFile, type PathSpec, TAG_CURRENT, TAG_INDEX, isTemporaryOf } from './layout.js';
+import { BLOB_FILE, LINK_FILE, type LeafFile, TAG_CURRENT, TAG_INDEX, isTemporaryOf } from './layout.js';
 import { type AsideItem, Quarantine } from './quarantine.js';
+import { type DeletionTarget, pathSpecOf } from './deletion-target.js';
 import { TargetGuard, unexpected } from './target-guard.js';
+
+export type { DeletionTarget } from './deletion-target.js';
 import { retryUnsettledLink } from './tree-reader.js';
-
-export type DeletionTarget =
-  | { kind: 'tag'; repository: string; tag: string }
-  | { kind: 'tagIndexEntry'; repository: string; tag: string; digest: Digest }
-  | { kind: 'revision'; repository: string; digest: Digest }
-  | { kind: 'layerLink'; repository: string; digest: Digest }
-  | { kind: 'blob'; digest: Digest }
-  | { kind: 'journal' }
-  | { kind: 'lock' }
-  | { kind: 'quarantinedBlob'; digest: Digest }
-  | { kind: 'quarantinedRevision'; repository: string; digest: Digest };
-
-export function pathSpecOf(target: DeletionTarget): PathSpec {
-  switch (target.kind) {
-    case 'tag':
-      return { kind: 'tagDir', name: target.repository, tag: target.tag };
-    case 'tagIndexEntry':
-      return { kind: 'tagIndexDir', name: target.repository, tag: target.tag, digest: target.digest };
-    case 'revision':
-      return { kind: 'revisionDir', name: target.repository, digest: target.digest };
-    case 'layerLink':
-      return { kind: 'layerDir', name: target.repository, digest: target.digest };
-    case 'blob':
-      return { kind: 'blobDir', digest: target.digest };
-    case 'journal':
-      return { kind: 'journal' };
-    case 'lock':
-      return { kind: 'lock' };
-    case 'quarantinedBlob':
-      return { kind: 'quarantineBlobDir', digest: target.digest };
-    case 'quarantinedRevision':
-      return { kind: 'quarantineRevisionDir', name: target.repository, digest: target.digest };
-  }
-}
 
 /** The target an item moved aside becomes: what deletes it for good. */
 function quarantinedTargetOf(item: AsideItem): DeletionTarget {
@@ -101,44 +70,6 @@ type Mode = 'vet' | 'remove';
 export interface Vetted {
   size: number;
   mtimeMs: number;
-}
-
-/**
- * Deletions in flight at once in the concurrent sweep (removeAll): the one
- * bound of the deletion side. Each is one unlink, rmdir or rename on
- * libuv's 4 threads; 16 keeps them busy without a queue worth the name.
- */
-export const SWEEP_IN_FLIGHT = 16;
-
-/**
- * Runs `step` over `items` with at most `inFlight` under way, in order of
- * start. Once `stop()` is true or a step failed, no new step starts; the
- * ones in flight finish; then the first failure is thrown. Returns false
- * when it stopped early (a signal), true when every item was done.
- */
-export async function runBounded<T>(items: Iterable<T>, inFlight: number, step: (item: T) => Promise<void> | void, stop: () => boolean): Promise<boolean> {
-  const source = items[Symbol.iterator]();
-  let failure: { error: unknown } | undefined;
-  let stopped = false;
-  const lane = async (): Promise<void> => {
-    for (;;) {
-      if (failure) return;
-      if (stop()) {
-        stopped = true;
-        return;
-      }
-      const next = source.next();
-      if (next.done === true) return;
-      try {
-        await step(next.value);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, inFlight) }, lane));
-  if (failure) throw failure.error;
-  return !stopped;
 }
 
 export class Vacuum {

@@ -23,120 +23,33 @@
 // 6. verify     skipped for a dry run. Every kept tag still has its
 //               revision link and manifest blob; then the journal goes.
 
-import { JanitorError, type Warn, type Warning, describeError, makeWarning } from '../../errors.js';
+import { JanitorError, describeError, makeWarning } from '../../errors.js';
 import { BlobIndex } from '../../model/blob-index.js';
-import type { Digest } from '../../model/digest.js';
 import { DigestList } from '../../model/digest-list.js';
 import type { RepoScan } from '../../model/repository.js';
 import { findRepositories } from '../../scan/find-repositories.js';
-import { scanBlobs } from '../../scan/scan-blobs.js';
-import { listServableDigests, watchRepository } from '../../scan/scan-repository.js';
-import { InProcessWorkers, type StorageWorkers } from '../../scan/storage-workers.js';
 import { Prefetcher } from '../../scan/prefetch.js';
-import type { TagSelector } from '../../select/select-tags.js';
+import { scanBlobs } from '../../scan/scan-blobs.js';
+import { listServableDigests } from '../../scan/scan-repository.js';
+import { InProcessWorkers } from '../../scan/storage-workers.js';
 import type { FileSystem } from '../../storage/file-system.js';
-import type { TreeReader } from '../../storage/tree-reader.js';
-import { type JournalTag, journalTagsOf, writeJournal } from '../journal.js';
-import type { PhaseListener } from '../phases.js';
+import { journalTagsOf, writeJournal } from '../journal.js';
 import { openTree, runDeleting } from '../skeleton.js';
+import { restrictToTarget, sizeDeletableBlobs } from './free-target.js';
+import { assertHalvesPresent, findChangedRepositories, groupByRepository, replaceOutcome, verifyKeptTags, warnOfUploads } from './gc-checks.js';
+import type { GcOptions, GcResult, SweepCounts } from './gc-types.js';
 import { type RepoOutcome, markRepository } from './mark-repository.js';
-import { type FreeReport, restrictToTarget, sizeDeletableBlobs } from './free-target.js';
 import { planSweep } from './plan-sweep.js';
 import { type SweepContext, sweepAside } from './sweep-aside.js';
 import { hasQuarantineRoom, sweepDirect } from './sweep-direct.js';
 
 export type { RepoOutcome };
 
-export interface GcOptions {
-  dryRun: boolean;
-  deleteUntagged: boolean;
-  /** prune: which tags to remove before the sweep. */
-  selector?: TagSelector;
-  /**
-   * --skip-repo: repositories not read. Every digest they link (revisions and
-   * layer links) is marked, and nothing in them is deleted.
-   */
-  skipRepository?: (name: string) => boolean;
-  /** builds the read-side threads; defaults to in-process on `fs`. */
-  makeWorkers?: (reader: TreeReader) => StorageWorkers;
-  /** --prefetch: reads kept in flight ahead of the scan on the real filesystem (scan/prefetch.ts; default 0: none). */
-  prefetch?: number;
-  onPhase?: PhaseListener;
-  /** SIGINT or SIGTERM received (main.ts): the sweep starts no new deletion, the run reports what it did. */
-  stopRequested?: () => 'SIGINT' | 'SIGTERM' | undefined;
-  /** prune: what identifies this command in the journal (commands/journal.ts). */
-  journal?: { fingerprint: string; command: string };
-  /** the command line, recorded in the lock. */
-  command?: string;
-  /** --wait: how long to wait for another run's lock (default 0: refuse at once). */
-  waitMs?: number;
-  /** --grace: nothing written within this many ms is deleted (default 0). */
-  graceMs?: number;
-  /** --free SIZE: delete the largest deletable blobs until this many bytes are freed (free-target.ts). */
-  free?: number | undefined;
-  /** size every deletable blob (the human dry run's listing). */
-  sizeBlobs?: boolean | undefined;
-  /** --allow-live: a registry may be writing, so a sweep without the quarantine (a full volume) is refused. */
-  allowLive?: boolean | undefined;
-}
+export type { GcOptions, GcResult, RegistryReport } from './gc-types.js';
 
-/** What the sweep completed: everything planned, unless it failed part-way. */
 // A tree still changing after this many rounds of revalidation is being
 // written to steadily: refuse rather than chase it.
 const MAX_REVALIDATIONS = 5;
-
-export interface RegistryReport {
-  /** the registry config the run read, or null. */
-  config: string | null;
-  /** storage.maintenance.readonly.enabled in it; null without a config. */
-  readOnly: boolean | null;
-  /** the URL at which a registry answered, false when none did, null when not probed (a dry run). */
-  live: string | false | null;
-}
-
-export interface SweepCounts {
-  tags: number;
-  tagIndexEntries: number;
-  manifests: number;
-  /** revision directories left without their link by an interrupted run. */
-  linklessRevisions: number;
-  layerLinks: number;
-  blobs: number;
-  bytes: number;
-}
-
-export interface GcResult {
-  dryRun: boolean;
-  deleteUntagged: boolean;
-  root: string;
-  v2: string | undefined;
-  blobsMarked: number;
-  blobsDeletedCount: number;
-  bytesFreed: number;
-  repositories: RepoOutcome[];
-  /** repositories skipped by --skip-repo, each kept whole. */
-  skipped: string[];
-  warnings: Warning[];
-  phases: { name: string; ms: number }[];
-  /** `<name>.<uuid>.tmp` files of crashed registry writes removed with their directories (real runs). */
-  temporaryFiles: number;
-  /** undefined for a dry run; a real run's completed deletions. */
-  swept: SweepCounts | undefined;
-  /** the failure that stopped the sweep part-way; what was done is in `swept`. */
-  sweepError: JanitorError | undefined;
-  /** candidates the grace window kept (--grace). */
-  keptByGrace: { tags: number; manifests: number; layerLinks: number; blobs: number };
-  /** rounds of revalidation that found repositories changed since they were read. */
-  revalidations: number;
-  /** what the CLI learned of the registry itself (its config, a probe), when it knew the config. */
-  registry?: RegistryReport | undefined;
-  /** Visits the deleted (dry run: deletable) blobs in digest order. */
-  forEachBlobDeleted(visit: (digest: Digest) => void): void;
-  /** --free: the target, what was (would be) freed, what is left. */
-  free?: FreeReport | undefined;
-  /** the data size of each deletable blob, when sized (--free, sizeBlobs). */
-  blobSizes?: ReadonlyMap<Digest, number> | undefined;
-}
 
 export async function runGc(fs: FileSystem, rootNamed: string, options: GcOptions): Promise<GcResult> {
   const startedMs = Date.now();
@@ -185,7 +98,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     const journalTags = groupByRepository(resumed?.tags ?? []);
     // Warms the page cache ahead of the scan until the plan ends; it decides nothing.
     const prefetch = Prefetcher.start(reader, options.prefetch ?? 0);
-    const names = timer.run('inventory', () => {
+    const inventory = (): string[] => {
       index = scanBlobs(reader);
       const repositories = findRepositories(reader, warn, skip);
       assertHalvesPresent(reader, index.blobCount, repositories.length);
@@ -203,6 +116,14 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
         );
       }
       return repositories.filter((name) => !skip(name));
+    };
+    const names = timer.run('inventory', () => {
+      try {
+        return inventory();
+      } catch (error) {
+        prefetch?.stop();
+        throw error;
+      }
     });
     warnOfUploads(reader, names, warn);
 
@@ -387,98 +308,4 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     result.temporaryFiles = vacuum.temporaryFiles;
     return result;
   });
-}
-
-/**
- * Repositories whose watch (scan-repository.ts) differs from when they were
- * read, and repositories that did not exist then. Skipped repositories are
- * not compared: `remark` marks what they link now.
- */
-function findChangedRepositories(
-  reader: TreeReader,
-  outcomes: readonly RepoOutcome[],
-  skip: (name: string) => boolean,
-  remark: (name: string) => void,
-): string[] {
-  const read = new Map(outcomes.map((o) => [o.name, o.watch]));
-  const changed: string[] = [];
-  for (const name of findRepositories(reader, () => {}, skip)) {
-    if (skip(name)) remark(name);
-    else if (read.get(name) !== watchRepository(reader, name)) changed.push(name);
-  }
-  return changed;
-}
-
-/** Uploads under way are a sign of a live registry: say where (never read further, never deleted). */
-function warnOfUploads(reader: TreeReader, names: readonly string[], warn: Warn): void {
-  const busy: string[] = [];
-  let uploads = 0;
-  for (const name of names) {
-    // A repository that never received an upload has no _uploads/.
-    const entries = reader.list({ kind: 'uploadsRoot', name }, { optional: true })?.length ?? 0;
-    if (entries > 0) busy.push(name);
-    uploads += entries;
-  }
-  if (uploads > 0) {
-    warn(
-      makeWarning(
-        'W_LIVE_SIGNS',
-        `signs of a live registry: ${uploads} uploads in _uploads/ of ${busy.length} repositories (${busy.slice(0, 5).join(', ')}${busy.length > 5 ? ', ...' : ''}); stale ones are purged by the registry itself (storage.maintenance.uploadpurging)`,
-      ),
-    );
-  }
-}
-
-function replaceOutcome(outcomes: RepoOutcome[], outcome: RepoOutcome): void {
-  const at = outcomes.findIndex((o) => o.name === outcome.name);
-  if (at >= 0) outcomes[at] = outcome;
-  else outcomes.push(outcome);
-}
-
-function groupByRepository(tags: readonly JournalTag[]): Map<string, JournalTag[]> {
-  const byRepository = new Map<string, JournalTag[]>();
-  for (const tag of tags) {
-    const list = byRepository.get(tag.repository);
-    if (list) list.push(tag);
-    else byRepository.set(tag.repository, [tag]);
-  }
-  return byRepository;
-}
-
-/**
- * Blobs with no repository, or repositories with no blob (the directory
- * missing, or empty: the mount point of a volume that did not mount looks
- * just like that), is half a registry, not one with nothing
- * left to keep: a sweep would delete every blob, or every layer link.
- * Refuse, as the reference does for a missing directory (issue 3058). A
- * registry truly emptied of repositories is cleared by deleting blobs/.
- */
-function assertHalvesPresent(reader: TreeReader, blobs: number, repositories: number): void {
-  if (blobs > 0 && repositories === 0) {
-    const where = reader.pathOf({ kind: 'repositoriesRoot' });
-    throw new JanitorError(
-      'E_NOT_REGISTRY',
-      `${where} holds no repository, but blobs/ holds ${blobs} blobs: refusing to delete every blob (is a volume not mounted? if the registry really is empty, delete blobs/ yourself)`,
-      { path: where },
-    );
-  }
-  if (repositories > 0 && blobs === 0) {
-    const where = reader.pathOf({ kind: 'blobsRoot' });
-    throw new JanitorError(
-      'E_NOT_REGISTRY',
-      `${where} holds no blob, but there are ${repositories} repositories: refusing to delete every layer link (is a volume not mounted?)`,
-      { path: where },
-    );
-  }
-}
-
-function verifyKeptTags(reader: TreeReader, outcomes: RepoOutcome[]): void {
-  for (const { name, keptTags } of outcomes) {
-    for (const { tag, digest } of keptTags) {
-      reader.readLink({ kind: 'revisionLink', name, digest }, digest);
-      if (!reader.read({ kind: 'blobData', digest }, { optional: true })) {
-        throw new JanitorError('E_UNREADABLE', `verify failed: ${name}:${tag} lost its manifest blob ${digest}`);
-      }
-    }
-  }
 }

@@ -1,0 +1,104 @@
+// gc's checks and bookkeeping around the pipeline in index.ts: what changed
+// since it was read, signs of a live registry, half a registry, the kept
+// tags after the sweep.
+
+import { JanitorError, type Warn, makeWarning } from '../../errors.js';
+import { findRepositories } from '../../scan/find-repositories.js';
+import { watchRepository } from '../../scan/scan-repository.js';
+import type { TreeReader } from '../../storage/tree-reader.js';
+import type { JournalTag } from '../journal.js';
+import type { RepoOutcome } from './mark-repository.js';
+
+/**
+ * Repositories whose watch (scan-repository.ts) differs from when they were
+ * read, and repositories that did not exist then. Skipped repositories are
+ * not compared: `remark` marks what they link now.
+ */
+export function findChangedRepositories(
+  reader: TreeReader,
+  outcomes: readonly RepoOutcome[],
+  skip: (name: string) => boolean,
+  remark: (name: string) => void,
+): string[] {
+  const read = new Map(outcomes.map((o) => [o.name, o.watch]));
+  const changed: string[] = [];
+  for (const name of findRepositories(reader, () => {}, skip)) {
+    if (skip(name)) remark(name);
+    else if (read.get(name) !== watchRepository(reader, name)) changed.push(name);
+  }
+  return changed;
+}
+
+/** Uploads under way are a sign of a live registry: say where (never read further, never deleted). */
+export function warnOfUploads(reader: TreeReader, names: readonly string[], warn: Warn): void {
+  const busy: string[] = [];
+  let uploads = 0;
+  for (const name of names) {
+    // A repository that never received an upload has no _uploads/.
+    const entries = reader.list({ kind: 'uploadsRoot', name }, { optional: true })?.length ?? 0;
+    if (entries > 0) busy.push(name);
+    uploads += entries;
+  }
+  if (uploads > 0) {
+    warn(
+      makeWarning(
+        'W_LIVE_SIGNS',
+        `signs of a live registry: ${uploads} uploads in _uploads/ of ${busy.length} repositories (${busy.slice(0, 5).join(', ')}${busy.length > 5 ? ', ...' : ''}); stale ones are purged by the registry itself (storage.maintenance.uploadpurging)`,
+      ),
+    );
+  }
+}
+
+export function replaceOutcome(outcomes: RepoOutcome[], outcome: RepoOutcome): void {
+  const at = outcomes.findIndex((o) => o.name === outcome.name);
+  if (at >= 0) outcomes[at] = outcome;
+  else outcomes.push(outcome);
+}
+
+export function groupByRepository(tags: readonly JournalTag[]): Map<string, JournalTag[]> {
+  const byRepository = new Map<string, JournalTag[]>();
+  for (const tag of tags) {
+    const list = byRepository.get(tag.repository);
+    if (list) list.push(tag);
+    else byRepository.set(tag.repository, [tag]);
+  }
+  return byRepository;
+}
+
+/**
+ * Blobs with no repository, or repositories with no blob (the directory
+ * missing, or empty: the mount point of a volume that did not mount looks
+ * just like that), is half a registry, not one with nothing
+ * left to keep: a sweep would delete every blob, or every layer link.
+ * Refuse, as the reference does for a missing directory (issue 3058). A
+ * registry truly emptied of repositories is cleared by deleting blobs/.
+ */
+export function assertHalvesPresent(reader: TreeReader, blobs: number, repositories: number): void {
+  if (blobs > 0 && repositories === 0) {
+    const where = reader.pathOf({ kind: 'repositoriesRoot' });
+    throw new JanitorError(
+      'E_NOT_REGISTRY',
+      `${where} holds no repository, but blobs/ holds ${blobs} blobs: refusing to delete every blob (is a volume not mounted? if the registry really is empty, delete blobs/ yourself)`,
+      { path: where },
+    );
+  }
+  if (repositories > 0 && blobs === 0) {
+    const where = reader.pathOf({ kind: 'blobsRoot' });
+    throw new JanitorError(
+      'E_NOT_REGISTRY',
+      `${where} holds no blob, but there are ${repositories} repositories: refusing to delete every layer link (is a volume not mounted?)`,
+      { path: where },
+    );
+  }
+}
+
+export function verifyKeptTags(reader: TreeReader, outcomes: RepoOutcome[]): void {
+  for (const { name, keptTags } of outcomes) {
+    for (const { tag, digest } of keptTags) {
+      reader.readLink({ kind: 'revisionLink', name, digest }, digest);
+      if (!reader.read({ kind: 'blobData', digest }, { optional: true })) {
+        throw new JanitorError('E_UNREADABLE', `verify failed: ${name}:${tag} lost its manifest blob ${digest}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,98 @@
+// What gc and prune take and return: the options, the result and its
+// counts (the report renders them; index.ts fills them).
+
+import type { JanitorError, Warning } from '../../errors.js';
+import type { Digest } from '../../model/digest.js';
+import type { StorageWorkers } from '../../scan/storage-workers.js';
+import type { TagSelector } from '../../select/select-tags.js';
+import type { TreeReader } from '../../storage/tree-reader.js';
+import type { PhaseListener } from '../phases.js';
+import type { FreeReport } from './free-target.js';
+import type { RepoOutcome } from './mark-repository.js';
+
+export interface GcOptions {
+  dryRun: boolean;
+  deleteUntagged: boolean;
+  /** prune: which tags to remove before the sweep. */
+  selector?: TagSelector;
+  /**
+   * --skip-repo: repositories not read. Every digest they link (revisions and
+   * layer links) is marked, and nothing in them is deleted.
+   */
+  skipRepository?: (name: string) => boolean;
+  /** builds the read-side threads; defaults to in-process on `fs`. */
+  makeWorkers?: (reader: TreeReader) => StorageWorkers;
+  /** --prefetch: reads kept in flight ahead of the scan on the real filesystem (scan/prefetch.ts; default 0: none). */
+  prefetch?: number;
+  onPhase?: PhaseListener;
+  /** SIGINT or SIGTERM received (main.ts): the sweep starts no new deletion, the run reports what it did. */
+  stopRequested?: () => 'SIGINT' | 'SIGTERM' | undefined;
+  /** prune: what identifies this command in the journal (commands/journal.ts). */
+  journal?: { fingerprint: string; command: string };
+  /** the command line, recorded in the lock. */
+  command?: string;
+  /** --wait: how long to wait for another run's lock (default 0: refuse at once). */
+  waitMs?: number;
+  /** --grace: nothing written within this many ms is deleted (default 0). */
+  graceMs?: number;
+  /** --free SIZE: delete the largest deletable blobs until this many bytes are freed (free-target.ts). */
+  free?: number | undefined;
+  /** size every deletable blob (the human dry run's listing). */
+  sizeBlobs?: boolean | undefined;
+  /** --allow-live: a registry may be writing, so a sweep without the quarantine (a full volume) is refused. */
+  allowLive?: boolean | undefined;
+}
+
+/** What the sweep completed: everything planned, unless it failed part-way. */
+export interface RegistryReport {
+  /** the registry config the run read, or null. */
+  config: string | null;
+  /** storage.maintenance.readonly.enabled in it; null without a config. */
+  readOnly: boolean | null;
+  /** the URL at which a registry answered, false when none did, null when not probed (a dry run). */
+  live: string | false | null;
+}
+
+export interface SweepCounts {
+  tags: number;
+  tagIndexEntries: number;
+  manifests: number;
+  /** revision directories left without their link by an interrupted run. */
+  linklessRevisions: number;
+  layerLinks: number;
+  blobs: number;
+  bytes: number;
+}
+
+export interface GcResult {
+  dryRun: boolean;
+  deleteUntagged: boolean;
+  root: string;
+  v2: string | undefined;
+  blobsMarked: number;
+  blobsDeletedCount: number;
+  bytesFreed: number;
+  repositories: RepoOutcome[];
+  /** repositories skipped by --skip-repo, each kept whole. */
+  skipped: string[];
+  warnings: Warning[];
+  phases: { name: string; ms: number }[];
+  /** `<name>.<uuid>.tmp` files of crashed registry writes removed with their directories (real runs). */
+  temporaryFiles: number;
+  /** undefined for a dry run; a real run's completed deletions. */
+  swept: SweepCounts | undefined;
+  /** the failure that stopped the sweep part-way; what was done is in `swept`. */
+  sweepError: JanitorError | undefined;
+  /** candidates the grace window kept (--grace). */
+  keptByGrace: { tags: number; manifests: number; layerLinks: number; blobs: number };
+  /** rounds of revalidation that found repositories changed since they were read. */
+  revalidations: number;
+  /** what the CLI learned of the registry itself (its config, a probe), when it knew the config. */
+  registry?: RegistryReport | undefined;
+  /** Visits the deleted (dry run: deletable) blobs in digest order. */
+  forEachBlobDeleted(visit: (digest: Digest) => void): void;
+  /** --free: the target, what was (would be) freed, what is left. */
+  free?: FreeReport | undefined;
+  /** the data size of each deletable blob, when sized (--free, sizeBlobs). */
+  blobSizes?: ReadonlyMap<Digest, number> | undefined;
+}
