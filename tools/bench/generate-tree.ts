@@ -58,22 +58,7 @@ const SHARED_BASE_LAYERS = 64;
 
 export function generateTree(options: GenerateOptions, filesystem: WritableFileSystem = fs): GeneratedStats {
   if (options.shape === 'many-small') return generateManySmall(options, filesystem);
-  const random = makeRandom(options.seed);
-  const pick = (n: number): number => Math.floor(random() * n);
-  const tree = new TreeBuilder(filesystem, `${options.root}/docker/registry/v2`);
-  const stats: GeneratedStats = { blobs: 0, repositories: 0, revisions: 0, tags: 0 };
-  const seen = new Set<string>();
-  const count = (digest: string): void => {
-    if (!seen.has(digest)) {
-      seen.add(digest);
-      stats.blobs++;
-    }
-  };
-  let serial = 0;
-  const unique = (label: string): string => `${label} ${options.seed} ${serial++} ${random().toString(36)}`;
-  const repositoryCount = Math.max(1, Math.round(options.blobs / BLOBS_PER_REPOSITORY));
-  const blobsPerRepository = options.blobs / repositoryCount;
-  const now = Date.UTC(2026, 10, 1);
+  const { random, pick, tree, stats, count, unique, repositoryCount, blobsPerRepository, now } = startTree(options, filesystem, BLOBS_PER_REPOSITORY);
 
   for (let r = 0; r < repositoryCount; r++) {
     const base = `team${r % 23}/svc${r}`;
@@ -132,22 +117,11 @@ export function generateTree(options: GenerateOptions, filesystem: WritableFileS
 const MANY_SMALL_BLOBS_PER_REPOSITORY = 100_000 / 1_400;
 
 function generateManySmall(options: GenerateOptions, filesystem: WritableFileSystem): GeneratedStats {
-  const random = makeRandom(options.seed);
-  const pick = (n: number): number => Math.floor(random() * n);
-  const tree = new TreeBuilder(filesystem, `${options.root}/docker/registry/v2`);
-  const stats: GeneratedStats = { blobs: 0, repositories: 0, revisions: 0, tags: 0 };
-  const seen = new Set<string>();
-  const count = (digest: string): void => {
-    if (!seen.has(digest)) {
-      seen.add(digest);
-      stats.blobs++;
-    }
-  };
-  let serial = 0;
-  const unique = (label: string): string => `${label} ${options.seed} ${serial++} ${random().toString(36)}`;
-  const repositoryCount = Math.max(1, Math.round(options.blobs / MANY_SMALL_BLOBS_PER_REPOSITORY));
-  const blobsPerRepository = options.blobs / repositoryCount;
-  const now = Date.UTC(2026, 10, 1);
+  const { random, pick, tree, stats, count, unique, repositoryCount, blobsPerRepository, now } = startTree(
+    options,
+    filesystem,
+    MANY_SMALL_BLOBS_PER_REPOSITORY,
+  );
 
   for (let r = 0; r < repositoryCount; r++) {
     const group = `ci/group${r % 97}`;
@@ -191,4 +165,23 @@ function generateManySmall(options: GenerateOptions, filesystem: WritableFileSys
     for (let o = 0, n = 1 + pick(3); o < n; o++) count(tree.putBlob(unique('orphan')));
   }
   return stats;
+}
+
+/** What both shapes start from: the seeded random source, the builder, the counts, and the repository count for the shape's blobs per repository. */
+function startTree(options: GenerateOptions, filesystem: WritableFileSystem, blobsPerRepositoryTarget: number) {
+  const random = makeRandom(options.seed);
+  const pick = (n: number): number => Math.floor(random() * n);
+  const tree = new TreeBuilder(filesystem, `${options.root}/docker/registry/v2`);
+  const stats: GeneratedStats = { blobs: 0, repositories: 0, revisions: 0, tags: 0 };
+  const seen = new Set<string>();
+  const count = (digest: string): void => {
+    if (!seen.has(digest)) {
+      seen.add(digest);
+      stats.blobs++;
+    }
+  };
+  let serial = 0;
+  const unique = (label: string): string => `${label} ${options.seed} ${serial++} ${random().toString(36)}`;
+  const repositoryCount = Math.max(1, Math.round(options.blobs / blobsPerRepositoryTarget));
+  return { random, pick, tree, stats, count, unique, repositoryCount, blobsPerRepository: options.blobs / repositoryCount, now: Date.UTC(2026, 10, 1) };
 }
