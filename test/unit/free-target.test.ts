@@ -140,6 +140,17 @@ describe('gc --free SIZE', () => {
       expect(run.stderr.trim().split('\n'), bad).toHaveLength(1);
     }
   });
+
+  it('bad --list values are usage errors on a real run too: one line, exit 2, nothing deleted', async () => {
+    const { fs, files } = build();
+    const before = files();
+    for (const bad of ['0', '-1', 'ALL', '1.5', '10k', '']) {
+      const run = await runCliOn(fs, ['gc', '-m', '--root', ROOT, '--list', bad]);
+      expect(run.code, bad).toBe(2);
+      expect(run.stderr.trim().split('\n'), bad).toHaveLength(1);
+    }
+    expect(files()).toEqual(before);
+  });
 });
 
 describe('the run lock on a full tree', () => {
