@@ -59,7 +59,7 @@ async function runInWorker({ args, signal, stderrIsTty }: CliData): Promise<numb
   const [{ nodeFileSystem }, { default: tty }, { runCli }, { makeStorageWorkers }, { writeAllSync }] = await Promise.all([
     import('./storage/file-system.js'),
     import('node:tty'),
-    import('./cli.js'),
+    import('./cli/index.js'),
     import('./scan/scan-pool.js'),
     import('./report/write-fd.js'),
   ]);

@@ -4,7 +4,7 @@
 // output that fails under the sweep. Every refusal happens in the plan
 // phase: the files on disk are exactly what they were.
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli.js';
+import { runCli } from '../../src/cli/index.js';
 import type { Digest } from '../../src/model/digest.js';
 import { JanitorError } from '../../src/errors.js';
 import { runGc } from '../../src/commands/gc/index.js';

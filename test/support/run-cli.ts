@@ -1,7 +1,7 @@
 // The CLI in-process on a test filesystem (memfs, or a wrapped one): its
 // exit code, everything it wrote to stdout and stderr, and the report of a
 // --json run parsed.
-import { runCli } from '../../src/cli.js';
+import { runCli } from '../../src/cli/index.js';
 import type { FileSystem } from '../../src/storage/file-system.js';
 
 export interface RunCliOptions {

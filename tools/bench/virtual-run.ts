@@ -12,7 +12,7 @@
 // per blob, and the overlay's size (this harness's own memory, part of the
 // RSS in a real run).
 
-import { runCli } from '../../src/cli.js';
+import { runCli } from '../../src/cli/index.js';
 import { VIRTUAL_ROOT, VirtualFileSystem, VirtualTree } from './virtual-fs.js';
 
 function argValue(name: string, fallback: string): string {

@@ -1,0 +1,129 @@
+// One invocation's shared state: its exit code, its stderr (with the live
+// progress line), the journal fingerprint of the command, the report
+// writer and the live-registry guard. The command files register their
+// actions against it; none of them prints on its own.
+
+import { createHash } from 'node:crypto';
+import { JanitorError, describeError } from '../errors.js';
+import { readTextFileSync } from '../storage/file-system.js';
+import { makePaint } from '../report/paint.js';
+import { progressLine, progressMode } from '../report/progress.js';
+import type { PhaseListener } from '../commands/phases.js';
+import type { GcOptions, RegistryReport } from '../commands/gc/index.js';
+import { checkLiveRegistry } from '../storage/live-registry.js';
+import { readRegistryFactsFile } from '../storage/registry-facts.js';
+import type { SelectionFlags } from '../select/selection.js';
+import type { CliIo } from './cli-io.js';
+import { EXIT_REPORT_LOST } from './cli-io.js';
+import type { CommonFlags, SafetyFlags } from './options.js';
+
+export class CliRun {
+  exitCode = 0;
+  readonly now: () => number;
+  readonly paint: ReturnType<typeof makePaint>;
+  private line: ReturnType<typeof progressLine> | undefined;
+
+  constructor(
+    readonly io: CliIo,
+    readonly args: readonly string[],
+  ) {
+    this.now = io.now ?? Date.now;
+    this.paint = makePaint(io.color === true);
+  }
+
+  get commandLine(): string {
+    return `registry-janitor ${this.args.join(' ')}`;
+  }
+
+  /** Diagnostics never stop the work: a full or closed stderr loses the progress line, not the sweep. */
+  say(text: string): void {
+    try {
+      this.io.stderr(text);
+    } catch {
+      // nowhere left to say it
+    }
+  }
+
+  /** A line on stderr, after closing the live progress line. */
+  diagnose(text: string): void {
+    this.line?.close();
+    this.say(text);
+  }
+
+  closeProgress(): void {
+    this.line?.close();
+  }
+
+  /** One line per finished phase (ls, verify, tags rm), none with --json or -q. */
+  phaseLines(flags: CommonFlags): (phase: string, ms: number) => void {
+    return (phase: string, ms: number) => {
+      if (!flags.json && !flags.quiet) this.diagnose(`phase ${phase} done in ${(ms / 1000).toFixed(2)} s\n`);
+    };
+  }
+
+  /** gc's phases: a live line on a terminal, lines every 5 s with --progress, none with -q (report/progress.ts). */
+  progressOf(flags: CommonFlags): PhaseListener {
+    this.line = progressLine(
+      progressMode(flags, this.io.stderrIsTty === true),
+      (text) => {
+        this.say(text);
+      },
+      this.io.clock,
+    );
+    return this.line;
+  }
+
+  /**
+   * The journal recognises a rerun of the same command by what it selects:
+   * REPO:TAGs, selection flags, the policy's content (not its path), -m and
+   * --grace; not how the root is spelled, -d (a dry run shows what the
+   * rerun would do), --json, -j or the guard flags.
+   */
+  journalOf(command: string, tags: string[], flags: object): { fingerprint: string; command: string } {
+    const ignored = new Set(['root', 'config', 'dryRun', 'json', 'concurrency', 'prefetch', 'wait', 'allowLive', 'registryUrl', 'policy', 'free', 'list']);
+    const selection = Object.entries(flags as Record<string, unknown>).filter(([key]) => !ignored.has(key));
+    const policyFile = (flags as SelectionFlags).policy;
+    const policy = policyFile === undefined ? null : createHash('sha256').update(readTextFileSync(this.io.fs, policyFile)).digest('hex');
+    return { fingerprint: JSON.stringify({ command, tags: [...tags].sort(), selection: selection.sort(), policy }), command: this.commandLine };
+  }
+
+  /**
+   * Writes the report. A report that cannot be written after deletions
+   * must not read as "nothing deleted" (exit 1): one line says what was
+   * done, and the exit status is EXIT_REPORT_LOST.
+   */
+  report(write: () => void, deleted: string | undefined): void {
+    try {
+      write();
+    } catch (cause) {
+      if (deleted === undefined) throw cause;
+      this.diagnose(`registry-janitor: error: the run completed (${deleted}) but its report could not be written: ${describeError(cause)}\n`);
+      this.exitCode = EXIT_REPORT_LOST;
+    }
+  }
+
+  workersFor(flags: CommonFlags): GcOptions['makeWorkers'] {
+    const make = this.io.makeWorkers;
+    return make && ((reader) => make(reader, flags.concurrency));
+  }
+
+  /**
+   * The live-registry guard (storage/live-registry.ts), before anything is
+   * read for deletion: with the registry's config (or --registry-url), a
+   * registry that answers and is not read-only refuses the run unless
+   * --allow-live. Dry runs only report the config's read-only setting.
+   */
+  async guardLive(configFile: string | undefined, flags: SafetyFlags & { dryRun?: boolean }): Promise<RegistryReport | undefined> {
+    const facts = configFile === undefined ? undefined : readRegistryFactsFile(this.io.fs, configFile, this.io.env);
+    const report: RegistryReport = { config: configFile ?? null, readOnly: facts ? facts.readOnly : null, live: null };
+    if (flags.dryRun || (facts === undefined && flags.registryUrl === undefined)) return facts ? report : undefined;
+    const check = await checkLiveRegistry(facts, flags.registryUrl);
+    report.live = check.live?.url ?? false;
+    if (check.refusal && !flags.allowLive) throw new JanitorError('E_LIVE', check.refusal);
+    if (check.live)
+      this.diagnose(
+        `registry-janitor: warning: a registry answers at ${check.live.url}${facts?.readOnly ? ' (configured read-only)' : ''}; going on (${flags.allowLive ? '--allow-live' : 'read-only'}): the grace window and revalidation protect fresh writes\n`,
+      );
+    return report;
+  }
+}

@@ -1,0 +1,119 @@
+// The flags the commands share, their parsers, and the root they name.
+// Every parser throws E_USAGE with one line naming the flag and the value.
+
+import { type Command, Option } from 'commander';
+import { JanitorError } from '../errors.js';
+import { rootFromConfigFile } from '../storage/registry-config.js';
+import type { FileSystem } from '../storage/file-system.js';
+import { parseDuration } from '../select/duration.js';
+import { DEFAULT_PREFETCH, MAX_PREFETCH } from '../scan/prefetch.js';
+
+export const DEFAULT_ROOT = '/var/lib/registry';
+/** Entries a dry run lists per group (--list). */
+const DEFAULT_LIST = 50;
+
+export interface CommonFlags {
+  root?: string;
+  config?: string;
+  json?: boolean;
+  concurrency: number;
+  progress?: boolean;
+  quiet?: boolean;
+  /** --prefetch N: reads kept in flight ahead of the scan (scan/prefetch.ts). */
+  prefetch: number;
+}
+
+export interface SafetyFlags {
+  wait?: string | true;
+  grace: string;
+  registryUrl?: string;
+  allowLive?: boolean;
+}
+
+export interface SweepFlags extends CommonFlags, SafetyFlags {
+  dryRun?: boolean;
+  deleteUntagged?: boolean;
+  skipRepo?: string[];
+  /** --free SIZE (free-target.ts) and the dry run's --list N|all. */
+  free?: string;
+  list?: string;
+}
+
+/** --list: entries shown per group in a dry run's listing (all: every one). */
+export function parseList(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_LIST;
+  if (value === 'all') return Number.POSITIVE_INFINITY;
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new JanitorError('E_USAGE', `--list takes a whole number above 0 or "all", not ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+function parseConcurrency(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 64) {
+    throw new JanitorError('E_USAGE', `--concurrency takes a whole number from 1 to 64, not ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function parsePrefetch(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > MAX_PREFETCH) {
+    throw new JanitorError('E_USAGE', `--prefetch takes a whole number from 0 to ${MAX_PREFETCH}, not ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+export function resolveRoot(fs: FileSystem, flags: CommonFlags, env: NodeJS.ProcessEnv): string {
+  if (flags.root !== undefined && flags.config !== undefined) {
+    throw new JanitorError('E_USAGE', '--root and --config name the same thing: give one of them');
+  }
+  // An unset shell variable (--root "$ROOT") must not mean the current directory.
+  if (flags.root === '') throw new JanitorError('E_USAGE', '--root is empty (an unset shell variable?): give the registry root directory');
+  if (flags.config === '') throw new JanitorError('E_USAGE', "--config is empty (an unset shell variable?): give the registry's config.yml");
+  if (flags.config !== undefined) return rootFromConfigFile(fs, flags.config, env);
+  return flags.root ?? DEFAULT_ROOT;
+}
+
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+export function addRootOptions(command: Command): Command {
+  return command
+    .option('--root <dir>', `the filesystem driver's rootdirectory, or its docker/registry/v2 (default ${DEFAULT_ROOT})`)
+    .option('--config <file>', "read the rootdirectory from the registry's config.yml")
+    .option('--json', 'print exactly one JSON object on stdout')
+    .option('--progress', 'progress lines on stderr even without a terminal (one every 5 s, for logs)')
+    .option('-q, --quiet', 'print only errors on stderr (no phase or progress lines)')
+    .addOption(new Option('-j, --concurrency <n>', 'reader threads (this one included)').argParser(parseConcurrency).default(2))
+    .addOption(
+      new Option('--prefetch <n>', 'reads kept in flight ahead of the scan, to warm a cold cache (0: none)').argParser(parsePrefetch).default(DEFAULT_PREFETCH),
+    );
+}
+
+/** --wait[=DURATION]: without a value, wait as long as it takes. */
+export function parseWait(value: string | true | undefined): number {
+  if (value === undefined) return 0;
+  if (value === true) return Number.POSITIVE_INFINITY;
+  return parseDuration(value, '--wait');
+}
+
+/** The options of every command that can delete: the lock, the grace window, the live-registry guard. */
+export function addSafetyOptions(command: Command, defaultGrace: string): Command {
+  return command
+    .option('--wait [duration]', "wait for another run's lock (as long as it takes, or DURATION: 10m) instead of refusing")
+    .option('--grace <duration>', `never delete what was written within this window (blobs, revisions, layer links; default ${defaultGrace})`, defaultGrace)
+    .option('--registry-url <url>', 'also probe this registry URL before deleting (refused if a registry answers)')
+    .option('--allow-live', 'delete even if a registry answers (the grace window and revalidation protect fresh writes)');
+}
+
+export function addSelectionOptions(command: Command): Command {
+  return command
+    .argument('[REPO:TAG...]', 'tags to remove, by name')
+    .option('--repo <glob>', 'only repositories matching (repeatable; * within a path component, ** across)', collect)
+    .option('--exclude-repo <glob>', 'never these repositories (repeatable)', collect)
+    .option('--tag <regex>', 'candidates: tags whose name matches')
+    .option('--keep-tag <regex>', 'keep candidates whose name matches (repeatable)', collect)
+    .option('--keep-latest <n>', 'keep the N most recently pushed candidates of each repository')
+    .option('--older-than <duration>', 'keep candidates pushed more recently than this (30d, 12h, 90m)')
+    .option('--policy <file>', 'rules from a YAML or JSON policy file');
+}

@@ -1,0 +1,42 @@
+// The commands that only read: ls (the inventory) and verify (the offline fsck).
+
+import { type Command, Option } from 'commander';
+import { type LsSort, runLs } from '../commands/ls/index.js';
+import { runVerify } from '../commands/verify/index.js';
+import { renderLsHuman, renderLsJson } from '../report/render-ls.js';
+import { renderVerifyHuman, renderVerifyJson } from '../report/render-verify.js';
+import type { CliRun } from './cli-run.js';
+import { type CommonFlags, addRootOptions, collect, resolveRoot } from './options.js';
+
+export function registerReadCommands(program: Command, run: CliRun): void {
+  const { io } = run;
+  addRootOptions(program.command('ls'))
+    .description('inventory: tags, sizes, what each tag alone would free, untagged revisions')
+    .argument('[REPO-GLOB...]', 'only repositories matching')
+    .addOption(new Option('--sort <key>', 'order of tags (and repositories)').choices(['name', 'size', 'age']).default('name'))
+    .action(async (globs: string[], flags: CommonFlags & { sort: LsSort }) => {
+      const result = await runLs(io.fs, resolveRoot(io.fs, flags, io.env), {
+        globs,
+        sort: flags.sort,
+        makeWorkers: run.workersFor(flags),
+        onPhase: run.phaseLines(flags),
+      });
+      io.stdout(flags.json ? renderLsJson(result) : renderLsHuman(result, run.paint));
+    });
+
+  addRootOptions(program.command('verify'))
+    .description('offline fsck: would every tag pull? (reads only; safe on a read-only mount while the registry serves)')
+    .option('--repo <glob>', 'only repositories matching (repeatable)', collect)
+    .option('--content', 're-hash every blob a tag needs against its digest (reads every byte; -j threads)')
+    .action(async (flags: CommonFlags & { repo?: string[]; content?: boolean }) => {
+      const result = await runVerify(io.fs, resolveRoot(io.fs, flags, io.env), {
+        globs: flags.repo ?? [],
+        content: flags.content === true,
+        makeWorkers: run.workersFor(flags),
+        onPhase: run.phaseLines(flags),
+      });
+      io.stdout(flags.json ? renderVerifyJson(result) : renderVerifyHuman(result, run.paint));
+      // 1 when a tag would not pull; findings that break no tag leave it 0.
+      if (result.tagsBroken > 0) run.exitCode = 1;
+    });
+}

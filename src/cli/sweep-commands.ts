@@ -1,0 +1,106 @@
+// gc, its `garbage-collect` drop-in, and prune: the commands that mark and
+// sweep (commands/gc). One action runs them all; it renders the report and
+// turns a short --free, an interruption or a failed sweep into the exit code.
+
+import type { Command } from 'commander';
+import { JanitorError } from '../errors.js';
+import { type GcOptions, runGc } from '../commands/gc/index.js';
+import { rootFromConfigFile } from '../storage/registry-config.js';
+import { formatBytes, renderGcHuman, writeGcJson } from '../report/render-gc.js';
+import { parseSize } from '../select/size.js';
+import { parseDuration } from '../select/duration.js';
+import { compileRepositoryGlobs } from '../select/repository-glob.js';
+import { type SelectionFlags, buildSelector } from '../select/selection.js';
+import { EXIT_FREE_SHORT } from './cli-io.js';
+import type { CliRun } from './cli-run.js';
+import { type SweepFlags, addRootOptions, addSafetyOptions, addSelectionOptions, collect, parseList, parseWait, resolveRoot } from './options.js';
+
+async function sweep(run: CliRun, root: string, flags: SweepFlags, extra: Partial<GcOptions> = {}, command = 'gc', configFile = flags.config): Promise<void> {
+  const { io } = run;
+  const free = flags.free === undefined ? undefined : parseSize(flags.free, '--free');
+  const list = parseList(flags.list);
+  if (flags.dryRun !== true) io.holdSignals?.();
+  const registry = await run.guardLive(configFile, flags);
+  const skip = flags.skipRepo?.length ? compileRepositoryGlobs(flags.skipRepo, '--skip-repo') : undefined;
+  const result = await runGc(io.fs, root, {
+    dryRun: flags.dryRun === true,
+    deleteUntagged: flags.deleteUntagged === true,
+    ...(skip ? { skipRepository: (name: string) => skip(name) } : {}),
+    makeWorkers: run.workersFor(flags),
+    prefetch: flags.prefetch,
+    onPhase: run.progressOf(flags),
+    ...(io.signal ? { stopRequested: io.signal } : {}),
+    command: run.commandLine,
+    waitMs: parseWait(flags.wait),
+    graceMs: parseDuration(flags.grace, '--grace'),
+    free,
+    sizeBlobs: flags.dryRun === true && flags.json !== true,
+    allowLive: flags.allowLive === true,
+    ...extra,
+  }).finally(() => {
+    run.closeProgress();
+  });
+  result.registry = registry;
+  const swept = result.swept;
+  const deleted =
+    swept && `deleted ${swept.tags} tags, ${swept.manifests} manifests, ${swept.layerLinks} layer links, ${swept.blobs} blobs, ${swept.bytes} bytes`;
+  run.report(() => {
+    if (flags.json) writeGcJson(result, io.stdout);
+    else io.stdout(renderGcHuman(result, command, run.paint, { list }));
+  }, deleted);
+  if (result.free && !result.free.reached && !result.sweepError) {
+    run.diagnose(
+      `registry-janitor: --free ${flags.free ?? ''} not reached: ${result.dryRun ? 'the whole plan would free' : 'freed everything reclaimable,'} ${formatBytes(result.free.freed)}\n`,
+    );
+    run.exitCode = EXIT_FREE_SHORT;
+  }
+  if (result.sweepError?.code === 'E_INTERRUPTED') {
+    // 128 + the signal's number, as a shell reports a process a signal stopped.
+    run.diagnose(`registry-janitor: ${result.sweepError.message}; it ${deleted} (rerun the same command to finish)\n`);
+    run.exitCode = io.signal?.() === 'SIGTERM' ? 143 : 130;
+  } else if (result.sweepError) {
+    run.diagnose(`registry-janitor: error: ${result.sweepError.message}; the sweep stopped part-way after it ${deleted} (rerun the same command to finish)\n`);
+    run.exitCode = 1;
+  }
+}
+
+export function registerSweepCommands(program: Command, run: CliRun): void {
+  const { io } = run;
+  addSafetyOptions(addRootOptions(program.command('gc')), '1h')
+    .description('mark and sweep unreferenced blobs, like `registry garbage-collect`')
+    .option('-d, --dry-run', 'report what would be deleted; change nothing')
+    .option('-m, --delete-untagged', 'also delete manifests no tag needs (multi-arch children and referrers of kept images are kept)')
+    .option('--skip-repo <glob>', 'do not read these repositories; keep everything they link (repeatable)', collect)
+    .option('--free <size>', 'delete the largest unreferenced blobs until SIZE is freed (500M, 50G, 1.5T; 1024-based); leave the rest')
+    .option('--list <n>', 'a dry run lists the N largest of each group (default 50), or all')
+    .action((flags: SweepFlags) => sweep(run, resolveRoot(io.fs, flags, io.env), flags));
+
+  addSafetyOptions(addRootOptions(program.command('garbage-collect')), '0s')
+    .description('drop-in for `registry garbage-collect [-d] [-m] CONFIG`')
+    .argument('<config>', "the registry's config.yml")
+    .option('-d, --dry-run', 'report what would be deleted; change nothing')
+    .option('-m, --delete-untagged', 'also delete manifests no tag needs (multi-arch safe)')
+    .action((config: string, flags: SweepFlags) => {
+      if (flags.root !== undefined || flags.config !== undefined)
+        throw new JanitorError('E_USAGE', 'garbage-collect takes the config file as its argument, not --root or --config');
+      if (config === '') throw new JanitorError('E_USAGE', 'garbage-collect: the config file argument is empty (an unset shell variable?)');
+      return sweep(run, rootFromConfigFile(io.fs, config, io.env), flags, {}, 'gc', config);
+    });
+
+  addSafetyOptions(addSelectionOptions(addRootOptions(program.command('prune'))), '1h')
+    .description('remove the selected tags and sweep in one run')
+    .option('-d, --dry-run', 'show what would be removed and freed; change nothing')
+    .option('-m, --delete-untagged', 'also delete manifests that were untagged before')
+    .option('--skip-repo <glob>', 'do not read these repositories; keep everything they link (repeatable)', collect)
+    .option('--free <size>', 'delete the largest unreferenced blobs until SIZE is freed (500M, 50G, 1.5T; 1024-based); leave the rest')
+    .option('--list <n>', 'a dry run lists the N largest of each group (default 50), or all')
+    .action((tags: string[], flags: SweepFlags & SelectionFlags) =>
+      sweep(
+        run,
+        resolveRoot(io.fs, flags, io.env),
+        flags,
+        { selector: buildSelector(io.fs, tags, flags, run.now()), journal: run.journalOf('prune', tags, flags) },
+        'prune',
+      ),
+    );
+}
