@@ -13,22 +13,62 @@ import type { GcOptions, RegistryReport } from '../commands/gc/index.js';
 import { checkLiveRegistry } from '../storage/live-registry.js';
 import { readRegistryFactsFile } from '../storage/registry-facts.js';
 import type { SelectionFlags } from '../select/selection.js';
+import type { RunStamp } from '../report/format.js';
+import { packageVersion } from '../version.js';
 import type { CliIo } from './cli-io.js';
 import { EXIT_REPORT_LOST } from './cli-io.js';
 import type { CommonFlags, SafetyFlags } from './options.js';
 
 export class CliRun {
   exitCode = 0;
+  readonly io: CliIo;
   readonly now: () => number;
   readonly paint: ReturnType<typeof makePaint>;
   private line: ReturnType<typeof progressLine> | undefined;
+  private readonly startedAt: number;
+  /** anything written to stdout yet (a failure's JSON object is written only on an empty stdout). */
+  private wroteStdout = false;
 
   constructor(
-    readonly io: CliIo,
+    io: CliIo,
     readonly args: readonly string[],
   ) {
+    this.io = {
+      ...io,
+      stdout: (text) => {
+        this.wroteStdout = true;
+        io.stdout(text);
+      },
+    };
     this.now = io.now ?? Date.now;
+    this.startedAt = this.now();
     this.paint = makePaint(io.color === true);
+  }
+
+  /** The version and the run's start and end, for the JSON reports. */
+  stamp(): RunStamp {
+    return { version: packageVersion(), startedAt: new Date(this.startedAt).toISOString(), finishedAt: new Date(this.now()).toISOString() };
+  }
+
+  /** --json on the line (before a `--`). */
+  get json(): boolean {
+    const end = this.args.indexOf('--');
+    return (end === -1 ? this.args : this.args.slice(0, end)).includes('--json');
+  }
+
+  /**
+   * With --json, a run that fails before its report (bad flags, a lock
+   * held, a tree it cannot read) still prints exactly one JSON object, so a
+   * consumer tells a failure from a crash: ok false, the error's code,
+   * message and path. Nothing is added after a report already on stdout.
+   */
+  failJson(error: { code: string; message: string; path: string | null }): void {
+    if (!this.json || this.wroteStdout) return;
+    try {
+      this.io.stdout(`${JSON.stringify({ ok: false, error, ...this.stamp() })}\n`);
+    } catch {
+      // stdout is gone: the exit status and stderr still say it
+    }
   }
 
   get commandLine(): string {

@@ -12,11 +12,14 @@ import { CliRun } from './cli-run.js';
 import { registerReadCommands } from './read-commands.js';
 import { registerSweepCommands } from './sweep-commands.js';
 import { registerTagCommands } from './tag-commands.js';
+import { normalizeDropInArgs } from './drop-in.js';
+import { packageVersion } from '../version.js';
 
 export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
   const run = new CliRun(io, args);
   const program = new Command('registry-janitor')
     .description('Reclaim disk space in a Distribution registry storage tree (run it with the registry stopped or read-only).')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   registerSweepCommands(program, run);
@@ -28,14 +31,23 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       io.stderr(program.helpInformation());
       return 2;
     }
-    await program.parseAsync([...args], { from: 'user' });
+    // garbage-collect's flags as Go reads them (drop-in.ts).
+    const line = args[0] === 'garbage-collect' ? [args[0], ...normalizeDropInArgs(args.slice(1))] : args;
+    await program.parseAsync([...line], { from: 'user' });
     return run.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help exits 0; a missing subcommand shows help with exit code 1: a usage error.
-      return error.exitCode === 0 ? 0 : 2;
+      // --help and --version exit 0; commander has printed its usage error (a missing subcommand shows help with exit code 1).
+      if (error.exitCode === 0) return 0;
+      run.failJson({ code: 'E_USAGE', message: error.message.replace(/^error: /, ''), path: null });
+      return 2;
     }
     run.diagnose(`registry-janitor: error: ${describeError(error)}\n`);
+    run.failJson({
+      code: error instanceof JanitorError ? error.code : 'E_INTERNAL',
+      message: describeError(error),
+      path: error instanceof JanitorError ? (error.path ?? null) : null,
+    });
     return error instanceof JanitorError ? error.exitCode : 1;
   }
 }

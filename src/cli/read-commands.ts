@@ -21,7 +21,7 @@ export function registerReadCommands(program: Command, run: CliRun): void {
         makeWorkers: run.workersFor(flags),
         onPhase: run.phaseLines(flags),
       });
-      io.stdout(flags.json ? renderLsJson(result) : renderLsHuman(result, run.paint));
+      io.stdout(flags.json ? renderLsJson(result, run.stamp()) : renderLsHuman(result, run.paint));
     });
 
   addRootOptions(program.command('verify'))
@@ -35,7 +35,7 @@ export function registerReadCommands(program: Command, run: CliRun): void {
         makeWorkers: run.workersFor(flags),
         onPhase: run.phaseLines(flags),
       });
-      io.stdout(flags.json ? renderVerifyJson(result) : renderVerifyHuman(result, run.paint));
+      io.stdout(flags.json ? renderVerifyJson(result, run.stamp()) : renderVerifyHuman(result, run.paint));
       // 1 when a tag would not pull; findings that break no tag leave it 0.
       if (result.tagsBroken > 0) run.exitCode = 1;
     });

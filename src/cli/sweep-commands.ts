@@ -12,6 +12,7 @@ import { parseDuration } from '../select/duration.js';
 import { compileRepositoryGlobs } from '../select/repository-glob.js';
 import { type SelectionFlags, buildSelector } from '../select/selection.js';
 import { EXIT_FREE_SHORT } from './cli-io.js';
+import { dropInConfig, reportDropIn, showOnlyReferenceFlags } from './drop-in.js';
 import type { CliRun } from './cli-run.js';
 import { type SweepFlags, addRootOptions, addSafetyOptions, addSelectionOptions, collect, parseList, parseWait, resolveRoot } from './options.js';
 
@@ -45,7 +46,8 @@ async function sweep(run: CliRun, root: string, flags: SweepFlags, extra: Partia
   const deleted =
     swept && `deleted ${swept.tags} tags, ${swept.manifests} manifests, ${swept.layerLinks} layer links, ${swept.blobs} blobs, ${swept.bytes} bytes`;
   run.report(() => {
-    if (flags.json) writeGcJson(result, io.stdout);
+    if (flags.json) writeGcJson(result, io.stdout, run.stamp());
+    else if (command === 'garbage-collect') reportDropIn(run, result, flags.quiet === true);
     else io.stdout(renderGcHuman(result, command, run.paint, { list }));
   }, deleted);
   if (result.free && !result.free.reached && !result.sweepError) {
@@ -75,16 +77,17 @@ export function registerSweepCommands(program: Command, run: CliRun): void {
     .option('--list <n>', 'a dry run lists the N largest of each group (default 50), or all')
     .action((flags: SweepFlags) => sweep(run, resolveRoot(io.fs, flags, io.env), flags));
 
-  addSafetyOptions(addRootOptions(program.command('garbage-collect')), '0s')
-    .description('drop-in for `registry garbage-collect [-d] [-m] CONFIG`')
-    .argument('<config>', "the registry's config.yml")
+  // The drop-in (drop-in.ts): the reference's flags in Go's spellings, its summary line on stdout.
+  showOnlyReferenceFlags(addSafetyOptions(addRootOptions(program.command('garbage-collect')), '0s'))
+    .description('drop-in for `registry garbage-collect [-d] [-m] [-q] CONFIG`: its summary line on stdout, the report on stderr')
+    .argument('[config]', "the registry's config.yml (default: $REGISTRY_CONFIGURATION_PATH)")
     .option('-d, --dry-run', 'report what would be deleted; change nothing')
     .option('-m, --delete-untagged', 'also delete manifests no tag needs (multi-arch safe)')
-    .action((config: string, flags: SweepFlags) => {
+    .action((positional: string | undefined, flags: SweepFlags) => {
       if (flags.root !== undefined || flags.config !== undefined)
         throw new JanitorError('E_USAGE', 'garbage-collect takes the config file as its argument, not --root or --config');
-      if (config === '') throw new JanitorError('E_USAGE', 'garbage-collect: the config file argument is empty (an unset shell variable?)');
-      return sweep(run, rootFromConfigFile(io.fs, config, io.env), flags, {}, 'gc', config);
+      const config = dropInConfig(positional, io.env);
+      return sweep(run, rootFromConfigFile(io.fs, config, io.env), flags, {}, 'garbage-collect', config);
     });
 
   addSafetyOptions(addSelectionOptions(addRootOptions(program.command('prune'))), '1h')

@@ -27,7 +27,7 @@ async function removeTags(run: CliRun, tags: string[], flags: TagsRmFlags): Prom
   });
   const deleted = result.dryRun ? undefined : `removed ${result.removed} tags`;
   run.report(() => {
-    io.stdout(flags.json ? renderTagsRmJson(result) : renderTagsRmHuman(result, run.paint));
+    io.stdout(flags.json ? renderTagsRmJson(result, run.stamp()) : renderTagsRmHuman(result, run.paint));
   }, deleted);
   if (result.sweepError) {
     run.diagnose(`registry-janitor: error: ${result.sweepError.message}; stopped part-way after it ${deleted} (rerun the same command to finish)\n`);

@@ -11,6 +11,13 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
+/** What every JSON report starts with: the tool's version and when the run started and finished (ISO 8601). */
+export interface RunStamp {
+  version: string;
+  startedAt: string;
+  finishedAt: string;
+}
+
 /** A push time for JSON: ISO 8601, or null when the tag has none. */
 export function pushedJson(ms: number): string | null {
   return ms ? new Date(ms).toISOString() : null;

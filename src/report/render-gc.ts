@@ -4,7 +4,7 @@
 import type { GcResult, RepoOutcome } from '../commands/gc/index.js';
 import type { FreeReport } from '../commands/gc/free-target.js';
 import type { Digest } from '../model/digest.js';
-import { formatBytes } from './format.js';
+import { type RunStamp, formatBytes } from './format.js';
 import { type Paint, plain } from './paint.js';
 import { renderWarnings } from './render-warnings.js';
 import { decisionJson, renderDecisions } from './render-tags-rm.js';
@@ -57,7 +57,7 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
   lines.push('');
   const tagsRemoved = sum(result, (o) => o.tagsRemoved.length);
   if (command === 'prune') lines.push(`${tagsRemoved} tags ${result.dryRun ? 'would be removed' : 'removed'}`);
-  lines.push(paint.strong(`${result.blobsMarked} blobs marked, ${result.blobsDeletedCount} blobs and ${manifests} manifests ${verb}`));
+  lines.push(paint.strong(summaryLine(result, verb)));
   lines.push(`${sum(result, (o) => o.layerLinksDeleted.length)} layer links ${verb}`);
   lines.push(paint.strong(`${formatBytes(result.bytesFreed)} ${result.dryRun ? 'would be freed' : 'freed'}`));
   // A sweep stopped part-way says so below, with what it freed.
@@ -97,6 +97,20 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
     lines.push(paint.warn('Restart the registry now: its blob descriptor cache still lists the deleted blobs.'));
   }
   return lines.join('\n') + '\n';
+}
+
+/** The reference's own summary line (`registry garbage-collect`), with the verb of this run. */
+function summaryLine(result: GcResult, verb: string): string {
+  return `${result.blobsMarked} blobs marked, ${result.blobsDeletedCount} blobs and ${sum(result, (o) => o.manifestsDeleted.length)} manifests ${verb}`;
+}
+
+/**
+ * The line the `garbage-collect` drop-in prints on stdout, in the shape
+ * Distribution prints it (2.8 and v3 alike say "eligible for deletion" in a
+ * real run too), for the scripts that grep it.
+ */
+export function renderReferenceSummary(result: GcResult): string {
+  return `${summaryLine(result, 'eligible for deletion')}\n`;
 }
 
 /** The --free line: the target, what it freed (or would), what is left for a later run. */
@@ -183,7 +197,7 @@ function chunked(write: (text: string) => void): { put(text: string): void; flus
  * Writes exactly one JSON object, streamed: a dry run on a 1M-blob tree can
  * list ~1M digests, and one string of them all (~130 MB) is not needed.
  */
-export function writeGcJson(result: GcResult, write: (text: string) => void): void {
+export function writeGcJson(result: GcResult, write: (text: string) => void, stamp: RunStamp): void {
   const out = chunked(write);
   const field = (name: string, value: unknown): void => out.put(`${JSON.stringify(name)}:${JSON.stringify(value)},`);
   const swept = result.swept;
@@ -194,6 +208,7 @@ export function writeGcJson(result: GcResult, write: (text: string) => void): vo
   out.put('{');
   field('ok', error === undefined);
   field('error', error ? { code: error.code, message: error.message, path: error.path ?? null } : null);
+  for (const [name, value] of Object.entries(stamp)) field(name, value);
   field('dryRun', result.dryRun);
   field('deleteUntagged', result.deleteUntagged);
   field('root', result.root);

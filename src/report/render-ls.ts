@@ -2,7 +2,7 @@
 // type, platforms, size, what removing that tag alone frees) and untagged
 // revisions.
 import type { LsResult } from '../commands/ls/index.js';
-import { formatBytes, pushedJson } from './format.js';
+import { type RunStamp, formatBytes, pushedJson } from './format.js';
 import { type Paint, plain } from './paint.js';
 import { renderWarnings } from './render-warnings.js';
 
@@ -41,9 +41,10 @@ export function renderLsHuman(result: LsResult, paint: Paint = plain): string {
   return lines.join('\n') + '\n';
 }
 
-export function renderLsJson(result: LsResult): string {
+export function renderLsJson(result: LsResult, stamp: RunStamp): string {
   return (
     JSON.stringify({
+      ...stamp,
       root: result.root,
       v2: result.v2 ?? null,
       totalSize: result.totalSize,

@@ -1,6 +1,6 @@
 // Rendering for `tags rm`, and the tag decisions that `prune` shows too
 // (gc and prune: render-gc.ts; ls: render-ls.ts).
-import { pushedJson } from './format.js';
+import { type RunStamp, pushedJson } from './format.js';
 import { type Paint, plain } from './paint.js';
 import { renderWarnings } from './render-warnings.js';
 import type { TagDecision } from '../select/select-tags.js';
@@ -35,13 +35,14 @@ export function renderTagsRmHuman(result: TagsRmResult, paint: Paint = plain): s
   return lines.join('\n') + '\n';
 }
 
-export function renderTagsRmJson(result: TagsRmResult): string {
+export function renderTagsRmJson(result: TagsRmResult, stamp: RunStamp): string {
   const error = result.sweepError;
   const removed = result.repositories.flatMap((r) => r.tagsRemoved.map(decisionJson));
   return (
     JSON.stringify({
       ok: error === undefined,
       error: error ? { code: error.code, message: error.message, path: error.path ?? null } : null,
+      ...stamp,
       dryRun: result.dryRun,
       root: result.root,
       v2: result.v2 ?? null,

@@ -2,7 +2,7 @@
 // tag first, then what breaks none), referrers with their subject, and the
 // count of tags that would pull and that would not.
 import type { Finding, VerifyResult } from '../commands/verify/index.js';
-import { formatBytes } from './format.js';
+import { type RunStamp, formatBytes } from './format.js';
 import { type Paint, plain } from './paint.js';
 import { renderWarnings } from './render-warnings.js';
 
@@ -38,10 +38,11 @@ export function renderVerifyHuman(result: VerifyResult, paint: Paint = plain): s
   return lines.join('\n') + '\n';
 }
 
-export function renderVerifyJson(result: VerifyResult): string {
+export function renderVerifyJson(result: VerifyResult, stamp: RunStamp): string {
   return (
     JSON.stringify({
       ok: result.tagsBroken === 0,
+      ...stamp,
       root: result.root,
       v2: result.v2 ?? null,
       tagsOk: result.tagsOk,

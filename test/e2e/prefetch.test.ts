@@ -11,7 +11,12 @@ const FIXTURE = path.resolve(import.meta.dirname, '../../fixtures/example');
 const work = makeTempDir('prefetch');
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-const withoutTimes = (json: Record<string, unknown>): Record<string, unknown> => ({ ...json, phasesMs: undefined });
+const withoutTimes = (json: Record<string, unknown>): Record<string, unknown> => ({
+  ...json,
+  phasesMs: undefined,
+  startedAt: undefined,
+  finishedAt: undefined,
+});
 
 describe('--prefetch', () => {
   it('changes nothing the run finds, with or without it, for gc -d and gc -m -d', () => {

@@ -46,7 +46,7 @@ function materialise(from: VirtualFileSystem, to: Memfs, dir: string): void {
 const report = (json: Record<string, unknown>): Record<string, unknown> => {
   const sorted: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(json)) {
-    if (key === 'phasesMs') continue;
+    if (key === 'phasesMs' || key === 'startedAt' || key === 'finishedAt') continue;
     sorted[key] = Array.isArray(value) ? value.map((v) => JSON.stringify(v)).sort() : value;
   }
   return sorted;
