@@ -17,7 +17,8 @@
 // short where the kernel is, which leaves a tree a rerun finishes (see
 // "Interrupted runs" in the README), and the lock is taken over as stale.
 
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { currentRole, startThread } from './entry-points.js';
 
 const CLI_YOUNG_GENERATION_MB = 6;
 
@@ -26,10 +27,12 @@ type Stop = keyof typeof SIGNALS;
 
 export function startCli(args: string[]): void {
   const signal = new Int32Array(new SharedArrayBuffer(4));
-  const worker = new Worker(new URL(import.meta.url), {
-    workerData: { args, signal, stderrIsTty: process.stderr.isTTY },
-    resourceLimits: { maxYoungGenerationSizeMb: CLI_YOUNG_GENERATION_MB },
-  });
+  const worker = startThread(
+    'cli',
+    () => new URL(import.meta.url),
+    { args, signal, stderrIsTty: process.stderr.isTTY },
+    { resourceLimits: { maxYoungGenerationSizeMb: CLI_YOUNG_GENERATION_MB } },
+  );
   let deleting = false;
   const onSignal = (name: Stop): void => {
     if (!deleting || Atomics.load(signal, 0) !== 0) process.exit(128 + SIGNALS[name]); // nothing to finish, or the second: at once
@@ -79,6 +82,7 @@ async function runInWorker({ args, signal, stderrIsTty }: CliData): Promise<numb
   });
 }
 
-if (!isMainThread && (workerData as { args?: unknown } | null)?.args) {
-  parentPort?.postMessage(await runInWorker(workerData as CliData));
+// The CLI thread (entry-points.ts: this file compiled, or the bundle re-entered).
+if (currentRole() === 'cli') {
+  void runInWorker(workerData as CliData).then((code) => parentPort?.postMessage(code));
 }

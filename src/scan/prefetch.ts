@@ -15,7 +15,8 @@
 // fs.promises, is sized once per process (UV_THREADPOOL_SIZE, 4 by default)
 // before any code of ours runs.
 
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { forkChild } from '../entry-points.js';
 import type { BlobIndex } from '../model/blob-index.js';
 import { nodeFileSystem } from '../storage/file-system.js';
 import type { TreeReader } from '../storage/tree-reader.js';
@@ -47,7 +48,7 @@ export class Prefetcher {
     if (width <= 0 || reader.fs !== nodeFileSystem) return undefined;
     let child: ChildProcess;
     try {
-      child = fork(new URL('./prefetch-child.js', import.meta.url), [], {
+      child = forkChild('prefetch-child', () => new URL('./prefetch-child.js', import.meta.url), {
         env: { ...process.env, UV_THREADPOOL_SIZE: String(width) },
         stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
         execArgv: [],

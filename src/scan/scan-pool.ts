@@ -7,8 +7,9 @@
 
 import fs from 'node:fs';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { type ErrorCode, JanitorError } from '../errors.js';
+import { startThread } from '../entry-points.js';
 import type { Digest } from '../model/digest.js';
 import {
   type HashedBlob,
@@ -100,10 +101,12 @@ export class ThreadPool implements StorageWorkers {
   private ensureWorkers(): void {
     while (this.workers.length < this.extraThreads) {
       this.workers.push(
-        new Worker(new URL('./scan-worker.js', import.meta.url), {
-          workerData: { v2: this.reader.v2 },
-          resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
-        }),
+        startThread(
+          'scan-worker',
+          () => new URL('./scan-worker.js', import.meta.url),
+          { v2: this.reader.v2 },
+          { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } },
+        ),
       );
     }
   }
