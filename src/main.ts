@@ -59,12 +59,13 @@ interface CliData {
 }
 
 async function runInWorker({ args, signal, stderrIsTty }: CliData): Promise<number> {
-  const [{ nodeFileSystem }, { default: tty }, { runCli }, { makeStorageWorkers }, { writeAllSync }] = await Promise.all([
+  const [{ nodeFileSystem }, { default: tty }, { runCli }, { makeStorageWorkers }, { writeAllSync }, { colorWanted }] = await Promise.all([
     import('./storage/file-system.js'),
     import('node:tty'),
     import('./cli/index.js'),
     import('./scan/scan-pool.js'),
     import('./report/write-fd.js'),
+    import('./report/paint.js'),
   ]);
   return runCli(args, {
     fs: nodeFileSystem,
@@ -72,7 +73,7 @@ async function runInWorker({ args, signal, stderrIsTty }: CliData): Promise<numb
     stdout: (text) => writeAllSync(1, text),
     stderr: (text) => writeAllSync(2, text),
     makeWorkers: makeStorageWorkers,
-    color: tty.isatty(1) && !process.env.NO_COLOR,
+    color: colorWanted(process.env, tty.isatty(1)),
     stderrIsTty: stderrIsTty === true,
     holdSignals: () => parentPort?.postMessage('deleting'),
     signal: () => {

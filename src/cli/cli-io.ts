@@ -15,7 +15,7 @@ export interface CliIo {
   makeWorkers?: (reader: TreeReader, threads: number) => StorageWorkers;
   /** the clock for --older-than (tests pin it). */
   now?: () => number;
-  /** colour the human output (a terminal without NO_COLOR). */
+  /** colour the human output (main.ts decides: report/paint.ts colorWanted, FORCE_COLOR, NO_COLOR, TERM=dumb, a terminal). */
   color?: boolean;
   /** stderr (fd 2 of the process, main.ts) is a terminal: live progress lines. */
   stderrIsTty?: boolean;

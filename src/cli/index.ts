@@ -13,6 +13,7 @@ import { registerReadCommands } from './read-commands.js';
 import { registerSweepCommands } from './sweep-commands.js';
 import { registerTagCommands } from './tag-commands.js';
 import { normalizeDropInArgs } from './drop-in.js';
+import { registerCompletion } from './completion.js';
 import { packageVersion } from '../version.js';
 
 export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
@@ -25,6 +26,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   registerSweepCommands(program, run);
   registerTagCommands(program, run);
   registerReadCommands(program, run);
+  registerCompletion(program, run);
 
   try {
     if (args.length === 0) {
