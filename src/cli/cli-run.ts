@@ -16,6 +16,7 @@ import type { SelectionFlags } from '../select/selection.js';
 import type { RunStamp } from '../report/format.js';
 import { packageVersion } from '../version.js';
 import type { CliIo } from './cli-io.js';
+import { RunTelemetry } from './telemetry.js';
 import { EXIT_REPORT_LOST } from './cli-io.js';
 import type { CommonFlags, SafetyFlags } from './options.js';
 
@@ -25,7 +26,9 @@ export class CliRun {
   readonly now: () => number;
   readonly paint: ReturnType<typeof makePaint>;
   private line: ReturnType<typeof progressLine> | undefined;
-  private readonly startedAt: number;
+  readonly startedAt: number;
+  /** --metrics-file and --log-format (telemetry.ts). */
+  readonly telemetry: RunTelemetry;
   /** anything written to stdout yet (a failure's JSON object is written only on an empty stdout). */
   private wroteStdout = false;
 
@@ -33,14 +36,18 @@ export class CliRun {
     io: CliIo,
     readonly args: readonly string[],
   ) {
+    this.now = io.now ?? Date.now;
+    this.telemetry = new RunTelemetry(io, args, this.now);
     this.io = {
       ...io,
       stdout: (text) => {
         this.wroteStdout = true;
         io.stdout(text);
       },
+      stderr: (text) => {
+        this.telemetry.stderr(text);
+      },
     };
-    this.now = io.now ?? Date.now;
     this.startedAt = this.now();
     this.paint = makePaint(io.color === true);
   }

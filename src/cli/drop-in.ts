@@ -88,11 +88,13 @@ export function dropInConfig(positional: string | undefined, env: NodeJS.Process
 
 /**
  * The drop-in's report: stdout ends with the reference's summary line (the
- * one cron scripts grep); the janitor's own report goes to stderr. -q (as
- * v3's) silences both; errors still reach stderr.
+ * one cron scripts grep); the janitor's own report goes to stderr (as
+ * events with --log-format json). -q (as v3's) silences both; errors still
+ * reach stderr.
  */
 export function reportDropIn(run: CliRun, result: GcResult, quiet: boolean): void {
   if (quiet) return;
-  run.say(renderGcHuman(result, 'garbage-collect', run.paint));
+  // --log-format json: the summary event carries the report's counts (telemetry.ts)
+  if (!run.telemetry.logJson) run.say(renderGcHuman(result, 'garbage-collect', run.paint));
   run.io.stdout(renderReferenceSummary(result));
 }

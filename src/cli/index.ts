@@ -14,15 +14,24 @@ import { registerSweepCommands } from './sweep-commands.js';
 import { registerTagCommands } from './tag-commands.js';
 import { normalizeDropInArgs } from './drop-in.js';
 import { registerCompletion } from './completion.js';
+import { addTelemetryOptions, commandOf } from './telemetry.js';
 import { packageVersion } from '../version.js';
 
 export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
   const run = new CliRun(io, args);
-  const program = new Command('registry-janitor')
-    .description('Reclaim disk space in a Distribution registry storage tree (run it with the registry stopped or read-only).')
-    .version(packageVersion(), '-V, --version', 'print the version and exit')
-    .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  // --metrics-file and --log-format see every run to its end, failed ones included (telemetry.ts).
+  return run.telemetry.finish(await runCommand(run, args), run.startedAt);
+}
+
+async function runCommand(run: CliRun, args: readonly string[]): Promise<number> {
+  const { io } = run;
+  const program = addTelemetryOptions(
+    new Command('registry-janitor')
+      .description('Reclaim disk space in a Distribution registry storage tree (run it with the registry stopped or read-only).')
+      .version(packageVersion(), '-V, --version', 'print the version and exit')
+      .exitOverride()
+      .configureOutput({ writeOut: io.stdout, writeErr: io.stderr }),
+  );
   registerSweepCommands(program, run);
   registerTagCommands(program, run);
   registerReadCommands(program, run);
@@ -33,8 +42,10 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       io.stderr(program.helpInformation());
       return 2;
     }
+    run.telemetry.check();
     // garbage-collect's flags as Go reads them (drop-in.ts).
-    const line = args[0] === 'garbage-collect' ? [args[0], ...normalizeDropInArgs(args.slice(1))] : args;
+    const at = commandOf(args) === 'garbage-collect' ? args.indexOf('garbage-collect') + 1 : 0;
+    const line = at > 0 ? [...args.slice(0, at), ...normalizeDropInArgs(args.slice(at))] : args;
     await program.parseAsync([...line], { from: 'user' });
     return run.exitCode;
   } catch (error) {

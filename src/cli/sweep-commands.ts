@@ -29,7 +29,7 @@ async function sweep(run: CliRun, root: string, flags: SweepFlags, extra: Partia
     ...(skip ? { skipRepository: (name: string) => skip(name) } : {}),
     makeWorkers: run.workersFor(flags),
     prefetch: flags.prefetch,
-    onPhase: run.progressOf(flags),
+    onPhase: run.telemetry.phases(run.progressOf(flags)),
     ...(io.signal ? { stopRequested: io.signal } : {}),
     command: run.commandLine,
     waitMs: parseWait(flags.wait),
@@ -42,6 +42,7 @@ async function sweep(run: CliRun, root: string, flags: SweepFlags, extra: Partia
     run.closeProgress();
   });
   result.registry = registry;
+  run.telemetry.recordGc(result);
   const swept = result.swept;
   const deleted =
     swept && `deleted ${swept.tags} tags, ${swept.manifests} manifests, ${swept.layerLinks} layer links, ${swept.blobs} blobs, ${swept.bytes} bytes`;
