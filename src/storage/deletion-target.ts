@@ -13,7 +13,9 @@ export type DeletionTarget =
   | { kind: 'journal' }
   | { kind: 'lock' }
   | { kind: 'quarantinedBlob'; digest: Digest }
-  | { kind: 'quarantinedRevision'; repository: string; digest: Digest };
+  | { kind: 'quarantinedRevision'; repository: string; digest: Digest }
+  | { kind: 'upload'; repository: string; id: string }
+  | { kind: 'emptyRepository'; repository: string };
 
 export function pathSpecOf(target: DeletionTarget): PathSpec {
   switch (target.kind) {
@@ -35,5 +37,9 @@ export function pathSpecOf(target: DeletionTarget): PathSpec {
       return { kind: 'quarantineBlobDir', digest: target.digest };
     case 'quarantinedRevision':
       return { kind: 'quarantineRevisionDir', name: target.repository, digest: target.digest };
+    case 'upload':
+      return { kind: 'uploadDir', name: target.repository, id: target.id };
+    case 'emptyRepository':
+      return { kind: 'repositoryDir', name: target.repository };
   }
 }

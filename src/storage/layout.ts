@@ -23,7 +23,12 @@
 //   │       │           ├── current/link             tagCurrentDir, tagCurrentLink
 //   │       │           └── index/                   tagIndexRoot
 //   │       │               └── <alg>/<hex>/link     tagIndexAlgorithm, tagIndexDir, tagIndexLink
-//   │       └── _uploads/                            uploadsRoot: listed (signs of a live registry), never changed
+//   │       └── _uploads/                            uploadsRoot: unfinished blob uploads
+//   │           └── <uuid>/                          uploadDir: one upload (gc --purge-uploads removes old ones)
+//   │               ├── startedat                    uploadStartedAt: when it began, RFC 3339 ("2026-12-02T16:26:11Z")
+//   │               ├── data                         uploadData: the bytes received so far
+//   │               └── hashstates/<alg>/<offset>    uploadHashStatesRoot, uploadHashStatesAlgorithm, uploadHashState:
+//   │                                                the digest's state saved at each offset received
 //   └── _janitor/                                    janitorDir: this tool's own; the registry reads only
 //       │                                            blobs/ and repositories/
 //       ├── journal.json                             journal: the record of an unfinished tag removal
@@ -65,6 +70,12 @@ export type PathSpec =
   | { kind: 'layerDir'; name: string; digest: Digest }
   | { kind: 'layerLink'; name: string; digest: Digest }
   | { kind: 'uploadsRoot'; name: string }
+  | { kind: 'uploadDir'; name: string; id: string }
+  | { kind: 'uploadStartedAt'; name: string; id: string }
+  | { kind: 'uploadData'; name: string; id: string }
+  | { kind: 'uploadHashStatesRoot'; name: string; id: string }
+  | { kind: 'uploadHashStatesAlgorithm'; name: string; id: string; algorithm: Algorithm }
+  | { kind: 'uploadHashState'; name: string; id: string; algorithm: Algorithm; offset: string }
   | { kind: 'manifestsRoot'; name: string }
   | { kind: 'revisionsRoot'; name: string }
   | { kind: 'revisionsAlgorithm'; name: string; algorithm: Algorithm }
@@ -109,6 +120,11 @@ const MANIFESTS_DIR = '_manifests';
 const UPLOADS_DIR = '_uploads';
 const REVISIONS_DIR = 'revisions';
 const TAGS_DIR = 'tags';
+/** An upload directory's files: its start time and its bytes (named as a blob's, which it becomes). */
+export const UPLOAD_STARTED_AT = 'startedat';
+export const UPLOAD_DATA = 'data';
+/** An upload directory's one subdirectory: hashstates/<alg>/<offset>. */
+export const UPLOAD_HASH_STATES = 'hashstates';
 
 /**
  * A repository's own directories start with '_' (_layers, _manifests,
@@ -119,6 +135,11 @@ export function isRepositoryOwnDir(name: string): boolean {
   return name.startsWith('_');
 }
 
+/** A directory under repositories/ holding `_uploads` has unfinished uploads (a repository's, or a first push's). */
+export function marksUploads(childName: string): boolean {
+  return childName === UPLOADS_DIR;
+}
+
 /** A directory holding a `_layers` (v2.8) or `_manifests` (v3) child is a repository. */
 export function marksRepository(childName: string): boolean {
   return childName === LAYERS_DIR || childName === MANIFESTS_DIR;
@@ -126,6 +147,10 @@ export function marksRepository(childName: string): boolean {
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const TEMPORARY = { data: new RegExp(`^${BLOB_FILE}\\.${UUID}\\.tmp$`), link: new RegExp(`^${LINK_FILE}\\.${UUID}\\.tmp$`) };
+const UPLOAD_ID = new RegExp(`^${UUID}$`);
+// strconv.FormatInt(offset, 10): the bytes received when the state was saved.
+const OFFSET = /^(?:0|[1-9][0-9]{0,18})$/;
+const TEMPORARY_SUFFIX = new RegExp(`\\.${UUID}\\.tmp$`);
 
 /**
  * A `<file>.<uuid>.tmp` beside a `data` or `link`: the known shape of a
@@ -134,6 +159,25 @@ const TEMPORARY = { data: new RegExp(`^${BLOB_FILE}\\.${UUID}\\.tmp$`), link: ne
  */
 export function isTemporaryOf(file: LeafFile, name: string): boolean {
   return TEMPORARY[file].test(name);
+}
+
+/** An upload's id: the lowercase UUID the registry generates (uuid.Generate) and names its directory by. */
+export function isUploadId(name: string): boolean {
+  return UPLOAD_ID.test(name);
+}
+
+/** A saved hash state's name: the decimal offset it was saved at. */
+export function isHashStateOffset(name: string): boolean {
+  return OFFSET.test(name);
+}
+
+/**
+ * A file of an upload directory, by name: startedat, data, a hash state's
+ * offset, or the `<name>.<uuid>.tmp` of a crashed write of any of them.
+ */
+export function isUploadFileName(name: string, where: 'upload' | 'hashState'): boolean {
+  const base = name.replace(TEMPORARY_SUFFIX, '');
+  return where === 'upload' ? base === UPLOAD_STARTED_AT || base === UPLOAD_DATA : isHashStateOffset(base);
 }
 
 const SHARD = /^[a-f0-9]{2}$/;
@@ -207,6 +251,18 @@ export function renderPath(spec: PathSpec): string {
       return `${REPOSITORIES_DIR}/${spec.name}/${LAYERS_DIR}/${digestPath(spec.digest)}/${LINK_FILE}`;
     case 'uploadsRoot':
       return `${REPOSITORIES_DIR}/${spec.name}/${UPLOADS_DIR}`;
+    case 'uploadDir':
+      return `${REPOSITORIES_DIR}/${spec.name}/${UPLOADS_DIR}/${spec.id}`;
+    case 'uploadStartedAt':
+      return `${REPOSITORIES_DIR}/${spec.name}/${UPLOADS_DIR}/${spec.id}/${UPLOAD_STARTED_AT}`;
+    case 'uploadData':
+      return `${REPOSITORIES_DIR}/${spec.name}/${UPLOADS_DIR}/${spec.id}/${UPLOAD_DATA}`;
+    case 'uploadHashStatesRoot':
+      return `${REPOSITORIES_DIR}/${spec.name}/${UPLOADS_DIR}/${spec.id}/${UPLOAD_HASH_STATES}`;
+    case 'uploadHashStatesAlgorithm':
+      return `${REPOSITORIES_DIR}/${spec.name}/${UPLOADS_DIR}/${spec.id}/${UPLOAD_HASH_STATES}/${spec.algorithm}`;
+    case 'uploadHashState':
+      return `${REPOSITORIES_DIR}/${spec.name}/${UPLOADS_DIR}/${spec.id}/${UPLOAD_HASH_STATES}/${spec.algorithm}/${spec.offset}`;
     case 'manifestsRoot':
       return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}`;
     case 'revisionsRoot':
@@ -346,7 +402,7 @@ function parseRepositoryPath(name: string, rest: string[]): PathSpec | undefined
       (digest) => ({ kind: 'layerLink', name, digest }),
     );
   }
-  if (rest[0] === UPLOADS_DIR) return rest.length === 1 ? { kind: 'uploadsRoot', name } : undefined;
+  if (rest[0] === UPLOADS_DIR) return parseUploadPath(name, rest);
   if (rest[0] !== MANIFESTS_DIR) return undefined;
   if (rest.length === 1) return { kind: 'manifestsRoot', name };
   if (rest[1] === REVISIONS_DIR) {
@@ -376,4 +432,20 @@ function parseRepositoryPath(name: string, rest: string[]): PathSpec | undefined
     (digest) => ({ kind: 'tagIndexDir', name, tag, digest }),
     (digest) => ({ kind: 'tagIndexLink', name, tag, digest }),
   );
+}
+
+/** `_uploads`, `_uploads/<uuid>` and what an upload directory holds. */
+function parseUploadPath(name: string, rest: string[]): PathSpec | undefined {
+  const [, id, file, alg, offset] = rest;
+  if (rest.length === 1) return { kind: 'uploadsRoot', name };
+  if (id === undefined || !isUploadId(id)) return undefined;
+  if (rest.length === 2) return { kind: 'uploadDir', name, id };
+  if (rest.length === 3 && file === UPLOAD_STARTED_AT) return { kind: 'uploadStartedAt', name, id };
+  if (rest.length === 3 && file === UPLOAD_DATA) return { kind: 'uploadData', name, id };
+  if (file !== UPLOAD_HASH_STATES) return undefined;
+  if (rest.length === 3) return { kind: 'uploadHashStatesRoot', name, id };
+  if (alg === undefined || !isAlgorithm(alg)) return undefined;
+  if (rest.length === 4) return { kind: 'uploadHashStatesAlgorithm', name, id, algorithm: alg };
+  if (rest.length === 5 && offset !== undefined && isHashStateOffset(offset)) return { kind: 'uploadHashState', name, id, algorithm: alg, offset };
+  return undefined;
 }

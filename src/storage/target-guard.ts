@@ -12,7 +12,7 @@
 // of its own directory.
 
 import { type Digest, parseDigest } from '../model/digest.js';
-import { JanitorError } from '../errors.js';
+import { JanitorError, errnoCode } from '../errors.js';
 import { type DirEntry, type FileStats, type FileSystem, type FileType, OPEN_NOFOLLOW } from './file-system.js';
 import { type PathSpec, renderPath } from './layout.js';
 import { assertInsideRoot, describeFileType } from './tree-reader.js';
@@ -97,15 +97,24 @@ export class TargetGuard {
    * target's parent must resolve to itself (the v2 path is already
    * canonical: locateRoot resolved the root once). The read side refuses
    * such links first; this guard keeps the deletion module safe alone.
+   * False when the parent does not exist: the target is gone too.
    */
-  assertNoSymlinkAbove(where: string): void {
+  assertNoSymlinkAbove(where: string): boolean {
     const parent = where.slice(0, where.lastIndexOf('/'));
-    if (this.verifiedParents.has(parent)) return;
-    const resolved = this.fs.realpathSync(parent);
+    if (this.verifiedParents.has(parent)) return true;
+    let resolved: string;
+    try {
+      resolved = this.fs.realpathSync(parent);
+    } catch (cause) {
+      // No parent, no target: a rerun after an interrupted --remove-empty-repos, which removes a repository's directories.
+      if (errnoCode(cause) === 'ENOENT') return false;
+      throw cause;
+    }
     if (resolved !== parent) {
       throw new JanitorError('E_SYMLINK', `refusing to delete through a symbolic link: ${parent} resolves to ${resolved}`, { path: parent });
     }
     this.verifiedParents.add(parent);
+    return true;
   }
 }
 

@@ -11,7 +11,8 @@
 // in _janitor/, which the registry never reads, are written elsewhere:
 // commands/journal.ts renames its temporary file into place, run-lock.ts
 // moves a stale lock aside and unlinks it; the journal and the lock
-// themselves are removed here.)
+// themselves are removed here.) The two housekeeping targets, an abandoned
+// upload and an emptied repository, are walked by vacuum-housekeeping.ts.
 //
 //   kind                 directory (in v2; <r>: repositories/<name>)       what it holds
 //   blob                 blobs/<alg>/<xx>/<hex>/                           data
@@ -22,6 +23,8 @@
 //   quarantinedBlob      _janitor/quarantine/<alg>/<hex>/                  data
 //   quarantinedRevision  _janitor/quarantine-revisions/<n>/<alg>/<hex>/    link
 //   journal, lock        _janitor/journal.json, _janitor/lock: the file alone (_janitor/ stays)
+//   upload               <r>/_uploads/<uuid>/                              startedat, data, hashstates/<alg>/<offset>
+//   emptyRepository      <r>/ and its parents up to repositories/          empty directories only (rmdir)
 //
 // Beside any `data` or `link`, a `<name>.<uuid>.tmp` is the known shape of a
 // crashed write of current Distribution (v3 writes small files to such a
@@ -46,6 +49,7 @@ import { BLOB_FILE, LINK_FILE, type LeafFile, TAG_CURRENT, TAG_INDEX, isTemporar
 import { type AsideItem, Quarantine } from './quarantine.js';
 import { type DeletionTarget, pathSpecOf } from './deletion-target.js';
 import { TargetGuard, unexpected } from './target-guard.js';
+import { type HousekeepingTarget, isHousekeeping, walkHousekeeping } from './vacuum-housekeeping.js';
 
 export type { DeletionTarget } from './deletion-target.js';
 import { retryUnsettledLink } from './tree-reader.js';
@@ -66,10 +70,12 @@ interface LeafShape {
 
 type Mode = 'vet' | 'remove';
 
-/** What vetting learned of a target: a blob's data size, and the mtime of its data or link. */
+/** What vetting learned of a target: a blob's data size, and the mtime of its data or link (an upload: vacuum-housekeeping.ts). */
 export interface Vetted {
   size: number;
   mtimeMs: number;
+  /** an upload directory with nothing in it. */
+  empty?: boolean;
 }
 
 export class Vacuum {
@@ -101,12 +107,18 @@ export class Vacuum {
    * kinds, and for a target already gone).
    */
   vet(target: DeletionTarget, depth: 'full' | 'light' = 'full'): Vetted {
+    if (isHousekeeping(target)) return walkHousekeeping(this.guard, target, 'vet');
     const stats = this.walkTarget(target, depth === 'full' ? 'vet' : 'preview');
     return { size: target.kind === 'blob' ? (stats?.size ?? 0) : 0, mtimeMs: stats?.mtimeMs ?? 0 };
   }
 
-  /** Removes one (vetted) target; returns the size of a blob's data it removed. */
+  /** Removes one (vetted) target; returns the size of a blob's data (an upload's bytes; a repository: walkHousekeeping) it removed. */
   remove(target: DeletionTarget): number {
+    if (isHousekeeping(target)) {
+      const { size } = walkHousekeeping(this.guard, target, 'remove');
+      if (target.kind === 'upload' || size > 0) this.removed++;
+      return size;
+    }
     const stats = this.walkTarget(target, 'remove');
     this.removed++;
     return target.kind === 'blob' || target.kind === 'quarantinedBlob' ? (stats?.size ?? 0) : 0;
@@ -123,14 +135,14 @@ export class Vacuum {
    */
   async removeAsync(target: DeletionTarget): Promise<number> {
     const ops = this.async;
-    if (!ops || target.kind === 'tag' || target.kind === 'journal' || target.kind === 'lock') return this.remove(target);
+    if (!ops || target.kind === 'tag' || target.kind === 'journal' || target.kind === 'lock' || isHousekeeping(target)) return this.remove(target);
     const where = this.guard.pathOf(pathSpecOf(target));
     this.guard.assertNoMountAt(where);
     const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
     const shape: LeafShape = { file: data ? BLOB_FILE : LINK_FILE, expect: data ? undefined : target.digest };
     let stats: FileStats | undefined;
     try {
-      this.guard.assertNoSymlinkAbove(where);
+      if (!this.guard.assertNoSymlinkAbove(where)) return 0;
       const file = `${where}/${shape.file}`;
       if (data) {
         try {
@@ -168,11 +180,11 @@ export class Vacuum {
   }
 
   /** The known file's stats (a blob's data, a link), undefined where there is none. */
-  private walkTarget(target: DeletionTarget, mode: Mode | 'preview'): FileStats | undefined {
+  private walkTarget(target: Exclude<DeletionTarget, HousekeepingTarget>, mode: Mode | 'preview'): FileStats | undefined {
     const where = this.guard.pathOf(pathSpecOf(target));
     this.guard.assertNoMountAt(where);
     try {
-      this.guard.assertNoSymlinkAbove(where);
+      if (!this.guard.assertNoSymlinkAbove(where)) return undefined;
       if (mode === 'preview') return target.kind === 'blob' ? this.previewData(`${where}/${BLOB_FILE}`) : undefined;
       const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
       if (

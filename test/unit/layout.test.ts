@@ -25,6 +25,7 @@ describe('layout', () => {
 
   // Every kind, so that adding a kind without its parser fails to compile here.
   const N = 'Example.COM/team/app';
+  const U = 'eb7f3189-71a4-42a4-96da-56b7c16afbd3';
   const everyKind: { [K in PathSpec['kind']]: Extract<PathSpec, { kind: K }> } = {
     janitorDir: { kind: 'janitorDir' },
     journal: { kind: 'journal' },
@@ -48,6 +49,12 @@ describe('layout', () => {
     layerDir: { kind: 'layerDir', name: N, digest: D },
     layerLink: { kind: 'layerLink', name: N, digest: D },
     uploadsRoot: { kind: 'uploadsRoot', name: N },
+    uploadDir: { kind: 'uploadDir', name: N, id: U },
+    uploadStartedAt: { kind: 'uploadStartedAt', name: N, id: U },
+    uploadData: { kind: 'uploadData', name: N, id: U },
+    uploadHashStatesRoot: { kind: 'uploadHashStatesRoot', name: N, id: U },
+    uploadHashStatesAlgorithm: { kind: 'uploadHashStatesAlgorithm', name: N, id: U, algorithm: 'sha256' },
+    uploadHashState: { kind: 'uploadHashState', name: N, id: U, algorithm: 'sha256', offset: '1048576' },
     manifestsRoot: { kind: 'manifestsRoot', name: N },
     revisionsRoot: { kind: 'revisionsRoot', name: N },
     revisionsAlgorithm: { kind: 'revisionsAlgorithm', name: N, algorithm: 'sha256' },
@@ -75,6 +82,26 @@ describe('layout', () => {
   it('draws blobs with the two-character fan-out and nothing else with it', () => {
     expect(renderPath({ kind: 'blobData', digest: D })).toBe(`blobs/sha256/a1/${'a1'.repeat(32)}/data`);
     expect(renderPath({ kind: 'layerLink', name: 'r', digest: D })).toBe(`repositories/r/_layers/sha256/${'a1'.repeat(32)}/link`);
+  });
+
+  it('draws an upload as 2.8.2 writes it, and parses nothing else under _uploads', () => {
+    const U = 'eb7f3189-71a4-42a4-96da-56b7c16afbd3';
+    expect(renderPath({ kind: 'uploadHashState', name: 'a/b', id: U, algorithm: 'sha256', offset: '22' })).toBe(
+      `repositories/a/b/_uploads/${U}/hashstates/sha256/22`,
+    );
+    expect(renderPath({ kind: 'uploadStartedAt', name: 'a', id: U })).toBe(`repositories/a/_uploads/${U}/startedat`);
+    for (const path of [
+      `repositories/a/_uploads/${U.toUpperCase()}`,
+      'repositories/a/_uploads/not-a-uuid',
+      `repositories/a/_uploads/${U}/notes`,
+      `repositories/a/_uploads/${U}/hashstates/md5/0`,
+      `repositories/a/_uploads/${U}/hashstates/sha256/-1`,
+      `repositories/a/_uploads/${U}/hashstates/sha256/01`,
+      `repositories/a/_uploads/${U}/hashstates/sha256/0x10`,
+      `repositories/a/_uploads/${U}/data/x`,
+    ]) {
+      expect(parsePath(path), path).toBeUndefined();
+    }
   });
 
   it('rejects paths the layout does not allow', () => {
