@@ -9,6 +9,7 @@
 // refuses).
 
 import { JanitorError, type Warn, makeWarning } from '../errors.js';
+import type { DirEntry } from '../storage/file-system.js';
 import { isRepositoryOwnDir, marksRepository } from '../storage/layout.js';
 import { isRepositoryName } from '../storage/repository-names.js';
 import type { TreeReader } from '../storage/tree-reader.js';
@@ -16,8 +17,15 @@ import type { TreeReader } from '../storage/tree-reader.js';
 /**
  * `skip` (--skip-repo) names repositories the caller will not read; their
  * names are not validated either, so a badly named one can be skipped.
+ * `visit` sees every directory the walk lists below repositories/, with
+ * its entries (gc's housekeeping looks for _uploads and empty ones there).
  */
-export function findRepositories(reader: TreeReader, warn: Warn, skip: (name: string) => boolean = () => false): string[] {
+export function findRepositories(
+  reader: TreeReader,
+  warn: Warn,
+  skip: (name: string) => boolean = () => false,
+  visit?: (name: string, entries: readonly DirEntry[]) => void,
+): string[] {
   const found: string[] = [];
   // A brand-new registry has no repositories/ until its first push.
   const top = reader.list({ kind: 'repositoriesRoot' }, { optional: true });
@@ -26,6 +34,7 @@ export function findRepositories(reader: TreeReader, warn: Warn, skip: (name: st
   const pending: { name: string; entries: typeof top }[] = [{ name: '', entries: top }];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const { name, entries } = next;
+    if (name !== '') visit?.(name, entries);
     if (name !== '' && entries.some((e) => e.isDirectory() && marksRepository(e.name))) {
       if (!isRepositoryName(name) && !skip(name)) {
         const where = reader.pathOf({ kind: 'repositoryDir', name });
