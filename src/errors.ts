@@ -53,7 +53,8 @@ export type WarningCode =
   | 'W_STRAY_FILE' // a stray file where repositories are listed (ignored)
   | 'W_REVISION_WITHOUT_DATA' // a revision whose manifest blob is missing (skipped, as the reference does)
   | 'W_TAG_WITHOUT_CURRENT' // a tag directory without current/link (does not resolve)
-  | 'W_DANGLING_TAG' // a tag naming a revision the repository cannot serve
+  | 'W_DANGLING_TAG' // a tag naming a revision the repository cannot serve (its revision link or manifest blob is missing)
+  | 'W_TAG_NEEDS_MISSING' // a tag that does not pull: a child manifest or a blob it needs is missing
   | 'W_LINKLESS_REVISION' // a revision directory without its link (an interrupted removal; removed)
   | 'W_ALL_TAGS_REMOVED' // the selection removes every tag of a repository
   | 'W_RULE_UNMATCHED' // a selection rule matches no repository
@@ -68,7 +69,9 @@ export type WarningCode =
   | 'W_RESTORED' // things moved aside were needed by a push during the sweep and went back
   | 'W_REVALIDATED' // repositories changed while the run read them; read again
   | 'W_TREE_KEPT_CHANGING' // still changing after the last revalidation: kept whole
-  | 'W_LIVE_SIGNS'; // uploads under way: a registry may be serving this tree
+  | 'W_LIVE_SIGNS' // uploads under way: a registry may be serving this tree
+  | 'W_UPLOAD_LEFT' // an upload left for what it holds or how it reads (an unknown entry, a symlink, unreadable): never purged
+  | 'W_REPOSITORY_LEFT'; // a repository with no tag and no revision left whole: something in it is not of the registry's shape
 
 export interface Warning {
   readonly code: WarningCode;

@@ -1,8 +1,8 @@
 // gc's checks and bookkeeping around the pipeline in index.ts: what changed
-// since it was read, signs of a live registry, half a registry, the kept
-// tags after the sweep.
+// since it was read, half a registry, the kept tags after the sweep (signs
+// of a live registry, uploads, are counted by plan-housekeeping.ts).
 
-import { JanitorError, type Warn, makeWarning } from '../../errors.js';
+import { JanitorError } from '../../errors.js';
 import { findRepositories } from '../../scan/find-repositories.js';
 import { watchRepository } from '../../scan/scan-repository.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
@@ -27,26 +27,6 @@ export function findChangedRepositories(
     else if (read.get(name) !== watchRepository(reader, name)) changed.push(name);
   }
   return changed;
-}
-
-/** Uploads under way are a sign of a live registry: say where (never read further, never deleted). */
-export function warnOfUploads(reader: TreeReader, names: readonly string[], warn: Warn): void {
-  const busy: string[] = [];
-  let uploads = 0;
-  for (const name of names) {
-    // A repository that never received an upload has no _uploads/.
-    const entries = reader.list({ kind: 'uploadsRoot', name }, { optional: true })?.length ?? 0;
-    if (entries > 0) busy.push(name);
-    uploads += entries;
-  }
-  if (uploads > 0) {
-    warn(
-      makeWarning(
-        'W_LIVE_SIGNS',
-        `signs of a live registry: ${uploads} uploads in _uploads/ of ${busy.length} repositories (${busy.slice(0, 5).join(', ')}${busy.length > 5 ? ', ...' : ''}); stale ones are purged by the registry itself (storage.maintenance.uploadpurging)`,
-      ),
-    );
-  }
 }
 
 export function replaceOutcome(outcomes: RepoOutcome[], outcome: RepoOutcome): void {

@@ -41,6 +41,38 @@ export interface GcOptions {
   sizeBlobs?: boolean | undefined;
   /** --allow-live: a registry may be writing, so a sweep without the quarantine (a full volume) is refused. */
   allowLive?: boolean | undefined;
+  /** --purge-uploads AGE: remove unfinished uploads that began more than this many ms ago (undefined: off, the default here). */
+  purgeUploadsMs?: number | undefined;
+  /** --remove-empty-repos: remove repositories left with no tag and no revision. */
+  removeEmptyRepos?: boolean | undefined;
+}
+
+/** An unfinished upload purged (a dry run: to purge). */
+export interface UploadPurged {
+  repository: string;
+  id: string;
+  bytes: number;
+  /** what its startedat names; undefined when missing or unreadable (its newest mtime stood in). */
+  startedAtMs: number | undefined;
+  /** the newest mtime in it. */
+  newestMs: number;
+}
+
+/** Why a repository with no tag and no revision left stays. */
+export type EmptyKeptReason = 'upload-left' | 'fresh-layer-link' | 'unexpected-content' | 'written-since';
+
+/** --purge-uploads and --remove-empty-repos: what they did (a dry run: would do). */
+export interface HousekeepingReport {
+  /** --purge-uploads AGE in ms; undefined: off. */
+  purgeUploadsMs: number | undefined;
+  uploadsPurged: UploadPurged[];
+  /** uploads left (younger than AGE, written within the grace window, purging off, or of an unexpected shape), and their bytes. */
+  uploadsLeft: { count: number; bytes: number };
+  removeEmptyRepos: boolean;
+  /** repositories removed whole, each with the layer links it still had. */
+  repositoriesRemoved: { name: string; layerLinks: number }[];
+  /** repositories with no tag and no revision left, kept, and why. */
+  repositoriesKept: { name: string; reason: EmptyKeptReason }[];
 }
 
 /** What the sweep completed: everything planned, unless it failed part-way. */
@@ -95,4 +127,6 @@ export interface GcResult {
   free?: FreeReport | undefined;
   /** the data size of each deletable blob, when sized (--free, sizeBlobs). */
   blobSizes?: ReadonlyMap<Digest, number> | undefined;
+  /** --purge-uploads and --remove-empty-repos. */
+  housekeeping: HousekeepingReport;
 }

@@ -14,17 +14,22 @@
 // 4. revalidate every repository written to since it was read is read,
 //               marked and planned again (at most 5 rounds; then what
 //               still changes is kept whole).
-// 5. sweep      skipped for a dry run. The journal first (when tags go),
+// 5. housekeeping  unfinished uploads older than --purge-uploads AGE and,
+//               with --remove-empty-repos, repositories left with no tag
+//               and no revision (plan-housekeeping.ts), vetted likewise.
+// 6. sweep      skipped for a dry run. The journal first (when tags go),
 //               then removed tags, tag index entries and revision
-//               directories, layer links, blobs: after a crash at any
-//               point every kept tag still serves, and rerunning the same
-//               command ends where the uninterrupted run ends. A failure
-//               part-way is reported with what was already deleted.
-// 6. verify     skipped for a dry run. Every kept tag still has its
+//               directories, layer links, blobs; then the uploads and the
+//               emptied repositories (sweep-housekeeping.ts): after a crash
+//               at any point every kept tag still serves, and rerunning the
+//               same command ends where the uninterrupted run ends. A
+//               failure part-way is reported with what was already deleted.
+// 7. verify     skipped for a dry run. Every kept tag still has its
 //               revision link and manifest blob; then the journal goes.
 
 import { JanitorError, describeError, makeWarning } from '../../errors.js';
 import { BlobIndex } from '../../model/blob-index.js';
+import type { Digest } from '../../model/digest.js';
 import { DigestList } from '../../model/digest-list.js';
 import type { RepoScan } from '../../model/repository.js';
 import { findRepositories } from '../../scan/find-repositories.js';
@@ -36,10 +41,12 @@ import type { FileSystem } from '../../storage/file-system.js';
 import { journalTagsOf, writeJournal } from '../journal.js';
 import { openTree, runDeleting } from '../skeleton.js';
 import { restrictToTarget, sizeDeletableBlobs } from './free-target.js';
-import { assertHalvesPresent, findChangedRepositories, groupByRepository, replaceOutcome, verifyKeptTags, warnOfUploads } from './gc-checks.js';
+import { assertHalvesPresent, findChangedRepositories, groupByRepository, replaceOutcome, verifyKeptTags } from './gc-checks.js';
 import type { GcOptions, GcResult, SweepCounts } from './gc-types.js';
 import { type RepoOutcome, markRepository } from './mark-repository.js';
+import { DirectoriesSeen, emptyHousekeeping, planHousekeeping } from './plan-housekeeping.js';
 import { planSweep } from './plan-sweep.js';
+import { abandonHousekeeping, sweepHousekeeping } from './sweep-housekeeping.js';
 import { type SweepContext, sweepAside } from './sweep-aside.js';
 import { hasQuarantineRoom, sweepDirect } from './sweep-direct.js';
 
@@ -73,6 +80,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     keptByGrace: { tags: 0, manifests: 0, layerLinks: 0, blobs: 0 },
     revalidations: 0,
     forEachBlobDeleted: (visit) => index.forEachUnmarked(visit),
+    housekeeping: emptyHousekeeping(options.purgeUploadsMs, options.removeEmptyRepos === true),
   };
   if (!reader) {
     options.selector?.assertExplicitFound();
@@ -96,11 +104,12 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       else for (const item of leftAside) vacuum.restore(item);
     }
     const journalTags = groupByRepository(resumed?.tags ?? []);
+    const directories = new DirectoriesSeen();
     // Warms the page cache ahead of the scan until the plan ends; it decides nothing.
     const prefetch = Prefetcher.start(reader, options.prefetch ?? 0);
     const inventory = (): string[] => {
       index = scanBlobs(reader);
-      const repositories = findRepositories(reader, warn, skip);
+      const repositories = findRepositories(reader, warn, skip, directories.visit);
       assertHalvesPresent(reader, index.blobCount, repositories.length);
       for (const name of repositories.filter(skip)) {
         // Marked from directory names alone; a listing that fails still stops
@@ -125,7 +134,6 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
         throw error;
       }
     });
-    warnOfUploads(reader, names, warn);
 
     // 2. mark, 3. plan and 4. revalidate use the read-side threads (-j); closed before any deletion.
     const outcomes = result.repositories;
@@ -133,10 +141,17 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     const graceMs = options.graceMs ?? 0;
     const freshAfterMs = graceMs > 0 ? startedMs - graceMs : Number.POSITIVE_INFINITY;
     // Tag index entries are read only where a manifest can be deleted (-m, removed tags).
+    // A blob missing from the inventory is missing only if it still is (pushed since: not dangling).
+    const blobExists = (digest: Digest): boolean => index.has(digest) || reader.mtimeOf({ kind: 'blobData', digest }) !== undefined;
     const scanOptions = { tagIndex: options.deleteUntagged || options.selector !== undefined || journalTags.size > 0 };
     prefetch?.repositories(names, scanOptions.tagIndex);
     const mark = (scan: RepoScan): RepoOutcome =>
-      markRepository(scan, { ...options, journalTags: journalTags.get(scan.name) ?? [], freshAfterMs, recordLinks: options.free !== undefined }, index, warn);
+      markRepository(
+        scan,
+        { ...options, journalTags: journalTags.get(scan.name) ?? [], freshAfterMs, recordLinks: options.free !== undefined, blobExists },
+        index,
+        warn,
+      );
     // Skipped repositories are not compared: what they link now is marked.
     const findChanged = (): string[] => findChangedRepositories(reader, outcomes, skip, (name) => index.markAll(listServableDigests(reader, name)));
     const onScan = (scan: RepoScan): void => {
@@ -165,6 +180,14 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
           scanOptions,
         );
       });
+      // A repository the interrupted run removed whole (--remove-empty-repos) is not read: its journal's tags are removed already.
+      for (const [name, tags] of journalTags) {
+        if (!skip(name) && !outcomes.some((o) => o.name === name))
+          options.selector?.decide(
+            name,
+            tags.map((t) => ({ ...t, current: t.digest })),
+          );
+      }
       options.selector?.assertExplicitFound();
       for (const rule of options.selector?.unmatchedRules() ?? []) warn(makeWarning('W_RULE_UNMATCHED', `${rule.origin} matches no repository`));
       outcomes.sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -227,10 +250,16 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       }
       if (options.sizeBlobs) result.blobSizes = sizes;
     }
+
+    // 5. housekeeping
+    const housekeeping = { reader, vacuum, warn, skip, purgeUploadsMs: options.purgeUploadsMs, nowMs: startedMs, freshAfterMs };
+    result.housekeeping = timer.run('housekeeping', () =>
+      planHousekeeping({ ...housekeeping, removeEmptyRepos: options.removeEmptyRepos === true }, directories, outcomes),
+    );
     if (options.dryRun) return result;
     const signal = options.stopRequested ?? (() => undefined);
 
-    // 5. sweep
+    // 6. sweep
     // A volume with no room for the quarantine is swept in place (sweep-direct.ts), unless a registry may be live.
     const direct = !hasQuarantineRoom(reader, vacuum, outcomes, index);
     if (direct) {
@@ -261,6 +290,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     }
     const swept: SweepCounts = { tags: 0, tagIndexEntries: 0, manifests: 0, linklessRevisions: 0, layerLinks: 0, blobs: 0, bytes: 0 };
     result.swept = swept;
+    let housekept = false;
     try {
       const context: SweepContext = {
         reader,
@@ -278,20 +308,24 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       };
       // The direct sweep (no room for the quarantine) is synchronous; it too starts no deletion after a signal.
       const { changed, stopped } = direct ? sweepDirect(context) : await sweepAside(context);
-      if (stopped) {
-        // A signal: what was done is reported, what is aside goes back (below), a rerun finishes.
-        throw new JanitorError('E_INTERRUPTED', `interrupted by ${signal() ?? 'a signal'}: no new deletion was started, the ones under way finished`);
-      }
+      const interrupted = (): JanitorError =>
+        new JanitorError('E_INTERRUPTED', `interrupted by ${signal() ?? 'a signal'}: no new deletion was started, the ones under way finished`);
+      // A signal: what was done is reported, what is aside goes back (below), a rerun finishes.
+      if (stopped) throw interrupted();
+      housekept = true;
+      const sweep = { reader, vacuum, progress: timer.progress, stopRequested: () => signal() !== undefined, startedMs, freshAfterMs };
+      if (timer.run('sweep-housekeeping', () => sweepHousekeeping(sweep, result.housekeeping))) throw interrupted();
       if (changed) result.revalidations++;
       result.blobsDeletedCount = swept.blobs;
       result.bytesFreed = swept.bytes;
       if (result.free) Object.assign(result.free, { freed: swept.bytes, reached: swept.bytes >= result.free.target });
-      // 6. verify: the journal goes only once every kept tag is checked.
+      // 7. verify: the journal goes only once every kept tag is checked.
       timer.run('verify', () => verifyKeptTags(reader, outcomes));
       if (journaled) complete();
     } catch (error) {
       if (!(error instanceof JanitorError)) throw error;
       result.sweepError = error;
+      if (!housekept) abandonHousekeeping(result.housekeeping);
       // Never leave anything hidden: what is still aside goes back (and if
       // that fails too, the next real run puts it back first).
       try {

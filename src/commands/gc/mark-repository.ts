@@ -9,6 +9,7 @@ import { DigestList } from '../../model/digest-list.js';
 import { type TagDecision, type TagSelector, allTagsRemovedWarning, spareFreshTags } from '../../select/select-tags.js';
 import type { RepoScan } from '../../model/repository.js';
 import { type JournalTag, forceJournalDecisions, withJournalTags } from '../journal.js';
+import { findDanglingTags } from './dangling-tags.js';
 import { closeOver, listRevisionMarks, markRevision, referenceGraph, selectKept, taggedDigests } from '../../model/reachability.js';
 
 export interface RepoOutcome {
@@ -33,6 +34,8 @@ export interface RepoOutcome {
   keptTags: { tag: string; digest: Digest }[];
   /** --free: what each manifest to delete marks and is tied to (gc/free-target.ts). */
   deletedLinks?: Map<Digest, DeletedLinks> | undefined;
+  /** remaining tags that do not pull: a revision, manifest or blob they need is missing (dangling-tags.ts). */
+  danglingTags?: string[] | undefined;
 }
 
 /** What a manifest to delete is tied to (recorded by the mark phase under --free, read by free-target.ts). */
@@ -52,6 +55,8 @@ export function markRepository(
     freshAfterMs?: number | undefined;
     /** --free: record what each manifest to delete marks and is tied to. */
     recordLinks?: boolean | undefined;
+    /** whether a config or layer blob is on disk, for the tags that do not pull (undefined: not checked). */
+    blobExists?: ((digest: Digest) => boolean) | undefined;
   },
   index: BlobIndex,
   warn: Warn,
@@ -129,13 +134,11 @@ export function markRepository(
   }
   for (const tag of remainingTags) {
     if (tag.current && kept.has(tag.current)) outcome.keptTags.push({ tag: tag.tag, digest: tag.current });
-    else if (tag.current)
-      warn(
-        makeWarning('W_DANGLING_TAG', `${scan.name}: tag ${tag.tag} names ${tag.current}, which has no readable revision in this repository`, {
-          repository: scan.name,
-        }),
-      );
   }
+  // What verify would report, seen on the way: warnings, never a failure.
+  const dangling = findDanglingTags(scan, remainingTags, options.blobExists);
+  for (const warning of dangling.warnings) warn(warning);
+  if (dangling.tags.length > 0) outcome.danglingTags = dangling.tags;
   return outcome;
 }
 
