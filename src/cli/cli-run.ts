@@ -101,21 +101,26 @@ export class CliRun {
     this.line?.close();
   }
 
-  /** One line per finished phase (ls, verify, tags rm), none with --json or -q. */
+  /** One line per finished phase (ls, tags rm), none with --json or -q. */
   phaseLines(flags: CommonFlags): (phase: string, ms: number) => void {
     return (phase: string, ms: number) => {
       if (!flags.json && !flags.quiet) this.diagnose(`phase ${phase} done in ${(ms / 1000).toFixed(2)} s\n`);
     };
   }
 
-  /** gc's phases: a live line on a terminal, lines every 5 s with --progress, none with -q (report/progress.ts). */
-  progressOf(flags: CommonFlags): PhaseListener {
+  /**
+   * gc's and verify's phases: a live line on a terminal, lines every 5 s
+   * with --progress, none with -q (report/progress.ts); `bytesVerb`: what
+   * the bytes counted are (freed, read).
+   */
+  progressOf(flags: CommonFlags, bytesVerb?: string): PhaseListener {
     this.line = progressLine(
       progressMode(flags, this.io.stderrIsTty === true),
       (text) => {
         this.say(text);
       },
       this.io.clock,
+      bytesVerb,
     );
     return this.line;
   }
@@ -124,10 +129,12 @@ export class CliRun {
    * The journal recognises a rerun of the same command by what it selects:
    * REPO:TAGs, selection flags, the policy's content (not its path), -m and
    * --grace; not how the root is spelled, -d (a dry run shows what the
-   * rerun would do), --json, -j or the guard flags.
+   * rerun would do), --json, -j, the guard flags or the housekeeping ones
+   * (--purge-uploads, --remove-empty-repos: they decide no tag).
    */
   journalOf(command: string, tags: string[], flags: object): { fingerprint: string; command: string } {
     const ignored = new Set(['root', 'config', 'dryRun', 'json', 'concurrency', 'prefetch', 'wait', 'allowLive', 'registryUrl', 'policy', 'free', 'list']);
+    for (const housekeeping of ['purgeUploads', 'removeEmptyRepos']) ignored.add(housekeeping);
     const selection = Object.entries(flags as Record<string, unknown>).filter(([key]) => !ignored.has(key));
     const policyFile = (flags as SelectionFlags).policy;
     const policy = policyFile === undefined ? null : createHash('sha256').update(readTextFileSync(this.io.fs, policyFile)).digest('hex');

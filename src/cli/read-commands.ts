@@ -29,11 +29,14 @@ export function registerReadCommands(program: Command, run: CliRun): void {
     .option('--repo <glob>', 'only repositories matching (repeatable)', collect)
     .option('--content', 're-hash every blob a tag needs against its digest (reads every byte; -j threads)')
     .action(async (flags: CommonFlags & { repo?: string[]; content?: boolean }) => {
+      // A progress line as gc's (--content reads every byte: it can take hours).
       const result = await runVerify(io.fs, resolveRoot(io.fs, flags, io.env), {
         globs: flags.repo ?? [],
         content: flags.content === true,
         makeWorkers: run.workersFor(flags),
-        onPhase: run.phaseLines(flags),
+        onPhase: run.progressOf(flags, 'read'),
+      }).finally(() => {
+        run.closeProgress();
       });
       io.stdout(flags.json ? renderVerifyJson(result, run.stamp()) : renderVerifyHuman(result, run.paint));
       // 1 when a tag would not pull; findings that break no tag leave it 0.

@@ -28,8 +28,16 @@ export function progressMode(flags: { quiet?: boolean; progress?: boolean; json?
   return stderrIsTty ? 'tty' : 'plain';
 }
 
-/** The listener for a mode (timePhases); `now` in ms (tests pin it). */
-export function progressLine(mode: ProgressMode, write: (text: string) => void, now: () => number = Date.now): ProgressListener & { close(): void } {
+/**
+ * The listener for a mode (timePhases); `now` in ms (tests pin it).
+ * `bytesVerb`: what the bytes a phase reports are (gc: freed; verify --content: read).
+ */
+export function progressLine(
+  mode: ProgressMode,
+  write: (text: string) => void,
+  now: () => number = Date.now,
+  bytesVerb = 'freed',
+): ProgressListener & { close(): void } {
   let phase = '';
   let started = 0;
   let total: number | undefined;
@@ -42,7 +50,7 @@ export function progressLine(mode: ProgressMode, write: (text: string) => void, 
     const at = now();
     if (!force && at - drawnAt < REDRAW_MS[mode]) return;
     drawnAt = at;
-    const text = describeProgress({ phase, done, total, bytes, elapsedMs: at - started });
+    const text = describeProgress({ phase, done, total, bytes, elapsedMs: at - started, bytesVerb });
     if (mode === 'tty') {
       write(`\r\x1b[K${text}`);
       drawn = true;
@@ -79,7 +87,7 @@ export function progressLine(mode: ProgressMode, write: (text: string) => void, 
 }
 
 /** One progress line: `sweep-blobs 1,200/5,000 24% 410/s ETA 9 s 1.2 MB freed`. */
-export function describeProgress(p: { phase: string; done: number; total: number | undefined; bytes: number; elapsedMs: number }): string {
+export function describeProgress(p: { phase: string; done: number; total: number | undefined; bytes: number; elapsedMs: number; bytesVerb?: string }): string {
   const parts = [p.phase];
   const count = p.done.toLocaleString('en-US');
   if (p.total !== undefined && p.total > 0) {
@@ -91,7 +99,7 @@ export function describeProgress(p: { phase: string; done: number; total: number
     parts.push(`${Math.round(rate).toLocaleString('en-US')}/s`);
     if (p.total !== undefined && p.total > p.done) parts.push(`ETA ${formatSeconds((p.total - p.done) / rate)}`);
   }
-  if (p.bytes > 0) parts.push(`${formatBytes(p.bytes)} freed`);
+  if (p.bytes > 0) parts.push(`${formatBytes(p.bytes)} ${p.bytesVerb ?? 'freed'}`);
   if (p.done === 0) parts.push(`${formatSeconds(seconds)} elapsed`);
   return parts.join('  ');
 }

@@ -18,7 +18,8 @@
 //               full and hashed (sha256, sha384, sha512), in batches over
 //               the read-side threads (-j); a blob whose data does not hash
 //               to its digest is a `digest-mismatch`, and step 3 runs again
-//               to name every tag that needs it.
+//               to name every tag that needs it. Steps 3 and 4 draw the
+//               progress line on a terminal (and with --progress), as gc's.
 
 import { JanitorError, type Warning, describeError } from '../../errors.js';
 import type { BlobIndex } from '../../model/blob-index.js';
@@ -31,6 +32,7 @@ import { InProcessWorkers, type StorageWorkers } from '../../scan/storage-worker
 import { compileRepositoryGlobs } from '../../select/repository-glob.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
+import type { PhaseListener } from '../phases.js';
 import { openTree } from '../skeleton.js';
 
 export type FindingKind =
@@ -83,7 +85,8 @@ export interface VerifyOptions {
   content?: boolean;
   /** builds the read-side threads; defaults to in-process. */
   makeWorkers?: (reader: TreeReader) => StorageWorkers;
-  onPhase?: (phase: string, ms: number) => void;
+  /** a phase's end, or a progress line (report/progress.ts): check counts repositories, content blobs and bytes. */
+  onPhase?: PhaseListener;
 }
 
 // Blobs per hash job: enough to amortise a message, few enough that the
@@ -114,7 +117,7 @@ export async function runVerify(fs: FileSystem, rootNamed: string, options: Veri
 
   // 2. scan and 3. check, one repository at a time (only its findings are held).
   const needed = options.content ? new Set<Digest>() : undefined;
-  const check = (mismatched?: ReadonlySet<Digest>): void => {
+  const check = (checkedOne?: () => void, mismatched?: ReadonlySet<Digest>): void => {
     Object.assign(result, { repositories: [], findings: [], notices: [], referrers: [], tagsOk: 0, tagsBroken: 0 });
     for (const name of names) {
       const checked = checkRepository(reader, blobs, name, needed, mismatched);
@@ -125,9 +128,13 @@ export async function runVerify(fs: FileSystem, rootNamed: string, options: Veri
       result.tagsBroken += checked.repository.broken.length;
       result.tagsOk += checked.repository.tags - checked.repository.broken.length;
       if (!mismatched) for (const warning of checked.warnings) warn(warning);
+      checkedOne?.();
     }
   };
-  timer.run('check', () => check());
+  timer.run('check', () => {
+    timer.progress.total(names.length);
+    check(() => timer.progress.advance(1));
+  });
 
   // 4. content
   if (needed) {
@@ -135,22 +142,26 @@ export async function runVerify(fs: FileSystem, rootNamed: string, options: Veri
     const content = { blobs: 0, bytes: 0, mismatched: 0 };
     const workers = options.makeWorkers?.(reader) ?? new InProcessWorkers(reader);
     try {
-      await timer.runAsync('content', () =>
-        workers.hash(batchesOf([...needed].sort(), HASH_BATCH), (hashed) => {
+      await timer.runAsync('content', () => {
+        timer.progress.total(needed.size);
+        return workers.hash(batchesOf([...needed].sort(), HASH_BATCH), (hashed) => {
+          let bytes = 0;
           for (const blob of hashed) {
             if (blob.actual === undefined) continue; // missing: step 3 reported it
             content.blobs++;
-            content.bytes += blob.bytes;
+            bytes += blob.bytes;
             if (blob.actual !== blob.digest) mismatched.add(blob.digest);
           }
-        }),
-      );
+          content.bytes += bytes;
+          timer.progress.advance(hashed.length, bytes);
+        });
+      });
     } finally {
       await workers.close();
     }
     content.mismatched = mismatched.size;
     result.content = content;
-    if (mismatched.size > 0) timer.run('attribute', () => check(mismatched));
+    if (mismatched.size > 0) timer.run('attribute', () => check(undefined, mismatched));
   }
   return result;
 }
