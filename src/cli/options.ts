@@ -33,6 +33,8 @@ export interface SafetyFlags {
 export interface SweepFlags extends CommonFlags, SafetyFlags {
   dryRun?: boolean;
   deleteUntagged?: boolean;
+  /** --verbose: the human report has a row for every repository, not only those where something changes. */
+  verbose?: boolean;
   skipRepo?: string[];
   /** --free SIZE (free-target.ts) and the dry run's --list N|all. */
   free?: string;

@@ -49,7 +49,7 @@ async function sweep(run: CliRun, root: string, flags: SweepFlags, extra: Partia
   run.report(() => {
     if (flags.json) writeGcJson(result, io.stdout, run.stamp());
     else if (command === 'garbage-collect') reportDropIn(run, result, flags.quiet === true);
-    else io.stdout(renderGcHuman(result, command, run.paint, { list }));
+    else io.stdout(renderGcHuman(result, command, run.paint, { list, verbose: flags.verbose === true }));
   }, deleted);
   if (result.free && !result.free.reached && !result.sweepError) {
     run.diagnose(
@@ -76,6 +76,7 @@ export function registerSweepCommands(program: Command, run: CliRun): void {
     .option('--skip-repo <glob>', 'do not read these repositories; keep everything they link (repeatable)', collect)
     .option('--free <size>', 'delete the largest unreferenced blobs until SIZE is freed (500M, 50G, 1.5T; 1024-based); leave the rest')
     .option('--list <n>', 'a dry run lists the N largest of each group (default 50), or all')
+    .option('--verbose', 'a row for every repository in the report, not only those where something changes')
     .action((flags: SweepFlags) => sweep(run, resolveRoot(io.fs, flags, io.env), flags));
 
   // The drop-in (drop-in.ts): the reference's flags in Go's spellings, its summary line on stdout.
@@ -98,6 +99,7 @@ export function registerSweepCommands(program: Command, run: CliRun): void {
     .option('--skip-repo <glob>', 'do not read these repositories; keep everything they link (repeatable)', collect)
     .option('--free <size>', 'delete the largest unreferenced blobs until SIZE is freed (500M, 50G, 1.5T; 1024-based); leave the rest')
     .option('--list <n>', 'a dry run lists the N largest of each group (default 50), or all')
+    .option('--verbose', 'a row for every repository in the report, not only those where something changes')
     .action((tags: string[], flags: SweepFlags & SelectionFlags) =>
       sweep(
         run,

@@ -11,6 +11,11 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
+/** `1 tag`, `2 tags`: a count and its noun (the plural given where -s is wrong). */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
+}
+
 /** What every JSON report starts with: the tool's version and when the run started and finished (ISO 8601). */
 export interface RunStamp {
   version: string;

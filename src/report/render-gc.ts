@@ -4,7 +4,7 @@
 import type { GcResult, RepoOutcome } from '../commands/gc/index.js';
 import type { FreeReport } from '../commands/gc/free-target.js';
 import type { Digest } from '../model/digest.js';
-import { type RunStamp, formatBytes } from './format.js';
+import { type RunStamp, count, formatBytes } from './format.js';
 import { type Paint, plain } from './paint.js';
 import { renderWarnings } from './render-warnings.js';
 import { decisionJson, renderDecisions } from './render-tags-rm.js';
@@ -28,6 +28,13 @@ function sum(result: GcResult, pick: (o: RepoOutcome) => number): number {
 export interface GcHumanOptions {
   /** a dry run lists this many entries per group, largest first (Infinity: all). */
   list?: number;
+  /** a row for every repository (--verbose), not only those where something changes. */
+  verbose?: boolean;
+}
+
+/** Whether the run deletes (or would delete) anything in the repository. */
+function changes(o: RepoOutcome): boolean {
+  return o.tagsRemoved.length + o.manifestsDeleted.length + o.layerLinksDeleted.length + o.linklessRevisions.length + o.tagIndexEntries.size > 0;
 }
 
 export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = plain, options: GcHumanOptions = {}): string {
@@ -37,28 +44,34 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
   lines.push(`registry-janitor ${command} (${mode}) on ${result.v2 ?? result.root}`);
   const decisions = renderDecisions(result.repositories, result.dryRun);
   if (decisions.length > 0) lines.push('', ...decisions);
-  if (result.repositories.length > 0) {
-    const width = Math.max(10, ...result.repositories.map((r) => r.name.length));
+  // Only the repositories where something changes (2,826 rows on a 14k-repository tree otherwise), unless --verbose.
+  const rows = options.verbose ? result.repositories : result.repositories.filter(changes);
+  const unchanged = result.repositories.length - rows.length;
+  if (rows.length > 0) {
+    const width = Math.max(10, ...rows.map((r) => r.name.length));
     lines.push('');
     lines.push(
       `  ${pad('repository', width)}  ${pad('tags', 5, true)}  ${pad('revisions', 9, true)}  ${pad('manifests', 9, true)}  ${pad('layer links', 11, true)}`,
     );
-    for (const repo of result.repositories) {
+    for (const repo of rows) {
       lines.push(
         `  ${pad(repo.name, width)}  ${pad(repo.tags, 5, true)}  ${pad(repo.revisions, 9, true)}  ${pad(repo.manifestsDeleted.length, 9, true)}  ${pad(repo.layerLinksDeleted.length, 11, true)}`,
       );
     }
     lines.push(`  (manifests and layer links: ${verb})`);
   }
+  if (unchanged > 0)
+    lines.push('', `${count(unchanged, 'repository', 'repositories')} where nothing changes${rows.length > 0 ? ' not shown' : ''} (--verbose lists them)`);
   // One line at a time: a listing of 1M blobs (--list all) is too many arguments for a spread.
   if (result.dryRun && result.blobSizes) for (const line of renderListing(result, result.blobSizes, options.list ?? 50)) lines.push(line);
   if (result.skipped.length > 0) lines.push('', `skipped (--skip-repo), kept whole: ${result.skipped.join(', ')}`);
   const manifests = sum(result, (o) => o.manifestsDeleted.length);
   lines.push('');
   const tagsRemoved = sum(result, (o) => o.tagsRemoved.length);
-  if (command === 'prune') lines.push(`${tagsRemoved} tags ${result.dryRun ? 'would be removed' : 'removed'}`);
+  if (command === 'prune') lines.push(`${count(tagsRemoved, 'tag')} ${result.dryRun ? 'would be removed' : 'removed'}`);
   lines.push(paint.strong(summaryLine(result, verb)));
-  lines.push(`${sum(result, (o) => o.layerLinksDeleted.length)} layer links ${verb}`);
+  const layerLinks = sum(result, (o) => o.layerLinksDeleted.length);
+  lines.push(`${count(layerLinks, 'layer link')} ${verb}`);
   lines.push(paint.strong(`${formatBytes(result.bytesFreed)} ${result.dryRun ? 'would be freed' : 'freed'}`));
   // A sweep stopped part-way says so below, with what it freed.
   if (result.free && !result.sweepError) lines.push(renderFree(result.free, result.dryRun, paint));
@@ -67,12 +80,12 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
   if (spared > 0) {
     lines.push(
       paint.warn(
-        `kept by the grace window (written within it; --grace): ${grace.tags} tags, ${grace.manifests} manifests, ${grace.layerLinks} layer links, ${grace.blobs} blobs`,
+        `kept by the grace window (written within it; --grace): ${count(grace.tags, 'tag')}, ${count(grace.manifests, 'manifest')}, ${count(grace.layerLinks, 'layer link')}, ${count(grace.blobs, 'blob')}`,
       ),
     );
   }
   if (result.revalidations > 0)
-    lines.push(paint.warn(`${result.revalidations} revalidation rounds: repositories changed while this run read them (a live registry?)`));
+    lines.push(paint.warn(`${count(result.revalidations, 'revalidation round')}: repositories changed while this run read them (a live registry?)`));
   if (result.registry) {
     const { config, readOnly, live } = result.registry;
     lines.push(
@@ -80,8 +93,8 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
     );
   }
   const linkless = sum(result, (o) => o.linklessRevisions.length);
-  if (linkless > 0) lines.push(`${linkless} empty revision directories (left by an interrupted run) ${verb}`);
-  if (result.temporaryFiles > 0) lines.push(`${result.temporaryFiles} temporary files of crashed registry writes ${verb} with their directories`);
+  if (linkless > 0) lines.push(`${count(linkless, 'empty revision directory', 'empty revision directories')} (left by an interrupted run) ${verb}`);
+  if (result.temporaryFiles > 0) lines.push(`${count(result.temporaryFiles, 'temporary file')} of crashed registry writes ${verb} with their directories`);
   lines.push(...renderWarnings(result.warnings, paint));
   const swept = result.swept;
   if (result.sweepError && swept) {
@@ -123,7 +136,7 @@ function renderFree(free: FreeReport, dryRun: boolean, paint: Paint): string {
     );
   }
   const status = free.reached ? 'reached' : 'NOT reached (blobs needed by a push during the sweep were put back)';
-  const line = `${target}: ${status}: ${formatBytes(free.freed)} ${freed} (the ${free.blobsChosen} largest blobs); ${formatBytes(free.leftReclaimable)} in ${free.blobsLeft} blobs left reclaimable for a later run`;
+  const line = `${target}: ${status}: ${formatBytes(free.freed)} ${freed} (the ${free.blobsChosen === 1 ? 'largest blob' : `${free.blobsChosen} largest blobs`}); ${formatBytes(free.leftReclaimable)} in ${count(free.blobsLeft, 'blob')} left reclaimable for a later run`;
   return free.reached ? paint.strong(line) : paint.alarm(line);
 }
 

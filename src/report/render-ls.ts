@@ -2,7 +2,7 @@
 // type, platforms, size, what removing that tag alone frees) and untagged
 // revisions.
 import type { LsResult } from '../commands/ls/index.js';
-import { type RunStamp, formatBytes, pushedJson } from './format.js';
+import { type RunStamp, count, formatBytes, pushedJson } from './format.js';
 import { type Paint, plain } from './paint.js';
 import { renderWarnings } from './render-warnings.js';
 
@@ -13,7 +13,7 @@ function when(ms: number): string {
 export function renderLsHuman(result: LsResult, paint: Paint = plain): string {
   const lines: string[] = [];
   for (const repo of result.repositories) {
-    lines.push(`${repo.name}  (${repo.tags.length} tags, ${repo.untagged.length} untagged revisions, ${formatBytes(repo.size)})`);
+    lines.push(`${repo.name}  (${count(repo.tags.length, 'tag')}, ${count(repo.untagged.length, 'untagged revision')}, ${formatBytes(repo.size)})`);
     if (repo.tags.length > 0) {
       lines.push(
         `  ${'TAG'.padEnd(20)} ${'DIGEST'.padEnd(19)} ${'PUSHED'.padEnd(20)} ${'TYPE'.padEnd(12)} ${'SIZE'.padStart(10)} ${'FREES'.padStart(10)}  PLATFORMS`,
@@ -35,7 +35,7 @@ export function renderLsHuman(result: LsResult, paint: Paint = plain): string {
     lines.push('');
   }
   const tags = result.repositories.reduce((n, r) => n + r.tags.length, 0);
-  lines.push(`${result.repositories.length} repositories, ${tags} tags, ${formatBytes(result.totalSize)} in all`);
+  lines.push(`${count(result.repositories.length, 'repository', 'repositories')}, ${count(tags, 'tag')}, ${formatBytes(result.totalSize)} in all`);
   lines.push('SIZE: distinct blobs of the tag (an index: with its children). FREES: what removing that tag alone and sweeping would free.');
   lines.push(...renderWarnings(result.warnings, paint));
   return lines.join('\n') + '\n';

@@ -1,6 +1,6 @@
 // Rendering for `tags rm`, and the tag decisions that `prune` shows too
 // (gc and prune: render-gc.ts; ls: render-ls.ts).
-import { type RunStamp, pushedJson } from './format.js';
+import { type RunStamp, count, pushedJson } from './format.js';
 import { type Paint, plain } from './paint.js';
 import { renderWarnings } from './render-warnings.js';
 import type { TagDecision } from '../select/select-tags.js';
@@ -28,10 +28,18 @@ export function renderTagsRmHuman(result: TagsRmResult, paint: Paint = plain): s
   const lines = [`registry-janitor tags rm (${result.dryRun ? 'dry run' : 'real run'}) on ${result.v2 ?? result.root}`, ''];
   lines.push(...renderDecisions(result.repositories, result.dryRun));
   const removed = result.repositories.reduce((n, r) => n + r.tagsRemoved.length, 0);
-  lines.push('', paint.strong(`${removed} tags ${result.dryRun ? 'would be removed' : 'removed'}`) + '; run `registry-janitor gc -m` to reclaim their space');
+  lines.push(
+    '',
+    paint.strong(`${count(removed, 'tag')} ${result.dryRun ? 'would be removed' : 'removed'}`) + '; run `registry-janitor gc -m` to reclaim their space',
+  );
   lines.push(...renderWarnings(result.warnings, paint));
   if (result.sweepError)
-    lines.push('', paint.alarm(`STOPPED PART-WAY: ${result.removed} of ${removed} tags were removed; fix the cause and rerun the same command to finish.`));
+    lines.push(
+      '',
+      paint.alarm(
+        `STOPPED PART-WAY: ${result.removed} of ${count(removed, 'tag')} ${result.removed === 1 ? 'was' : 'were'} removed; fix the cause and rerun the same command to finish.`,
+      ),
+    );
   return lines.join('\n') + '\n';
 }
 

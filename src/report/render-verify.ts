@@ -2,7 +2,7 @@
 // tag first, then what breaks none), referrers with their subject, and the
 // count of tags that would pull and that would not.
 import type { Finding, VerifyResult } from '../commands/verify/index.js';
-import { type RunStamp, formatBytes } from './format.js';
+import { type RunStamp, count, formatBytes } from './format.js';
 import { type Paint, plain } from './paint.js';
 import { renderWarnings } from './render-warnings.js';
 
@@ -18,7 +18,7 @@ export function renderVerifyHuman(result: VerifyResult, paint: Paint = plain): s
   for (const notice of result.notices) groupOf(notice.repository).notices.push(notice);
   for (const [name, { breaking, notices }] of [...byRepository].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const broken = result.repositories.find((r) => r.name === name)?.broken ?? [];
-    lines.push('', paint.strong(`${name}${broken.length > 0 ? `  (${broken.length} tags would not pull: ${broken.join(', ')})` : ''}`));
+    lines.push('', paint.strong(`${name}${broken.length > 0 ? `  (${count(broken.length, 'tag')} would not pull: ${broken.join(', ')})` : ''}`));
     for (const f of breaking) lines.push(paint.alarm(`  ${f.kind.padEnd(20)} ${f.message}`), `  ${''.padEnd(20)} ${f.path}  (tags: ${f.tags.join(', ')})`);
     for (const f of notices) lines.push(paint.warn(`  ${f.kind.padEnd(20)} ${f.message}`));
   }
@@ -28,11 +28,14 @@ export function renderVerifyHuman(result: VerifyResult, paint: Paint = plain): s
   }
   if (result.content) {
     const { blobs, bytes, mismatched } = result.content;
-    lines.push('', `content: ${blobs} blobs re-hashed (${formatBytes(bytes)}), ${mismatched} not matching their digest`);
+    lines.push(
+      '',
+      `content: ${count(blobs, 'blob')} re-hashed (${formatBytes(bytes)}), ${mismatched} not matching ${mismatched === 1 ? 'its' : 'their'} digest`,
+    );
   }
   lines.push(
     '',
-    `${result.tagsOk} tags would pull, ${result.tagsBroken} would not (${result.repositories.length} repositories, ${result.findings.length} findings, ${result.notices.length} notices)`,
+    `${count(result.tagsOk, 'tag')} would pull, ${result.tagsBroken} would not (${count(result.repositories.length, 'repository', 'repositories')}, ${count(result.findings.length, 'finding')}, ${count(result.notices.length, 'notice')})`,
   );
   lines.push(...renderWarnings(result.warnings, paint));
   return lines.join('\n') + '\n';

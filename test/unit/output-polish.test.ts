@@ -1,18 +1,49 @@
-// Output polish: when to colour (FORCE_COLOR, NO_COLOR, TERM=dumb, a
-// terminal), through the real process entry too; the bash completion
-// script, run by bash itself.
+// Output polish: only the repositories where something changes get a row
+// (--verbose: all); counts with their noun in the singular for 1; when to
+// colour (FORCE_COLOR, NO_COLOR, TERM=dumb, a terminal), through the real
+// process entry too; the bash completion script, run by bash itself.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { colorWanted } from '../../src/report/paint.js';
+import { ROOT } from '../support/memfs-tree.js';
 import { sampleTree } from '../support/sample-tree.js';
 import { runCliOn } from '../support/run-cli.js';
 import { BIN } from '../support/tree-files.js';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../../fixtures/example');
 const ESC = '\x1b[';
+
+describe('the human report', () => {
+  const rows = (stdout: string): string[] => [...stdout.matchAll(/^ {2}(team\/\w+) +\d+/gm)].map((m) => m[1] ?? '');
+
+  it('has a row only for the repositories where something changes; --verbose lists every one', async () => {
+    const run = await runCliOn(sampleTree().fs, ['gc', '-m', '-d', '--root', ROOT]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(rows(run.stdout)).toEqual(['team/app']);
+    expect(run.stdout).toContain('1 repository where nothing changes not shown (--verbose lists them)');
+    const verbose = await runCliOn(sampleTree().fs, ['gc', '-m', '-d', '--root', ROOT, '--verbose']);
+    expect(rows(verbose.stdout).sort()).toEqual(['team/app', 'team/web']);
+    expect(verbose.stdout).not.toMatch(/where nothing changes/);
+    const nothing = await runCliOn(sampleTree().fs, ['gc', '-d', '--root', ROOT, '--skip-repo', 'team/*']);
+    expect(rows(nothing.stdout)).toEqual([]);
+  });
+
+  it('says 1 tag, 1 layer link, 1 repository (the reference summary line keeps its own shape)', async () => {
+    const prune = await runCliOn(sampleTree().fs, ['prune', '-d', '--root', ROOT, 'team/web:v1']);
+    expect(prune.stdout).toMatch(/^1 tag would be removed$/m);
+    expect(prune.stdout).toMatch(/^\d+ blobs marked, \d+ blobs and \d+ manifests eligible for deletion$/m);
+    const tags = await runCliOn(sampleTree().fs, ['tags', 'rm', '-d', '--root', ROOT, 'team/web:v1']);
+    expect(tags.stdout).toMatch(/^1 tag would be removed;/m);
+    const ls = await runCliOn(sampleTree().fs, ['ls', '--root', ROOT]);
+    expect(ls.stdout).toContain('team/web  (1 tag, 0 untagged revisions,');
+    expect(ls.stdout).toMatch(/^2 repositories, 2 tags, /m);
+    const verify = await runCliOn(sampleTree().fs, ['verify', '--root', ROOT]);
+    expect(verify.stdout).toMatch(/^2 tags would pull, 0 would not \(2 repositories, 0 findings, /m);
+  });
+});
 
 describe('colour', () => {
   it.each([

@@ -51,9 +51,9 @@ describe('verify', () => {
     fs.rmdirSync(revision);
     const run = await runCliOn(fs, ['verify', '--root', ROOT]);
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain('team/app  (1 tags would not pull: latest)');
+    expect(run.stdout).toContain('team/app  (1 tag would not pull: latest)');
     expect(run.stdout).toMatch(/missing-revision\s+team\/app: manifest sha256:[0-9a-f]{64} has no revision link/);
-    expect(run.stdout).toContain('1 tags would pull, 1 would not');
+    expect(run.stdout).toContain('1 tag would pull, 1 would not');
   });
 
   it('--content names the tags that need a blob whose data was altered; without it the tree looks whole', async () => {
