@@ -39,6 +39,9 @@ export interface SweepFlags extends CommonFlags, SafetyFlags {
   /** --free SIZE (free-target.ts) and the dry run's --list N|all. */
   free?: string;
   list?: string;
+  /** --purge-uploads AGE|off and --remove-empty-repos (commands/gc/plan-housekeeping.ts). */
+  purgeUploads?: string;
+  removeEmptyRepos?: boolean;
 }
 
 /** --list: entries shown per group in a dry run's listing (all: every one). */
@@ -48,6 +51,32 @@ export function parseList(value: string | undefined): number {
   if (!/^\d+$/.test(value) || Number(value) < 1)
     throw new JanitorError('E_USAGE', `--list takes a whole number above 0 or "all", not ${JSON.stringify(value)}`);
   return Number(value);
+}
+
+/** --purge-uploads AGE: the age in ms; undefined for off. */
+export function parsePurgeUploads(value: string | undefined): number | undefined {
+  if (value === undefined || value === 'off') return undefined;
+  const usage = `--purge-uploads takes an age (a whole number and s, m, h, d or w: 168h, 7d) or off, not ${JSON.stringify(value)}`;
+  if (value === '') throw new JanitorError('E_USAGE', `${usage} (an unset shell variable?)`);
+  try {
+    return parseDuration(value, '--purge-uploads');
+  } catch {
+    throw new JanitorError('E_USAGE', usage);
+  }
+}
+
+/** gc's housekeeping: unfinished uploads older than AGE (default `defaultPurge`; commander shows it), repositories left empty. */
+export function addHousekeepingOptions(command: Command, defaultPurge: string): Command {
+  return command
+    .option(
+      '--purge-uploads <age>',
+      'remove unfinished uploads begun longer ago than AGE (their startedat, else their newest mtime), none written within --grace; off keeps them',
+      defaultPurge,
+    )
+    .option(
+      '--remove-empty-repos',
+      'remove repositories left with no tag and no revision, and their parent directories left empty: the catalog stops listing them',
+    );
 }
 
 function parseConcurrency(value: string): number {

@@ -14,12 +14,24 @@ import { type SelectionFlags, buildSelector } from '../select/selection.js';
 import { EXIT_FREE_SHORT } from './cli-io.js';
 import { dropInConfig, reportDropIn, showOnlyReferenceFlags } from './drop-in.js';
 import type { CliRun } from './cli-run.js';
-import { type SweepFlags, addRootOptions, addSafetyOptions, addSelectionOptions, collect, parseList, parseWait, resolveRoot } from './options.js';
+import {
+  type SweepFlags,
+  addHousekeepingOptions,
+  addRootOptions,
+  addSafetyOptions,
+  addSelectionOptions,
+  collect,
+  parseList,
+  parsePurgeUploads,
+  parseWait,
+  resolveRoot,
+} from './options.js';
 
 async function sweep(run: CliRun, root: string, flags: SweepFlags, extra: Partial<GcOptions> = {}, command = 'gc', configFile = flags.config): Promise<void> {
   const { io } = run;
   const free = flags.free === undefined ? undefined : parseSize(flags.free, '--free');
   const list = parseList(flags.list);
+  const purgeUploadsMs = parsePurgeUploads(flags.purgeUploads);
   if (flags.dryRun !== true) io.holdSignals?.();
   const registry = await run.guardLive(configFile, flags);
   const skip = flags.skipRepo?.length ? compileRepositoryGlobs(flags.skipRepo, '--skip-repo') : undefined;
@@ -37,6 +49,8 @@ async function sweep(run: CliRun, root: string, flags: SweepFlags, extra: Partia
     free,
     sizeBlobs: flags.dryRun === true && flags.json !== true,
     allowLive: flags.allowLive === true,
+    purgeUploadsMs,
+    removeEmptyRepos: flags.removeEmptyRepos === true,
     ...extra,
   }).finally(() => {
     run.closeProgress();
@@ -69,7 +83,7 @@ async function sweep(run: CliRun, root: string, flags: SweepFlags, extra: Partia
 
 export function registerSweepCommands(program: Command, run: CliRun): void {
   const { io } = run;
-  addSafetyOptions(addRootOptions(program.command('gc')), '1h')
+  addHousekeepingOptions(addSafetyOptions(addRootOptions(program.command('gc')), '1h'), '168h')
     .description('mark and sweep unreferenced blobs, like `registry garbage-collect`')
     .option('-d, --dry-run', 'report what would be deleted; change nothing')
     .option('-m, --delete-untagged', 'also delete manifests no tag needs (multi-arch children and referrers of kept images are kept)')
@@ -80,7 +94,8 @@ export function registerSweepCommands(program: Command, run: CliRun): void {
     .action((flags: SweepFlags) => sweep(run, resolveRoot(io.fs, flags, io.env), flags));
 
   // The drop-in (drop-in.ts): the reference's flags in Go's spellings, its summary line on stdout.
-  showOnlyReferenceFlags(addSafetyOptions(addRootOptions(program.command('garbage-collect')), '0s'))
+  // Like the reference, it purges no upload unless asked (--purge-uploads, hidden with gc's other options).
+  showOnlyReferenceFlags(addHousekeepingOptions(addSafetyOptions(addRootOptions(program.command('garbage-collect')), '0s'), 'off'))
     .description('drop-in for `registry garbage-collect [-d] [-m] [-q] CONFIG`: its summary line on stdout, the report on stderr')
     .argument('[config]', "the registry's config.yml (default: $REGISTRY_CONFIGURATION_PATH)")
     .option('-d, --dry-run', 'report what would be deleted; change nothing')
@@ -92,7 +107,7 @@ export function registerSweepCommands(program: Command, run: CliRun): void {
       return sweep(run, rootFromConfigFile(io.fs, config, io.env), flags, {}, 'garbage-collect', config);
     });
 
-  addSafetyOptions(addSelectionOptions(addRootOptions(program.command('prune'))), '1h')
+  addHousekeepingOptions(addSafetyOptions(addSelectionOptions(addRootOptions(program.command('prune'))), '1h'), '168h')
     .description('remove the selected tags and sweep in one run')
     .option('-d, --dry-run', 'show what would be removed and freed; change nothing')
     .option('-m, --delete-untagged', 'also delete manifests that were untagged before')

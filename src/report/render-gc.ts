@@ -6,6 +6,7 @@ import type { FreeReport } from '../commands/gc/free-target.js';
 import type { Digest } from '../model/digest.js';
 import { type RunStamp, count, formatBytes } from './format.js';
 import { type Paint, plain } from './paint.js';
+import { housekeepingJson, renderHousekeeping } from './render-housekeeping.js';
 import { renderWarnings } from './render-warnings.js';
 import { decisionJson, renderDecisions } from './render-tags-rm.js';
 
@@ -75,6 +76,7 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
   lines.push(paint.strong(`${formatBytes(result.bytesFreed)} ${result.dryRun ? 'would be freed' : 'freed'}`));
   // A sweep stopped part-way says so below, with what it freed.
   if (result.free && !result.sweepError) lines.push(renderFree(result.free, result.dryRun, paint));
+  lines.push(...renderHousekeeping(result.housekeeping, result.dryRun, paint));
   const grace = result.keptByGrace;
   const spared = grace.tags + grace.manifests + grace.layerLinks + grace.blobs;
   if (spared > 0) {
@@ -95,21 +97,36 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
   const linkless = sum(result, (o) => o.linklessRevisions.length);
   if (linkless > 0) lines.push(`${count(linkless, 'empty revision directory', 'empty revision directories')} (left by an interrupted run) ${verb}`);
   if (result.temporaryFiles > 0) lines.push(`${count(result.temporaryFiles, 'temporary file')} of crashed registry writes ${verb} with their directories`);
+  const dangling = danglingTagsOf(result);
+  if (dangling.length > 0) {
+    const shown = `${dangling.slice(0, 5).join(', ')}${dangling.length > 5 ? ', ...' : ''}`;
+    lines.push(
+      paint.warn(
+        `${count(dangling.length, 'tag')} ${dangling.length === 1 ? 'does' : 'do'} not pull: a revision, manifest or blob ${dangling.length === 1 ? 'it needs' : 'they need'} is missing (${shown}; see the warnings, and run verify)`,
+      ),
+    );
+  }
   lines.push(...renderWarnings(result.warnings, paint));
   const swept = result.swept;
   if (result.sweepError && swept) {
     lines.push('');
     lines.push(
       paint.alarm(
-        `THE SWEEP STOPPED PART-WAY. Deleted before it stopped: ${swept.tags} tags, ${swept.manifests} manifests, ${swept.layerLinks} layer links, ${swept.blobs} blobs (${formatBytes(swept.bytes)} freed). Every kept tag still pulls; fix the cause and rerun the same command to finish.`,
+        `THE SWEEP STOPPED PART-WAY. Deleted before it stopped: ${swept.tags} tags, ${swept.manifests} manifests, ${swept.layerLinks} layer links, ${swept.blobs} blobs (${formatBytes(swept.bytes)} freed), ${count(result.housekeeping.uploadsPurged.length, 'upload')}, ${count(result.housekeeping.repositoriesRemoved.length, 'empty repository', 'empty repositories')}. Every kept tag still pulls; fix the cause and rerun the same command to finish.`,
       ),
     );
   }
-  if (!result.dryRun && result.blobsDeletedCount + manifests + tagsRemoved > 0) {
+  // An emptied repository's layer links went too: the cache may still list them.
+  if (!result.dryRun && result.blobsDeletedCount + manifests + tagsRemoved + result.housekeeping.repositoriesRemoved.length > 0) {
     lines.push('');
     lines.push(paint.warn('Restart the registry now: its blob descriptor cache still lists the deleted blobs.'));
   }
   return lines.join('\n') + '\n';
+}
+
+/** Tags that do not pull, as repository:tag (gc/dangling-tags.ts). */
+function danglingTagsOf(result: GcResult): string[] {
+  return result.repositories.flatMap((o) => (o.danglingTags ?? []).map((tag) => `${o.name}:${tag}`));
 }
 
 /** The reference's own summary line (`registry garbage-collect`), with the verb of this run. */
@@ -275,7 +292,12 @@ export function writeGcJson(result: GcResult, write: (text: string) => void, sta
     const freed = error && swept ? swept.bytes : result.free.freed;
     field('free', { ...result.free, freed, reached: freed >= result.free.target });
   }
+  for (const [name, value] of Object.entries(housekeepingJson(result.housekeeping))) field(name, value);
   field('registry', result.registry ?? null);
+  field(
+    'danglingTags',
+    result.repositories.flatMap((o) => (o.danglingTags ?? []).map((tag) => ({ repository: o.name, tag }))),
+  );
   field('skipped', result.skipped);
   field(
     'repositories',

@@ -246,7 +246,9 @@ describe('a live registry writing while the run reads', () => {
 
   it('uploads under way are reported as a sign of life', async () => {
     const t = sampleTree();
-    t.fs.mkdirSync(`${V2}/repositories/team/app/_uploads/0f8fad5b-d9cb-469f-a165-70867728950e`, { recursive: true });
+    // Begun an hour ago (startedat, as 2.8.2 writes it): younger than --purge-uploads' 168h, so it stays.
+    const startedAt = new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    t.tree.write({ kind: 'uploadStartedAt', name: 'team/app', id: '0f8fad5b-d9cb-469f-a165-70867728950e' }, startedAt);
     const run = await cli(t.fs, ['gc', '-d', '--json']);
     expect(run.json.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(
       /signs of a live registry: 1 uploads in _uploads\/ of 1 repositories \(team\/app\)/,

@@ -77,7 +77,8 @@ export function findDanglingTags(
         ? `${missing.role} ${missing.digest} has no revision link in ${scan.name}`
         : `${missing.role} ${missing.digest} has no blob data`;
     const code = missing.role === 'manifest' ? 'W_DANGLING_TAG' : 'W_TAG_NEEDS_MISSING';
-    warnings.push(makeWarning(code, `${scan.name}: ${what} (${missing.kind}): tags ${shown} do not pull`, { repository: scan.name }));
+    const verb = names.length === 1 ? `tag ${shown} does not pull` : `tags ${shown} do not pull`;
+    warnings.push(makeWarning(code, `${scan.name}: ${what} (${missing.kind}): ${verb}`, { repository: scan.name }));
   }
   return { tags: [...tagsBroken].sort(), warnings };
 }
