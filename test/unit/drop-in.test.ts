@@ -83,7 +83,7 @@ describe('garbage-collect drop-in', () => {
   });
 
   it('bad spellings are usage errors (exit 2) that delete nothing', async () => {
-    for (const flags of [['--dry-run=yes'], ['-d=maybe'], ['--root', ROOT], ['-x']]) {
+    for (const flags of [['--dry-run=yes'], ['-d=maybe'], ['--root', ROOT], ['-x'], [CONFIG]]) {
       const { fs, sample } = withConfig();
       const run = await runCliOn(fs, ['garbage-collect', ...flags, CONFIG]);
       expect(run.code, flags.join(' ')).toBe(2);
