@@ -152,12 +152,16 @@ export class RunTelemetry {
 /** What a gc, garbage-collect or prune run deleted (a dry run: would delete); part-way: what it did. */
 function deletedOf(gc: GcResult): Record<string, number> {
   const sum = (pick: (o: GcResult['repositories'][number]) => number): number => gc.repositories.reduce((n, o) => n + pick(o), 0);
-  if (gc.sweepError && gc.swept) return { blobs: gc.swept.blobs, manifests: gc.swept.manifests, layer_links: gc.swept.layerLinks, tags: gc.swept.tags };
+  // gc's housekeeping (--purge-uploads, --remove-empty-repos)
+  const housekeeping = { uploads: gc.housekeeping.uploadsPurged.length, repositories: gc.housekeeping.repositoriesRemoved.length };
+  if (gc.sweepError && gc.swept)
+    return { blobs: gc.swept.blobs, manifests: gc.swept.manifests, layer_links: gc.swept.layerLinks, tags: gc.swept.tags, ...housekeeping };
   return {
     blobs: gc.blobsDeletedCount,
     manifests: sum((o) => o.manifestsDeleted.length),
     layer_links: sum((o) => o.layerLinksDeleted.length),
     tags: sum((o) => o.tagsRemoved.length),
+    ...housekeeping,
   };
 }
 
@@ -170,6 +174,8 @@ function gcCounts(gc: GcResult): object {
     manifestsDeleted: deleted.manifests,
     layerLinksDeleted: deleted.layer_links,
     tagsRemoved: deleted.tags,
+    uploadsPurged: deleted.uploads,
+    repositoriesRemoved: deleted.repositories,
     bytesFreed: gc.sweepError && gc.swept ? gc.swept.bytes : gc.bytesFreed,
     keptByGrace: gc.keptByGrace,
     warnings: gc.warnings.length,

@@ -69,7 +69,7 @@ export function renderMetrics(m: RunMetrics): string {
   );
   gauge(
     'last_run_deleted',
-    'What the last run deleted (a dry run: would delete), by kind.',
+    'What the last run deleted (a dry run: would delete), by kind (uploads: unfinished uploads purged; repositories: empty ones removed).',
     Object.entries(m.deleted).map(([kind, n]) => [{ kind: snake(kind) }, n]),
   );
   if (m.bytesFreed !== undefined) gauge('last_run_freed_bytes', 'Bytes the last run freed (a dry run: would free).', [[{}, m.bytesFreed]]);

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT, V2, exists, listFiles } from '../support/memfs-tree.js';
 import { sampleTree } from '../support/sample-tree.js';
 import { runCliOn } from '../support/run-cli.js';
+import { HOUR, writeUpload } from '../support/uploads.js';
 
 const DIR = '/var/lib/node_exporter';
 const PROM = `${DIR}/registry_janitor.prom`;
@@ -29,7 +30,8 @@ function samples(text: string): Map<string, number> {
 
 describe('--metrics-file', () => {
   it('a real gc -m: start, end, success, exit status, phases, what it deleted and freed, warnings by code, the version', async () => {
-    const { fs } = treeWithDir();
+    const { fs, tree } = treeWithDir();
+    writeUpload(fs, tree, 'team/web', 'eb7f3189-71a4-42a4-96da-56b7c16afbd3', { ageMs: 10 * 24 * HOUR });
     const run = await runCliOn(fs, ['gc', '-m', '--root', ROOT, '--json', '--metrics-file', PROM]);
     expect(run.code, run.stderr).toBe(0);
     const m = samples(fs.readFileSync(PROM, 'utf8'));
@@ -42,6 +44,9 @@ describe('--metrics-file', () => {
     expect(at('last_run_deleted', ',kind="blobs"')).toBe(run.json.blobsDeleted.length);
     expect(at('last_run_deleted', ',kind="manifests"')).toBe(run.json.manifestsDeleted.length);
     expect(at('last_run_deleted', ',kind="layer_links"')).toBe(run.json.layerLinksDeleted.length);
+    expect(at('last_run_deleted', ',kind="uploads"')).toBe(1);
+    expect(run.json.uploads.purgedCount).toBe(1);
+    expect(at('last_run_deleted', ',kind="repositories"')).toBe(0);
     expect(at('last_run_freed_bytes')).toBe(run.json.bytesFreed);
     expect(at('last_run_kept_by_grace', ',kind="layer_links"')).toBe(0);
     expect(at('last_run_phase_duration_seconds', ',phase="mark"')).toBeGreaterThanOrEqual(0);
