@@ -3,7 +3,7 @@
 // fills it; the keep rule (reachability.ts) and the commands read it.
 
 import type { Warning } from '../errors.js';
-import type { Digest } from './digest.js';
+import type { Algorithm, Digest } from './digest.js';
 import type { ManifestRefs } from './manifest.js';
 
 export interface Revision {
@@ -26,6 +26,11 @@ export interface TagEntry {
   index: Digest[];
 }
 
+export interface LayerDirectory {
+  algorithm: Algorithm;
+  fresh: boolean;
+}
+
 export interface RepoScan {
   name: string;
   revisions: Revision[];
@@ -33,6 +38,12 @@ export interface RepoScan {
   linklessRevisions: Digest[];
   /** the mtimes of the directories and links the decision rests on, taken before reading them (watchRepository). */
   watch: string;
+  /**
+   * The repository's `_layers/<alg>` directories as the scan stamped them,
+   * and whether each changed within the grace window: the plan lists only
+   * these, and looks for fresh layer links only in the changed ones.
+   */
+  layers: LayerDirectory[];
   tags: TagEntry[];
   warnings: Warning[];
 }

@@ -7,7 +7,7 @@ import { type Algorithm, type Digest, isAlgorithm, makeDigest, splitDigest } fro
 import type { DirEntry } from '../storage/file-system.js';
 import { isTagName } from '../storage/repository-names.js';
 import { parseManifest } from '../model/manifest.js';
-import type { RepoScan, TagEntry } from '../model/repository.js';
+import type { LayerDirectory, RepoScan, TagEntry } from '../model/repository.js';
 import { JanitorError, type Warning, makeWarning } from '../errors.js';
 import { type TreeReader, retryUnsettled } from '../storage/tree-reader.js';
 
@@ -55,7 +55,7 @@ export interface ScanOptions {
 export function scanRepository(reader: TreeReader, name: string, freshAfterMs = Number.POSITIVE_INFINITY, options: ScanOptions = {}): RepoScan {
   const warnings: Warning[] = [];
   const watch: number[] = [];
-  const scan: RepoScan = { name, revisions: [], linklessRevisions: [], tags: [], warnings, watch: '' };
+  const scan: RepoScan = { name, revisions: [], linklessRevisions: [], tags: [], warnings, watch: '', layers: [] };
 
   // 1. revisions/ and each revisions/<alg>: stamped, then listed. Every
   // "optional" below: a repository may lack any of these directories (a
@@ -106,7 +106,7 @@ export function scanRepository(reader: TreeReader, name: string, freshAfterMs = 
 
   // 2. tags/ and each tag's current link, 3. _layers/ and each _layers/<alg>.
   scan.tags = readTags(reader, name, warnings, options.tagIndex ?? true, watch);
-  stampLayers(reader, name, watch);
+  scan.layers = stampLayers(reader, name, watch, freshAfterMs);
   scan.watch = watch.join(',');
   return scan;
 }
@@ -141,14 +141,24 @@ export function watchRepository(reader: TreeReader, name: string): string {
   return watch.join(',');
 }
 
-/** _layers/ and each _layers/<alg>, stamped (their links are listed by the plan, listLayerLinks). */
-function stampLayers(reader: TreeReader, name: string, watch: number[]): void {
+/**
+ * _layers/ and each _layers/<alg>, stamped; returned with whether each
+ * changed after `freshAfterMs` (their links are listed by the plan,
+ * listLayerLinks, which then needs no listing of _layers/ itself).
+ */
+function stampLayers(reader: TreeReader, name: string, watch: number[], freshAfterMs = Number.POSITIVE_INFINITY): LayerDirectory[] {
+  const directories: LayerDirectory[] = [];
   const layers = reader.directoryMtime({ kind: 'layersRoot', name });
   watch.push(layers ?? -1);
-  if (layers === undefined) return;
+  if (layers === undefined) return directories;
   for (const entry of reader.list({ kind: 'layersRoot', name }, { optional: true }) ?? []) {
-    if (isAlgorithm(entry.name)) watch.push(reader.mtimeOf({ kind: 'layersAlgorithm', name, algorithm: entry.name }) ?? -1);
+    const algorithm = entry.name;
+    if (!isAlgorithm(algorithm)) continue;
+    const mtime = reader.mtimeOf({ kind: 'layersAlgorithm', name, algorithm });
+    watch.push(mtime ?? -1);
+    if (mtime !== undefined) directories.push({ algorithm, fresh: mtime > freshAfterMs });
   }
+  return directories;
 }
 
 /**
@@ -212,6 +222,24 @@ export function listLayerLinks(reader: TreeReader, name: string): Digest[] {
   return listDigestDirs(reader.list({ kind: 'layersRoot', name }, { optional: true }), reader.pathOf({ kind: 'layersRoot', name }), (algorithm) =>
     reader.list({ kind: 'layersAlgorithm', name, algorithm }),
   );
+}
+
+/**
+ * The layer links under the given `_layers/<alg>` directories (the scan's
+ * RepoScan.layers): one listing each, where listLayerLinks lists _layers/
+ * first. A directory gone since the scan has no links left to delete.
+ */
+export function listLayerLinksIn(reader: TreeReader, name: string, algorithms: readonly Algorithm[]): Digest[] {
+  const digests: Digest[] = [];
+  for (const algorithm of algorithms) {
+    // Optional: removed since the scan (an emptied repository); nothing in it to delete.
+    for (const entry of reader.list({ kind: 'layersAlgorithm', name, algorithm }, { optional: true }) ?? []) {
+      const digest = entry.isDirectory() ? makeDigest(algorithm, entry.name) : undefined;
+      if (!digest) throw stray(`${reader.pathOf({ kind: 'layersAlgorithm', name, algorithm })}/${entry.name}`);
+      digests.push(digest);
+    }
+  }
+  return digests;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { BlobIndex } from '../../model/blob-index.js';
 import type { Digest } from '../../model/digest.js';
 import { DigestList } from '../../model/digest-list.js';
 import { type TagDecision, type TagSelector, allTagsRemovedWarning, spareFreshTags } from '../../select/select-tags.js';
-import type { RepoScan } from '../../model/repository.js';
+import type { LayerDirectory, RepoScan } from '../../model/repository.js';
 import { type JournalTag, forceJournalDecisions, withJournalTags } from '../journal.js';
 import { findDanglingTags } from './dangling-tags.js';
 import { closeOver, listRevisionMarks, markRevision, referenceGraph, selectKept, taggedDigests } from '../../model/reachability.js';
@@ -30,6 +30,8 @@ export interface RepoOutcome {
   keptByGrace: { tags: number; manifests: number };
   /** the repository's watch when it was read (scan-repository.ts watchRepository). */
   watch: string;
+  /** its _layers/<alg> directories when it was read, each fresh or not (RepoScan.layers). */
+  layers: LayerDirectory[];
   /** tags that stay, with their target: what the verify phase checks. */
   keptTags: { tag: string; digest: Digest }[];
   /** --free: what each manifest to delete marks and is tied to (gc/free-target.ts). */
@@ -100,6 +102,7 @@ export function markRepository(
     keptTags: [],
     keptByGrace,
     watch: scan.watch,
+    layers: scan.layers,
   };
   const remainingTags = tags.filter((t) => !removedTags.has(t.tag));
   const indexed = new Map<Digest, string[]>();

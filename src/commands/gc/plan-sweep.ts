@@ -15,9 +15,9 @@
 import type { BlobIndex } from '../../model/blob-index.js';
 import type { Digest } from '../../model/digest.js';
 import { DigestList } from '../../model/digest-list.js';
-import { isAlgorithm } from '../../model/digest.js';
 import type { BlobShard, StorageWorkers, VetJob } from '../../scan/storage-workers.js';
-import { listLayerLinks } from '../../scan/scan-repository.js';
+import { listLayerLinksIn } from '../../scan/scan-repository.js';
+import type { LayerDirectory } from '../../model/repository.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
 import type { DeletionTarget } from '../../storage/vacuum.js';
 import type { RepoOutcome } from './mark-repository.js';
@@ -60,8 +60,8 @@ export async function planSweep(context: PlanContext, outcomes: readonly RepoOut
 
   // a. fresh layer links
   const freshLinks = new Map<string, Set<Digest>>();
-  for (const { name } of outcomes) {
-    const fresh = findFreshLayerLinks(reader, name, freshAfterMs);
+  for (const { name, layers } of outcomes) {
+    const fresh = findFreshLayerLinks(reader, name, layers, freshAfterMs);
     if (fresh.size === 0) continue;
     freshLinks.set(name, fresh);
     for (const digest of fresh) spare(digest);
@@ -76,7 +76,11 @@ export async function planSweep(context: PlanContext, outcomes: readonly RepoOut
   for (const outcome of outcomes) {
     outcome.layerLinksDeleted = new DigestList();
     const fresh = freshLinks.get(outcome.name);
-    for (const digest of listLayerLinks(reader, outcome.name)) {
+    for (const digest of listLayerLinksIn(
+      reader,
+      outcome.name,
+      outcome.layers.map((l) => l.algorithm),
+    )) {
       if (index.survives(digest)) continue;
       if (fresh?.has(digest)) {
         totals.layerLinksKeptByGrace++;
@@ -95,18 +99,17 @@ export async function planSweep(context: PlanContext, outcomes: readonly RepoOut
   return totals;
 }
 
-/** A repository's layer links written after `freshAfterMs`; only read where _layers/<alg> itself changed since. */
-function findFreshLayerLinks(reader: TreeReader, name: string, freshAfterMs: number): Set<Digest> {
+/**
+ * A repository's layer links written after `freshAfterMs`; only read in the
+ * _layers/<alg> directories the scan found changed since (RepoScan.layers:
+ * one written to after the scan changes the repository's watch, and the
+ * revalidation reads it again).
+ */
+function findFreshLayerLinks(reader: TreeReader, name: string, layers: readonly LayerDirectory[], freshAfterMs: number): Set<Digest> {
   const fresh = new Set<Digest>();
-  if (!Number.isFinite(freshAfterMs)) return fresh;
-  const changed = new Set<string>();
-  for (const entry of reader.list({ kind: 'layersRoot', name }, { optional: true }) ?? []) {
-    const algorithm = entry.name;
-    if (isAlgorithm(algorithm) && (reader.mtimeOf({ kind: 'layersAlgorithm', name, algorithm }) ?? 0) > freshAfterMs) changed.add(algorithm);
-  }
-  if (changed.size === 0) return fresh;
-  for (const digest of listLayerLinks(reader, name)) {
-    if (!changed.has(digest.slice(0, digest.indexOf(':')))) continue;
+  const changed = layers.filter((l) => l.fresh).map((l) => l.algorithm);
+  if (!Number.isFinite(freshAfterMs) || changed.length === 0) return fresh;
+  for (const digest of listLayerLinksIn(reader, name, changed)) {
     // A directory without its link holds nothing (as in scan-repository.ts).
     if ((reader.mtimeOf({ kind: 'layerLink', name, digest }) ?? 0) > freshAfterMs) fresh.add(digest);
   }
