@@ -3,7 +3,6 @@
 // directory, refuses symlinks (in listings and, via O_NOFOLLOW, as the file
 // opened), and turns errno failures into typed errors that name the file.
 
-import path from 'node:path';
 import { type Digest, parseDigest } from '../model/digest.js';
 import { type ErrorCode, JanitorError, errnoCode } from '../errors.js';
 import { type DirEntry, type FileStats, type FileSystem, type FileType, OPEN_NOFOLLOW } from './file-system.js';
@@ -51,10 +50,16 @@ export interface ReadResult {
   mtimeMs: number;
 }
 
+// What path.posix.normalize would change in an absolute path: an empty
+// component, a `.` or `..` component, a trailing slash. Tested instead of
+// normalising: every read renders its path (~250k on the 100k-blob
+// many-small bench tree), and normalize allocated and cost ~1.5 µs each.
+const NOT_NORMAL = /\/\/|\/\.{1,2}(?:\/|$)|\/$/;
+
 /** Asserts `absolute` lies inside `root` (both already normalised). */
 export function assertInsideRoot(root: string, absolute: string): string {
-  const normal = path.posix.normalize(absolute);
-  if (normal !== absolute || !absolute.startsWith(root + '/')) {
+  const inside = absolute.length > root.length + 1 && absolute.startsWith(root) && absolute.charCodeAt(root.length) === 47; // '/'
+  if (!inside || NOT_NORMAL.test(absolute)) {
     throw new JanitorError('E_OUTSIDE_ROOT', `refusing path outside the registry root: ${absolute}`, { path: absolute });
   }
   return absolute;

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { assertInsideRoot } from '../../src/storage/tree-reader.js';
 import { type Digest, parseDigest } from '../../src/model/digest.js';
 import { type PathSpec, parsePath, renderPath } from '../../src/storage/layout.js';
 import { isRepositoryName, isTagName } from '../../src/storage/repository-names.js';
@@ -173,5 +175,38 @@ describe('layout', () => {
     }
     expect(parsePath('repositories/Foo/_layers')).toBeUndefined();
     expect(parsePath('repositories/../_layers')).toBeUndefined();
+  });
+});
+
+describe('assertInsideRoot', () => {
+  const root = '/srv/registry/docker/registry/v2';
+  const accepts = (absolute: string): boolean => {
+    try {
+      assertInsideRoot(root, absolute);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('accepts exactly the normalised paths strictly below the root (every path of up to 4 hostile components)', () => {
+    const components = ['a', '.', '..', '', '...', '.a', 'a.', '..a', '_layers'];
+    let checked = 0;
+    const visit = (prefix: string, depth: number): void => {
+      if (depth === 0) return;
+      for (const component of components) {
+        const candidate = `${prefix}/${component}`;
+        const expected = path.posix.normalize(candidate) === candidate && candidate.startsWith(`${root}/`) && !candidate.endsWith('/');
+        expect(accepts(candidate), candidate).toBe(expected);
+        checked++;
+        visit(candidate, depth - 1);
+      }
+    };
+    visit(root, 4);
+    visit('/srv/registry/docker/registry', 2);
+    visit(`${root}2`, 2);
+    expect(checked).toBeGreaterThan(7000);
+    expect(accepts(root)).toBe(false);
+    expect(accepts(`${root}/`)).toBe(false);
   });
 });
