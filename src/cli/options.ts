@@ -6,7 +6,7 @@ import { JanitorError } from '../errors.js';
 import { rootFromConfigFile } from '../storage/registry-config.js';
 import type { FileSystem } from '../storage/file-system.js';
 import { parseDuration } from '../select/duration.js';
-import { DEFAULT_PREFETCH, MAX_PREFETCH } from '../scan/prefetch.js';
+import { DEFAULT_PREFETCH, MAX_PREFETCH, type PrefetchSetting } from '../scan/prefetch.js';
 
 export const DEFAULT_ROOT = '/var/lib/registry';
 /** Entries a dry run lists per group (--list). */
@@ -19,8 +19,8 @@ export interface CommonFlags {
   concurrency: number;
   progress?: boolean;
   quiet?: boolean;
-  /** --prefetch N: reads kept in flight ahead of the scan (scan/prefetch.ts). */
-  prefetch: number;
+  /** --prefetch auto|N: reads kept in flight ahead of the scan (scan/prefetch.ts). */
+  prefetch: PrefetchSetting;
 }
 
 export interface SafetyFlags {
@@ -87,12 +87,14 @@ function parseConcurrency(value: string): number {
   return n;
 }
 
-function parsePrefetch(value: string): number {
+/** --prefetch auto (the default: DEFAULT_PREFETCH reads, only on a cold cache) or N (always N; 0: never). */
+function parsePrefetch(value: string): PrefetchSetting {
+  if (value === 'auto') return { width: DEFAULT_PREFETCH, probe: true };
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > MAX_PREFETCH) {
-    throw new JanitorError('E_USAGE', `--prefetch takes a whole number from 0 to ${MAX_PREFETCH}, not ${JSON.stringify(value)}`);
+    throw new JanitorError('E_USAGE', `--prefetch takes auto or a whole number from 0 to ${MAX_PREFETCH}, not ${JSON.stringify(value)}`);
   }
-  return n;
+  return { width: n, probe: false };
 }
 
 export function resolveRoot(fs: FileSystem, flags: CommonFlags, env: NodeJS.ProcessEnv): string {
@@ -117,7 +119,12 @@ export function addRootOptions(command: Command): Command {
     .option('-q, --quiet', 'print only errors on stderr (no phase or progress lines)')
     .addOption(new Option('-j, --concurrency <n>', 'reader threads (this one included)').argParser(parseConcurrency).default(2))
     .addOption(
-      new Option('--prefetch <n>', 'reads kept in flight ahead of the scan, to warm a cold cache (0: none)').argParser(parsePrefetch).default(DEFAULT_PREFETCH),
+      new Option(
+        '--prefetch <n>',
+        'reads kept in flight ahead of the scan to warm a cold cache: auto (32 when a probe finds the cache cold), N (always), 0 (never)',
+      )
+        .argParser(parsePrefetch)
+        .default({ width: DEFAULT_PREFETCH, probe: true }, 'auto'),
     );
 }
 

@@ -288,6 +288,7 @@ export function writeGcJson(result: GcResult, write: (text: string) => void, sta
   field('bytesFreed', error && swept ? swept.bytes : result.bytesFreed);
   field('keptByGrace', result.keptByGrace);
   field('revalidations', result.revalidations);
+  field('prefetched', result.prefetched);
   if (result.free) {
     const freed = error && swept ? swept.bytes : result.free.freed;
     field('free', { ...result.free, freed, reached: freed >= result.free.target });

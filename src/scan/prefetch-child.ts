@@ -177,7 +177,8 @@ process.on('message', (message: PrefetchMessage) => {
   if ('start' in message) {
     v2 = message.start.v2;
     width = message.start.width;
-    deque.push(...inventoryTasks());
+    // Started after the inventory (the probe found only the repositories cold): nothing of it to warm.
+    if (message.start.inventory) deque.push(...inventoryTasks());
     for (let id = 0; id < width; id++) void runner();
   } else if ('repositories' in message) {
     repositories = message.repositories;

@@ -14,47 +14,77 @@
 // A child process rather than a thread: libuv's thread pool, which runs
 // fs.promises, is sized once per process (UV_THREADPOOL_SIZE, 4 by default)
 // before any code of ours runs.
+//
+// The child starts only on a cold cache (cache-probe.ts): before the
+// inventory if a blob probe is slow, else before the scan if a repository
+// probe is; on a warm cache it never starts.
 
 import type { ChildProcess } from 'node:child_process';
 import { forkChild } from '../entry-points.js';
 import type { BlobIndex } from '../model/blob-index.js';
 import { nodeFileSystem } from '../storage/file-system.js';
 import type { TreeReader } from '../storage/tree-reader.js';
+import { isBlobCacheCold, isRepositoryCacheCold } from './cache-probe.js';
 
 /** The default number of reads in flight (--prefetch). */
 export const DEFAULT_PREFETCH = 32;
 /** The most --prefetch accepts: libuv's own cap on its thread pool is 1024. */
 export const MAX_PREFETCH = 256;
 
+/** --prefetch: `width` reads in flight; with `probe`, only where cache-probe.ts finds the cache cold. */
+export interface PrefetchSetting {
+  width: number;
+  probe: boolean;
+}
+
 /** What the parent tells the child, in this order (plain data over IPC). */
 export type PrefetchMessage =
-  | { start: { v2: string; width: number } }
+  | { start: { v2: string; width: number; inventory: boolean } }
   | { repositories: string[]; tagIndex: boolean }
   | { scanned: number }
   | { blobs: { algorithm: string; prefix: string; hexes: string[] }[] };
 
 export class Prefetcher {
+  private child: ChildProcess | undefined;
+  /** a probe found the repositories' metadata cached: no child, ever. */
+  private warm = false;
   private scanned = 0;
   private blobsSent = false;
 
-  private constructor(private readonly child: ChildProcess) {}
+  private constructor(
+    private readonly reader: TreeReader,
+    private readonly width: number,
+  ) {}
 
   /**
-   * Starts the child on the real filesystem (memfs in tests: never), or
-   * returns undefined for width 0. A child that fails to start or dies
-   * costs only its speed.
+   * On the real filesystem (memfs in tests: never) and a width above 0, a
+   * prefetcher whose child starts now, to warm the inventory, unless asked
+   * to probe and the blobs' metadata is cached (cache-probe.ts); then it
+   * is decided again before the scan (repositories()). A child that fails
+   * to start or dies costs only its speed.
    */
-  static start(reader: TreeReader, width: number): Prefetcher | undefined {
+  static start(reader: TreeReader, { width, probe }: PrefetchSetting): Prefetcher | undefined {
     if (width <= 0 || reader.fs !== nodeFileSystem) return undefined;
+    const prefetcher = new Prefetcher(reader, width);
+    if (!probe || isBlobCacheCold(reader)) prefetcher.spawn(true);
+    return prefetcher;
+  }
+
+  /** Whether a child is warming the cache (the probes found it cold). */
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  private spawn(inventory: boolean): void {
     let child: ChildProcess;
     try {
       child = forkChild('prefetch-child', () => new URL('./prefetch-child.js', import.meta.url), {
-        env: { ...process.env, UV_THREADPOOL_SIZE: String(width) },
+        env: { ...process.env, UV_THREADPOOL_SIZE: String(this.width) },
         stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
         execArgv: [],
       });
     } catch {
-      return undefined;
+      return;
     }
     child.on('error', () => {});
     // Neither the child nor its IPC channel keeps this process alive: a run
@@ -62,13 +92,20 @@ export class Prefetcher {
     // inventory, say) still exits.
     child.unref();
     child.channel?.unref();
-    const prefetcher = new Prefetcher(child);
-    prefetcher.send({ start: { v2: reader.v2, width } });
-    return prefetcher;
+    this.child = child;
+    this.send({ start: { v2: this.reader.v2, width: this.width, inventory } });
   }
 
-  /** The repositories the scan will read, in the order it takes them. */
+  /**
+   * The repositories the scan will read, in the order it takes them. With
+   * no child yet, a probe of their revision links decides whether one
+   * starts now (cold) or never (warm).
+   */
   repositories(names: readonly string[], tagIndex: boolean): void {
+    if (this.child === undefined && !this.warm) {
+      if (isRepositoryCacheCold(this.reader, names)) this.spawn(false);
+      else this.warm = true;
+    }
     this.send({ repositories: [...names], tagIndex });
   }
 
@@ -87,11 +124,11 @@ export class Prefetcher {
   }
 
   stop(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill();
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill();
   }
 
   private send(message: PrefetchMessage): void {
-    if (!this.child.connected) return;
+    if (!this.child?.connected) return;
     try {
       this.child.send(message, () => {});
     } catch {

@@ -82,10 +82,11 @@ describe('npm run package: the bundle and the single executable, each alone in a
     expect(dropIn.status, dropIn.stderr).toBe(0);
     expect(dropIn.stdout).toBe('17 blobs marked, 12 blobs and 4 manifests eligible for deletion\n');
 
-    const real = run(['gc', '-m', '--grace', '0s', '-j', '2', '--root', root, '--json']);
+    // --prefetch 8: the child starts whatever the cache holds (auto would find this fresh copy cached).
+    const real = run(['gc', '-m', '--grace', '0s', '-j', '2', '--prefetch', '8', '--root', root, '--json']);
     expect(real.status, real.stderr).toBe(0);
     const report = JSON.parse(real.stdout);
-    expect(report).toMatchObject({ ok: true, version: VERSION, dryRun: false });
+    expect(report).toMatchObject({ ok: true, version: VERSION, dryRun: false, prefetched: true });
     expect(report.blobsDeleted).toHaveLength(12);
     const compiled = copyTree(FIXTURE, path.join(alone, '..', `${path.basename(alone)}-compiled`));
     expect(runJanitor(['gc', '-m', '--grace', '0s', '--root', compiled]).status).toBe(0);

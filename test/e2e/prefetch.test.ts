@@ -27,7 +27,9 @@ describe('--prefetch', () => {
       const on = runJanitor(['gc', ...mode, '--json', '--prefetch', '64', '--root', root]);
       expect(off.status).toBe(0);
       expect(on.status).toBe(0);
-      expect(withoutTimes(on.json)).toEqual(withoutTimes(off.json));
+      expect(off.json.prefetched).toBe(false);
+      expect(on.json.prefetched).toBe(true);
+      expect(withoutTimes({ ...on.json, prefetched: undefined })).toEqual(withoutTimes({ ...off.json, prefetched: undefined }));
     }
   });
 
@@ -44,11 +46,22 @@ describe('--prefetch', () => {
     expect(snapshot(outside)).toEqual(before);
   });
 
-  it('takes a whole number from 0 to 256', () => {
-    for (const bad of ['-1', '1.5', 'many', '257']) {
+  it('by default (auto) starts no child on a tree whose metadata is cached: the probe finds it warm', () => {
+    const root = copyTree(FIXTURE, path.join(work, 'warm'));
+    ageTree(root);
+    runJanitor(['gc', '-d', '--json', '--prefetch', '0', '--root', root]); // reads it all into the cache
+    for (const args of [[], ['--prefetch', 'auto']]) {
+      const run = runJanitor(['gc', '-m', '-d', '--json', ...args, '--root', root]);
+      expect(run.status).toBe(0);
+      expect(run.json.prefetched, args.join(' ')).toBe(false);
+    }
+  });
+
+  it('takes auto or a whole number from 0 to 256', () => {
+    for (const bad of ['-1', '1.5', 'many', '257', 'AUTO', '']) {
       const run = runJanitor(['gc', '-d', '--prefetch', bad, '--root', work]);
       expect(run.status, bad).toBe(2);
-      expect(run.stderr).toMatch(/--prefetch takes a whole number from 0 to 256/);
+      expect(run.stderr).toMatch(/--prefetch takes auto or a whole number from 0 to 256/);
     }
   });
 });

@@ -9,6 +9,7 @@ import type { TreeReader } from '../../storage/tree-reader.js';
 import type { PhaseListener } from '../phases.js';
 import type { FreeReport } from './free-target.js';
 import type { RepoOutcome } from './mark-repository.js';
+import type { PrefetchSetting } from '../../scan/prefetch.js';
 
 export interface GcOptions {
   dryRun: boolean;
@@ -22,8 +23,8 @@ export interface GcOptions {
   skipRepository?: (name: string) => boolean;
   /** builds the read-side threads; defaults to in-process on `fs`. */
   makeWorkers?: (reader: TreeReader) => StorageWorkers;
-  /** --prefetch: reads kept in flight ahead of the scan on the real filesystem (scan/prefetch.ts; default 0: none). */
-  prefetch?: number;
+  /** --prefetch: reads kept in flight ahead of the scan on the real filesystem, always or on a cold cache (scan/prefetch.ts; default: none). */
+  prefetch?: PrefetchSetting;
   onPhase?: PhaseListener;
   /** SIGINT or SIGTERM received (main.ts): the sweep starts no new deletion, the run reports what it did. */
   stopRequested?: () => 'SIGINT' | 'SIGTERM' | undefined;
@@ -119,6 +120,8 @@ export interface GcResult {
   keptByGrace: { tags: number; manifests: number; layerLinks: number; blobs: number };
   /** rounds of revalidation that found repositories changed since they were read. */
   revalidations: number;
+  /** the prefetcher's child warmed the cache (--prefetch N, or auto and a probe found the cache cold). */
+  prefetched: boolean;
   /** what the CLI learned of the registry itself (its config, a probe), when it knew the config. */
   registry?: RegistryReport | undefined;
   /** Visits the deleted (dry run: deletable) blobs in digest order. */

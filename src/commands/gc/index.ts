@@ -79,6 +79,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     sweepError: undefined,
     keptByGrace: { tags: 0, manifests: 0, layerLinks: 0, blobs: 0 },
     revalidations: 0,
+    prefetched: false,
     forEachBlobDeleted: (visit) => index.forEachUnmarked(visit),
     housekeeping: emptyHousekeeping(options.purgeUploadsMs, options.removeEmptyRepos === true),
   };
@@ -106,7 +107,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     const journalTags = groupByRepository(resumed?.tags ?? []);
     const directories = new DirectoriesSeen();
     // Warms the page cache ahead of the scan until the plan ends; it decides nothing.
-    const prefetch = Prefetcher.start(reader, options.prefetch ?? 0);
+    const prefetch = Prefetcher.start(reader, options.prefetch ?? { width: 0, probe: false });
     const inventory = (): string[] => {
       index = scanBlobs(reader);
       const repositories = findRepositories(reader, warn, skip, directories.visit);
@@ -240,6 +241,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
         result.keptByGrace.manifests += outcome.keptByGrace.manifests;
       }
     } finally {
+      result.prefetched = prefetch?.running ?? false;
       prefetch?.stop();
       await workers.close();
     }
