@@ -1,8 +1,8 @@
-// SIGINT during a real sweep, for real: the built CLI on a real tree big
+// SIGINT or SIGTERM (what systemd and Kubernetes send) during a real sweep, for real: the built CLI on a real tree big
 // enough that the sweep takes a moment (6,000 orphan blobs and 1,000
 // untagged revisions), interrupted as the sweep phase begins. It must stop
 // starting deletions, finish those under way, report what it did, exit 130
-// with its lock released and every kept tag whole; the rerun of the same
+// (143 for SIGTERM) with its lock released and every kept tag whole; the rerun of the same
 // command must end where an uninterrupted run ends.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -59,33 +59,40 @@ const runQuiet = (args: string[]) => spawnSync(process.execPath, [BIN, ...args],
 const shape = (root: string): string[] => snapshot(v2Of(root)).map((line) => line.replace(/ [\d.]+$/, ''));
 
 describe('a signal during the real sweep', () => {
-  it('SIGINT: exit 130, the summary of what was done, no lock, kept tags whole; the rerun ends where an uninterrupted run ends', async () => {
-    const root = makeTempDir('signal');
-    dirs.push(root);
-    const { keptFiles } = buildTree(root);
-    const reference = copyTree(root, `${root}-reference`);
-    dirs.push(reference);
-    const args = ['gc', '-m', '--grace', '0s', '--json', '--progress', '--root', root];
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)(
+    '%s: exit %i, the summary of what was done, no lock, kept tags whole; the rerun ends where an uninterrupted run ends',
+    async (signal, status) => {
+      const root = makeTempDir('signal');
+      dirs.push(root);
+      const { keptFiles } = buildTree(root);
+      const reference = copyTree(root, `${root}-reference`);
+      dirs.push(reference);
+      const args = ['gc', '-m', '--grace', '0s', '--json', '--progress', '--root', root];
 
-    const run = await runInterrupted(args, 'SIGINT');
-    expect(run.sent).toBe(true);
-    expect(run.status).toBe(130);
-    const report = JSON.parse(run.stdout) as { ok: boolean; error: { code: string } | null; blobsDeleted: string[]; manifestsDeleted: unknown[] };
-    expect(report.ok).toBe(false);
-    expect(report.error?.code).toBe('E_INTERRUPTED');
-    expect(run.stderr).toMatch(/interrupted by SIGINT/);
-    expect(fs.existsSync(path.join(v2Of(root), '_janitor/lock'))).toBe(false);
-    for (const file of keptFiles) expect(fs.existsSync(file), file).toBe(true);
-    // What it says it deleted is gone; what the interruption spared is still there (nothing left hidden aside).
-    const left = blobsOn(root);
-    for (const digest of report.blobsDeleted) expect(left.has(digest)).toBe(false);
-    expect(left.size).toBeGreaterThan(2);
+      const run = await runInterrupted(args, signal);
+      expect(run.sent).toBe(true);
+      expect(run.status).toBe(status);
+      const report = JSON.parse(run.stdout) as { ok: boolean; error: { code: string } | null; blobsDeleted: string[]; manifestsDeleted: unknown[] };
+      expect(report.ok).toBe(false);
+      expect(report.error?.code).toBe('E_INTERRUPTED');
+      expect(run.stderr).toContain(`interrupted by ${signal}`);
+      expect(fs.existsSync(path.join(v2Of(root), '_janitor/lock'))).toBe(false);
+      for (const file of keptFiles) expect(fs.existsSync(file), file).toBe(true);
+      // What it says it deleted is gone; what the interruption spared is still there (nothing left hidden aside).
+      const left = blobsOn(root);
+      for (const digest of report.blobsDeleted) expect(left.has(digest)).toBe(false);
+      expect(left.size).toBeGreaterThan(2);
 
-    const rerun = runQuiet(args.filter((a) => a !== '--progress'));
-    expect(rerun.status, rerun.stderr).toBe(0);
-    const uninterrupted = runQuiet(['gc', '-m', '--grace', '0s', '--json', '--root', reference]);
-    expect(uninterrupted.status, uninterrupted.stderr).toBe(0);
-    expect(shape(root)).toEqual(shape(reference));
-    for (const file of keptFiles) expect(fs.existsSync(file), file).toBe(true);
-  }, 180_000);
+      const rerun = runQuiet(args.filter((a) => a !== '--progress'));
+      expect(rerun.status, rerun.stderr).toBe(0);
+      const uninterrupted = runQuiet(['gc', '-m', '--grace', '0s', '--json', '--root', reference]);
+      expect(uninterrupted.status, uninterrupted.stderr).toBe(0);
+      expect(shape(root)).toEqual(shape(reference));
+      for (const file of keptFiles) expect(fs.existsSync(file), file).toBe(true);
+    },
+    180_000,
+  );
 });
