@@ -19,17 +19,21 @@ import {
   type VetOutcome,
   addVetOutcome,
   hashBlobs,
+  type SizedBlob,
+  sizeBlobs,
   runVetJob,
 } from './storage-workers.js';
 import type { RepoScan } from '../model/repository.js';
 import { type ScanOptions, scanRepository } from './scan-repository.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 
-export type WorkerJob = { scan: readonly string[]; freshAfterMs: number | undefined; options: ScanOptions | undefined } | { vet: VetJob } | { hash: Digest[] };
+export type WorkerJob =
+  { scan: readonly string[]; freshAfterMs: number | undefined; options: ScanOptions | undefined } | { vet: VetJob } | { hash: Digest[] } | { size: Digest[] };
 export type WorkerReply =
   | { scans: RepoScan[] }
   | { vetted: VetOutcome }
   | { hashed: HashedBlob[] }
+  | { sized: SizedBlob[] }
   | { error: { code: ErrorCode | undefined; message: string; path: string | undefined } };
 
 // Repositories go to the threads in batches, one message each way per
@@ -50,6 +54,7 @@ const JOBS_AHEAD = 2;
 export function runJob(reader: TreeReader, job: WorkerJob): WorkerReply {
   if ('vet' in job) return { vetted: runVetJob(reader, job.vet) };
   if ('hash' in job) return { hashed: hashBlobs(reader, job.hash) };
+  if ('size' in job) return { sized: sizeBlobs(reader, job.size) };
   const scans: RepoScan[] = [];
   for (const name of job.scan) scans.push(scanRepository(reader, name, job.freshAfterMs, job.options));
   return { scans };
@@ -89,6 +94,13 @@ export class ThreadPool implements StorageWorkers {
     return this.run(
       mapJobs(batches, (batch) => ({ hash: batch })),
       (reply) => onHashed((reply as { hashed: HashedBlob[] }).hashed),
+    );
+  }
+
+  size(batches: Iterable<Digest[]>, onSized: (sized: SizedBlob[]) => void): Promise<void> {
+    return this.run(
+      mapJobs(batches, (batch) => ({ size: batch })),
+      (reply) => onSized((reply as { sized: SizedBlob[] }).sized),
     );
   }
 

@@ -29,7 +29,19 @@ export interface StorageWorkers {
   vet(jobs: Iterable<VetJob>): Promise<VetOutcome>;
   /** Re-hashes the blobs of each batch against their digests (verify --content). */
   hash(batches: Iterable<Digest[]>, onHashed: (hashed: HashedBlob[]) => void): Promise<void>;
+  /** The data size of each blob of each batch, 0 when it has none (ls). */
+  size(batches: Iterable<Digest[]>, onSized: (sized: SizedBlob[]) => void): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface SizedBlob {
+  digest: Digest;
+  bytes: number;
+}
+
+/** One size job: an lstat of each blob's data (TreeReader.dataSize). */
+export function sizeBlobs(reader: TreeReader, digests: readonly Digest[]): SizedBlob[] {
+  return digests.map((digest) => ({ digest, bytes: reader.dataSize(reader.pathOf({ kind: 'blobData', digest })) }));
 }
 
 /** A share of the plan phase's vetting: a shard of blobs, or a batch of other targets. */
@@ -102,6 +114,13 @@ export class InProcessWorkers implements StorageWorkers {
   hash(batches: Iterable<Digest[]>, onHashed: (hashed: HashedBlob[]) => void): Promise<void> {
     return new Promise((resolve) => {
       for (const batch of batches) onHashed(hashBlobs(this.reader, batch));
+      resolve();
+    });
+  }
+
+  size(batches: Iterable<Digest[]>, onSized: (sized: SizedBlob[]) => void): Promise<void> {
+    return new Promise((resolve) => {
+      for (const batch of batches) onSized(sizeBlobs(this.reader, batch));
       resolve();
     });
   }

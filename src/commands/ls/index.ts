@@ -5,7 +5,7 @@
 // 1. inventory  find the repositories
 // 2. scan       every repository, matched or not: blobs are shared across
 //               repositories, so what a tag frees depends on all of them
-// 3. size       stat every blob a manifest references
+// 3. size       stat every blob a kept manifest references, on the -j threads
 // 4. account    per tag: its closure's distinct blobs (size), and what a
 //               `prune REPO:TAG` of that one tag would free (frees): the keep
 //               rule itself (model/reachability.ts selectKeptIn, the function gc and
@@ -27,6 +27,13 @@ import type { TreeReader } from '../../storage/tree-reader.js';
 import { compileRepositoryGlobs } from '../../select/repository-glob.js';
 
 export type LsSort = 'name' | 'size' | 'age';
+
+// Blobs per size job (an lstat each, ~10 µs warm): a message per few tens of milliseconds.
+const SIZE_BATCH = 4096;
+
+function* batchesOf<T>(items: readonly T[], size: number): Iterable<T[]> {
+  for (let at = 0; at < items.length; at += size) yield items.slice(at, at + size);
+}
 
 export interface LsTag {
   tag: string;
@@ -82,36 +89,37 @@ export async function runLs(
     throw new JanitorError('E_NOT_FOUND', `no repository matches ${options.globs.join(' ')}`);
   }
 
-  // 2. scan
+  // 2. scan, 3. size: on the read-side threads (-j).
   const scans: RepoScan[] = [];
-  const workers = options.makeWorkers?.(reader) ?? new InProcessWorkers(reader);
-  try {
-    await timer.runAsync('scan', () => workers.scanRepositories(names, (scan) => void scans.push(scan)));
-  } finally {
-    await workers.close();
-  }
-  scans.sort((a, b) => (a.name < b.name ? -1 : 1));
-  for (const scan of scans) if (match(scan.name)) result.warnings.push(...scan.warnings);
-
-  // 3. size, and how many kept revisions (all repositories) mark each blob
-  // when no tag is removed: the baseline every per-tag question starts from.
   const sizes = new Map<Digest, number>();
   const markers = new Map<Digest, number>();
   const contexts = new Map<string, { context: KeepContext; baseline: Set<Digest> }>();
-  timer.run('size', () => {
-    for (const scan of scans) {
-      const context = new KeepContext(scan);
-      const baseline = selectKeptIn(context, { deleteUntagged: false });
-      contexts.set(scan.name, { context, baseline });
-      for (const revision of scan.revisions) {
-        if (!baseline.has(revision.digest)) continue;
-        for (const digest of new Set(refsOf(revision))) {
-          markers.set(digest, (markers.get(digest) ?? 0) + 1);
-          if (!sizes.has(digest)) sizes.set(digest, reader.dataSize(reader.pathOf({ kind: 'blobData', digest })));
+  const workers = options.makeWorkers?.(reader) ?? new InProcessWorkers(reader);
+  try {
+    // No tag index: ls asks what removing a tag frees, which its index does not change.
+    await timer.runAsync('scan', () => workers.scanRepositories(names, (scan) => void scans.push(scan), undefined, { tagIndex: false }));
+    scans.sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const scan of scans) if (match(scan.name)) result.warnings.push(...scan.warnings);
+
+    // 3. size, and how many kept revisions (all repositories) mark each blob
+    // when no tag is removed: the baseline every per-tag question starts from.
+    await timer.runAsync('size', () => {
+      for (const scan of scans) {
+        const context = new KeepContext(scan);
+        const baseline = selectKeptIn(context, { deleteUntagged: false });
+        contexts.set(scan.name, { context, baseline });
+        for (const revision of scan.revisions) {
+          if (!baseline.has(revision.digest)) continue;
+          for (const digest of new Set(refsOf(revision))) markers.set(digest, (markers.get(digest) ?? 0) + 1);
         }
       }
-    }
-  });
+      return workers.size(batchesOf([...markers.keys()].sort(), SIZE_BATCH), (sized) => {
+        for (const { digest, bytes } of sized) sizes.set(digest, bytes);
+      });
+    });
+  } finally {
+    await workers.close();
+  }
   const sizeOf = (digests: Iterable<Digest>): number => {
     let total = 0;
     for (const d of digests) total += sizes.get(d) ?? 0;
