@@ -40,19 +40,22 @@ function listNames(reader: TreeReader, spec: PathSpec): string[] {
   }
 }
 
+/** A clock in milliseconds (tests inject one that the probed calls advance). */
+export type Clock = () => number;
+
 /** Times one call in microseconds; undefined when it throws (absent, unreadable: the run's reads say so). */
-function timeMicroseconds(call: () => unknown): number | undefined {
-  const started = performance.now();
+function timeMicroseconds(clock: Clock, call: () => unknown): number | undefined {
+  const started = clock();
   try {
     call();
   } catch {
     return undefined;
   }
-  return (performance.now() - started) * 1000;
+  return (clock() - started) * 1000;
 }
 
 /** Before the inventory: the lstat of a blob's data in PROBES shards spread over blobs/<alg>/. */
-export function isBlobCacheCold(reader: TreeReader): boolean {
+export function isBlobCacheCold(reader: TreeReader, clock: Clock = () => performance.now()): boolean {
   const timings: number[] = [];
   for (const algorithm of listNames(reader, { kind: 'blobsRoot' }).filter(isAlgorithm)) {
     for (const prefix of pickSpread(listNames(reader, { kind: 'blobAlgorithm', algorithm }), PROBES)) {
@@ -61,7 +64,7 @@ export function isBlobCacheCold(reader: TreeReader): boolean {
       const digest = hex === undefined || !isHexFor(algorithm, hex) ? undefined : makeDigest(algorithm, hex);
       if (!digest) continue;
       const data = reader.pathOf({ kind: 'blobData', digest });
-      const took = timeMicroseconds(() => reader.fs.lstatSync(data));
+      const took = timeMicroseconds(clock, () => reader.fs.lstatSync(data));
       if (took !== undefined) timings.push(took);
     }
     if (timings.length > 0) break;
@@ -70,7 +73,7 @@ export function isBlobCacheCold(reader: TreeReader): boolean {
 }
 
 /** Before the scan: one revision link read in each of PROBES repositories spread over `names`. */
-export function isRepositoryCacheCold(reader: TreeReader, names: readonly string[]): boolean {
+export function isRepositoryCacheCold(reader: TreeReader, names: readonly string[], clock: Clock = () => performance.now()): boolean {
   const timings: number[] = [];
   for (const name of pickSpread(names, PROBES)) {
     const algorithm = listNames(reader, { kind: 'revisionsRoot', name }).find(isAlgorithm);
@@ -79,7 +82,7 @@ export function isRepositoryCacheCold(reader: TreeReader, names: readonly string
     const hex = hexes[Math.floor(hexes.length / 2)];
     const digest = hex === undefined || !isHexFor(algorithm, hex) ? undefined : makeDigest(algorithm, hex);
     if (!digest) continue;
-    const took = timeMicroseconds(() => reader.read({ kind: 'revisionLink', name, digest }));
+    const took = timeMicroseconds(clock, () => reader.read({ kind: 'revisionLink', name, digest }));
     if (took !== undefined) timings.push(took);
   }
   return isCold(timings);

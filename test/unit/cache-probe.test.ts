@@ -1,6 +1,8 @@
 // The cold-cache probe (scan/cache-probe.ts) that decides whether the
 // prefetcher starts: slow reads (a disk) say cold, fast ones (the page
-// cache) say warm, and an outlier either way decides nothing.
+// cache) say warm, and an outlier either way decides nothing. The clock is
+// a fake one that each probed call advances, so a busy machine cannot
+// change the answer.
 import { describe, expect, it } from 'vitest';
 import { isBlobCacheCold, isRepositoryCacheCold } from '../../src/scan/cache-probe.js';
 import type { FileSystem } from '../../src/storage/file-system.js';
@@ -18,44 +20,48 @@ function builtTree() {
   return m;
 }
 
-/** Busy-waits `ms` in each call of `slow` for the first `count` calls (the rest are fast). */
-function slowed(fs: FileSystem, slow: 'lstatSync' | 'openSync', ms: number, count = Number.POSITIVE_INFINITY): FileSystem {
+/**
+ * The filesystem with a fake clock: the nth call of `probed` (lstatSync or
+ * openSync) takes `micros(n)` microseconds on it; every other call none.
+ */
+function timed(fs: FileSystem, probed: 'lstatSync' | 'openSync', micros: (call: number) => number) {
+  let nowMs = 0;
   let calls = 0;
-  const original = fs[slow].bind(fs) as (...args: unknown[]) => unknown;
-  return new Proxy(fs, {
+  const original = fs[probed].bind(fs) as (...args: unknown[]) => unknown;
+  const wrapped = new Proxy(fs, {
     get(target, key, receiver) {
-      if (key !== slow) return Reflect.get(target, key, receiver) as unknown;
+      if (key !== probed) return Reflect.get(target, key, receiver) as unknown;
       return (...args: unknown[]) => {
-        if (calls++ < count) for (const until = performance.now() + ms; performance.now() < until;);
+        nowMs += micros(calls++) / 1000;
         return original(...args);
       };
     },
   });
+  return { reader: new TreeReader(wrapped, V2), clock: () => nowMs };
 }
 
 describe('cache probe', () => {
-  it('finds a fast tree warm and a slow one cold, for the blobs and for the repositories', () => {
+  it('finds reads at page-cache speed warm and at disk speed cold, for the blobs and for the repositories', () => {
     const { fs } = builtTree();
-    expect(isBlobCacheCold(new TreeReader(fs, V2))).toBe(false);
-    expect(isRepositoryCacheCold(new TreeReader(fs, V2), REPOSITORIES)).toBe(false);
-    expect(isBlobCacheCold(new TreeReader(slowed(fs, 'lstatSync', 1), V2))).toBe(true);
-    expect(isRepositoryCacheCold(new TreeReader(slowed(fs, 'openSync', 1), V2), REPOSITORIES)).toBe(true);
+    for (const [micros, cold] of [
+      [20, false],
+      [150, false],
+      [400, true],
+      [5000, true],
+    ] as const) {
+      const blobs = timed(fs, 'lstatSync', () => micros);
+      expect(isBlobCacheCold(blobs.reader, blobs.clock), `blobs at ${micros} µs`).toBe(cold);
+      const repositories = timed(fs, 'openSync', () => micros);
+      expect(isRepositoryCacheCold(repositories.reader, REPOSITORIES, repositories.clock), `repositories at ${micros} µs`).toBe(cold);
+    }
   });
 
   it('one slow read among fast ones (a first call, a busy moment) does not make the cache cold, nor one fast among slow warm', () => {
     const { fs } = builtTree();
-    expect(isRepositoryCacheCold(new TreeReader(slowed(fs, 'openSync', 2, 1), V2), REPOSITORIES)).toBe(false);
-    let calls = 0;
-    const fastFirst = new Proxy(fs, {
-      get(target, key, receiver) {
-        if (key !== 'openSync') return Reflect.get(target, key, receiver) as unknown;
-        return (...args: unknown[]) => {
-          if (calls++ > 0) for (const until = performance.now() + 1; performance.now() < until;);
-          return (fs.openSync as (...a: unknown[]) => unknown)(...args);
-        };
-      },
-    });
-    expect(isRepositoryCacheCold(new TreeReader(fastFirst, V2), REPOSITORIES)).toBe(true);
+    const firstSlow = timed(fs, 'openSync', (call) => (call === 0 ? 50_000 : 20));
+    expect(isRepositoryCacheCold(firstSlow.reader, REPOSITORIES, firstSlow.clock)).toBe(false);
+    const firstFast = timed(fs, 'openSync', (call) => (call === 0 ? 5 : 3000));
+    expect(isRepositoryCacheCold(firstFast.reader, REPOSITORIES, firstFast.clock)).toBe(true);
   });
 
   it('an empty tree, repositories without revisions and unreadable probes count as warm (nothing to warm), and never throw', () => {
