@@ -32,7 +32,7 @@ export interface RepoOutcome {
   watch: string;
   /** its _layers/<alg> directories when it was read, each fresh or not (RepoScan.layers). */
   layers: LayerDirectory[];
-  /** tags that stay, with their target: what the verify phase checks. */
+  /** tags that stay, with their target: what the verify phase checks (empty in a dry run, which has none). */
   keptTags: { tag: string; digest: Digest }[];
   /** --free: what each manifest to delete marks and is tied to (gc/free-target.ts). */
   deletedLinks?: Map<Digest, DeletedLinks> | undefined;
@@ -57,6 +57,8 @@ export function markRepository(
     freshAfterMs?: number | undefined;
     /** --free: record what each manifest to delete marks and is tied to. */
     recordLinks?: boolean | undefined;
+    /** a dry run: no verify phase, so no keptTags (a tag name and digest each: ~240 MB on a 20M-blob tree). */
+    dryRun?: boolean | undefined;
     /** whether a config or layer blob is on disk, for the tags that do not pull (undefined: not checked). */
     blobExists?: ((digest: Digest) => boolean) | undefined;
   },
@@ -135,7 +137,7 @@ export function markRepository(
       list.push(digest);
     }
   }
-  for (const tag of remainingTags) {
+  for (const tag of options.dryRun ? [] : remainingTags) {
     if (tag.current && kept.has(tag.current)) outcome.keptTags.push({ tag: tag.tag, digest: tag.current });
   }
   // What verify would report, seen on the way: warnings, never a failure.
