@@ -124,13 +124,23 @@ export class BlobIndex {
    * order and output can stream without holding the list.
    */
   forEachUnmarkedShard(visit: (algorithm: Algorithm, prefix: string, hexes: string[]) => void): void {
+    for (const [algorithm, prefix, hexes] of this.unmarkedShards()) visit(algorithm, prefix, hexes);
+  }
+
+  /**
+   * The unmarked blobs a shard at a time, each shard's hex strings made
+   * only when it is reached: a consumer that takes them as it goes holds
+   * one shard, where all of them at once on a 20M-blob tree (11.6M
+   * unmarked under -m) were ~1 GB of strings.
+   */
+  *unmarkedShards(): Generator<[Algorithm, string, string[]]> {
     for (const [shard, table] of [...this.tables].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const slash = shard.indexOf('/');
       const hexes: string[] = [];
       for (let slot = 0; slot < table.capacity; slot++) {
         if (table.flags[slot] === EXISTS) hexes.push(table.keys.toString('hex', slot * table.keyLength, (slot + 1) * table.keyLength));
       }
-      if (hexes.length > 0) visit(shard.slice(0, slash) as Algorithm, shard.slice(slash + 1), hexes.sort());
+      if (hexes.length > 0) yield [shard.slice(0, slash) as Algorithm, shard.slice(slash + 1), hexes.sort()];
     }
   }
 

@@ -15,7 +15,7 @@
 import type { BlobIndex } from '../../model/blob-index.js';
 import type { Digest } from '../../model/digest.js';
 import { DigestList } from '../../model/digest-list.js';
-import type { BlobShard, StorageWorkers, VetJob } from '../../scan/storage-workers.js';
+import type { StorageWorkers, VetJob } from '../../scan/storage-workers.js';
 import { listLayerLinksIn } from '../../scan/scan-repository.js';
 import type { LayerDirectory } from '../../model/repository.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
@@ -151,9 +151,7 @@ function* targetJobs(outcomes: readonly RepoOutcome[], mountPoints: readonly str
   if (batch.length > 0) yield { targets: batch, mountPoints, depth, freshAfterMs };
 }
 
-/** The unmarked blobs, a fan-out shard a job. */
+/** The unmarked blobs, a fan-out shard a job, each made as a thread takes it. */
 function* blobJobs(index: BlobIndex, mountPoints: readonly string[], depth: 'full' | 'light', freshAfterMs: number): Generator<VetJob> {
-  const shards: BlobShard[] = [];
-  index.forEachUnmarkedShard((algorithm, prefix, hexes) => void shards.push({ algorithm, prefix, hexes, mountPoints }));
-  for (const shard of shards) yield { shard, depth, freshAfterMs };
+  for (const [algorithm, prefix, hexes] of index.unmarkedShards()) yield { shard: { algorithm, prefix, hexes, mountPoints }, depth, freshAfterMs };
 }
