@@ -67,5 +67,6 @@ describeWithRegistry('ls FREES equals what prune of that one tag frees', () => {
       fs.rmSync(root, { recursive: true, force: true });
     }
     expect(mismatches).toEqual([]);
-  });
+    // One real prune process a tag (over 20 of them, ~1.5 s each alone): well over the default 60 s under a full suite's load.
+  }, 240_000);
 });
