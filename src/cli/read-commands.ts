@@ -19,7 +19,7 @@ export function registerReadCommands(program: Command, run: CliRun): void {
         globs,
         sort: flags.sort,
         makeWorkers: run.workersFor(flags),
-        onPhase: run.phaseLines(flags),
+        onPhase: run.telemetry.phases(run.phaseLines(flags)),
       });
       io.stdout(flags.json ? renderLsJson(result, run.stamp()) : renderLsHuman(result, run.paint));
     });
@@ -34,7 +34,7 @@ export function registerReadCommands(program: Command, run: CliRun): void {
         globs: flags.repo ?? [],
         content: flags.content === true,
         makeWorkers: run.workersFor(flags),
-        onPhase: run.progressOf(flags, 'read'),
+        onPhase: run.telemetry.phases(run.progressOf(flags, 'read')),
       }).finally(() => {
         run.closeProgress();
       });

@@ -7,6 +7,7 @@ import { JanitorError } from '../errors.js';
 import { type GcOptions, runGc } from '../commands/gc/index.js';
 import { rootFromConfigFile } from '../storage/registry-config.js';
 import { formatBytes, renderGcHuman, writeGcJson } from '../report/render-gc.js';
+import { count } from '../report/format.js';
 import { parseSize } from '../select/size.js';
 import { parseDuration } from '../select/duration.js';
 import { compileRepositoryGlobs } from '../select/repository-glob.js';
@@ -59,7 +60,8 @@ async function sweep(run: CliRun, root: string, flags: SweepFlags, extra: Partia
   run.telemetry.recordGc(result);
   const swept = result.swept;
   const deleted =
-    swept && `deleted ${swept.tags} tags, ${swept.manifests} manifests, ${swept.layerLinks} layer links, ${swept.blobs} blobs, ${swept.bytes} bytes`;
+    swept &&
+    `deleted ${count(swept.tags, 'tag')}, ${count(swept.manifests, 'manifest')}, ${count(swept.layerLinks, 'layer link')}, ${count(swept.blobs, 'blob')}, ${count(swept.bytes, 'byte')}`;
   run.report(() => {
     if (flags.json) writeGcJson(result, io.stdout, run.stamp());
     else if (command === 'garbage-collect') reportDropIn(run, result, flags.quiet === true);

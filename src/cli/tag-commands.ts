@@ -6,6 +6,7 @@ import { runTagsRm } from '../commands/tags-rm/index.js';
 import { renderTagsRmHuman, renderTagsRmJson } from '../report/render-tags-rm.js';
 import { parseDuration } from '../select/duration.js';
 import { type SelectionFlags, buildSelector } from '../select/selection.js';
+import { count } from '../report/format.js';
 import type { CliRun } from './cli-run.js';
 import { type CommonFlags, type SafetyFlags, addRootOptions, addSafetyOptions, addSelectionOptions, parseWait, resolveRoot } from './options.js';
 
@@ -19,13 +20,13 @@ async function removeTags(run: CliRun, tags: string[], flags: TagsRmFlags): Prom
   const result = await runTagsRm(io.fs, root, {
     dryRun: flags.dryRun === true,
     selector,
-    onPhase: run.phaseLines(flags),
+    onPhase: run.telemetry.phases(run.phaseLines(flags)),
     journal: run.journalOf('tags rm', tags, flags),
     command: run.commandLine,
     waitMs: parseWait(flags.wait),
     graceMs: parseDuration(flags.grace, '--grace'),
   });
-  const deleted = result.dryRun ? undefined : `removed ${result.removed} tags`;
+  const deleted = result.dryRun ? undefined : `removed ${count(result.removed, 'tag')}`;
   run.report(() => {
     io.stdout(flags.json ? renderTagsRmJson(result, run.stamp()) : renderTagsRmHuman(result, run.paint));
   }, deleted);

@@ -111,6 +111,23 @@ describe('--log-format json', () => {
     expect(run.stdout).toMatch(/blobs marked/);
   });
 
+  it('ls, verify and tags rm give typed phase events too, and every stderr line is JSON', async () => {
+    for (const [args, phase] of [
+      [['ls'], 'scan'],
+      [['verify'], 'check'],
+      [['tags', 'rm', '-d', 'team/web:v1'], 'select'],
+    ] as const) {
+      const run = await runCliOn(sampleTree().fs, [...args, '--root', ROOT, '--log-format', 'json']);
+      const all = events(run.stderr);
+      const kinds = all.map((e) => `${e.event}${e.phase ? ` ${e.phase}` : ''}`);
+      expect(kinds, args.join(' ')).toEqual(expect.arrayContaining([`phase-begin ${phase}`, `phase-end ${phase}`, 'summary']));
+      expect(
+        kinds.filter((k) => k.startsWith('message')),
+        args.join(' '),
+      ).toEqual([]);
+    }
+  });
+
   it('a failure is an error event and a summary with its exit status; --log-format takes text or json only', async () => {
     const run = await runCliOn(sampleTree().fs, ['gc', '--root', '/nowhere', '--log-format=json']);
     expect(run.code).toBe(1);

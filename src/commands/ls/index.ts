@@ -18,6 +18,7 @@ import type { Digest } from '../../model/digest.js';
 import { JanitorError, type Warning } from '../../errors.js';
 import type { RepoScan, Revision } from '../../model/repository.js';
 import { openTree } from '../skeleton.js';
+import type { PhaseListener } from '../phases.js';
 import { KeepContext, closeOver, listRevisionMarks, selectKeptIn } from '../../model/reachability.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import type { Platform } from '../../model/manifest.js';
@@ -75,7 +76,7 @@ function platformName(p: Platform | undefined): string {
 export async function runLs(
   fs: FileSystem,
   rootNamed: string,
-  options: { globs: string[]; sort: LsSort; makeWorkers?: (reader: TreeReader) => StorageWorkers; onPhase?: (phase: string, ms: number) => void },
+  options: { globs: string[]; sort: LsSort; makeWorkers?: (reader: TreeReader) => StorageWorkers; onPhase?: PhaseListener },
 ): Promise<LsResult> {
   const { root, v2, reader, warnings, warn, timer } = openTree(fs, rootNamed, options.onPhase);
   const result: LsResult = { root, v2, repositories: [], totalSize: 0, warnings };

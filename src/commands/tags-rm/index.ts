@@ -21,6 +21,7 @@ import type { FileSystem } from '../../storage/file-system.js';
 import type { DeletionTarget } from '../../storage/vacuum.js';
 import { forceJournalDecisions, journalTagsOf, withJournalTags, writeJournal } from '../journal.js';
 import { openTree, runDeleting } from '../skeleton.js';
+import type { PhaseListener } from '../phases.js';
 
 export interface TagsRmRepo {
   name: string;
@@ -48,7 +49,7 @@ export async function runTagsRm(
   options: {
     dryRun: boolean;
     selector: TagSelector;
-    onPhase?: (phase: string, ms: number) => void;
+    onPhase?: PhaseListener;
     journal?: { fingerprint: string; command: string };
     command?: string;
     waitMs?: number;
