@@ -113,6 +113,7 @@ export class RunTelemetry {
         deleted: gc ? deletedOf(gc) : {},
         bytesFreed: gc ? (gc.sweepError && gc.swept ? gc.swept.bytes : gc.bytesFreed) : undefined,
         keptByGrace: gc ? { ...gc.keptByGrace } : {},
+        keptByGraceBytes: gc?.keptByGraceBytes,
         warnings: gc?.warnings ?? [],
         lastSuccessMs: undefined,
       });

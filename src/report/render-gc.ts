@@ -287,6 +287,7 @@ export function writeGcJson(result: GcResult, write: (text: string) => void, sta
   field('temporaryFilesDeleted', result.temporaryFiles);
   field('bytesFreed', error && swept ? swept.bytes : result.bytesFreed);
   field('keptByGrace', result.keptByGrace);
+  field('keptByGraceBytes', result.keptByGraceBytes);
   field('revalidations', result.revalidations);
   field('prefetched', result.prefetched);
   if (result.free) {

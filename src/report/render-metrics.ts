@@ -20,6 +20,8 @@ export interface RunMetrics {
   bytesFreed: number | undefined;
   /** what the grace window spared, by kind. */
   keptByGrace: Readonly<Record<string, number>>;
+  /** the data bytes of the blobs it spared (undefined: a command without a grace window). */
+  keptByGraceBytes: number | undefined;
   warnings: readonly Warning[];
   /** the last successful run's end (this one's when it succeeded), if any is known. */
   lastSuccessMs: number | undefined;
@@ -78,6 +80,8 @@ export function renderMetrics(m: RunMetrics): string {
     'What the grace window kept in the last run (written within it), by kind.',
     Object.entries(m.keptByGrace).map(([kind, n]) => [{ kind: snake(kind) }, n]),
   );
+  if (m.keptByGraceBytes !== undefined)
+    gauge('last_run_kept_by_grace_bytes', 'Data bytes of the blobs the grace window kept in the last run.', [[{}, m.keptByGraceBytes]]);
   const byCode = new Map<string, number>();
   for (const w of m.warnings) byCode.set(w.code, (byCode.get(w.code) ?? 0) + 1);
   gauge('last_run_warning_count', 'Warnings of the last run, all codes.', [[{}, m.warnings.length]]);

@@ -97,6 +97,7 @@ describe('the grace window (default 1h) keeps what was written within it', () =>
     expect(kept.code, kept.stderr).toBe(0);
     expect(kept.json.blobsDeleted).toEqual([t.sample.orphan]);
     expect(kept.json.keptByGrace.blobs).toBe(1);
+    expect(kept.json.keptByGraceBytes).toBe('uploaded a minute ago'.length);
     expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest: fresh }))).toBe(true);
     const gone = await cli(t.fs, ['gc', '--json', '--grace', '0s']);
     expect(gone.json.blobsDeleted).toEqual([fresh]);
@@ -128,6 +129,8 @@ describe('the grace window (default 1h) keeps what was written within it', () =>
     expect(run.code, run.stderr).toBe(0);
     expect(run.json.blobsDeleted).not.toContain(digest);
     expect(run.json.keptByGrace.blobs).toBe(1);
+    expect(run.json.keptByGraceBytes).toBe(t.fs.lstatSync(t.tree.pathOf({ kind: 'blobData', digest })).size);
+    expect(run.json.keptByGraceBytes).toBeGreaterThan(0);
     expect(exists(t.fs, link)).toBe(true);
   });
 

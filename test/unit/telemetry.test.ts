@@ -32,6 +32,9 @@ describe('--metrics-file', () => {
   it('a real gc -m: start, end, success, exit status, phases, what it deleted and freed, warnings by code, the version', async () => {
     const { fs, tree } = treeWithDir();
     writeUpload(fs, tree, 'team/web', 'eb7f3189-71a4-42a4-96da-56b7c16afbd3', { ageMs: 10 * 24 * HOUR });
+    // An orphan blob pushed a moment ago: the grace window (1h) keeps it.
+    const fresh = tree.putBlob('pushed a moment ago');
+    fs.utimesSync(tree.pathOf({ kind: 'blobData', digest: fresh }), Date.now() / 1000, Date.now() / 1000);
     const run = await runCliOn(fs, ['gc', '-m', '--root', ROOT, '--json', '--metrics-file', PROM]);
     expect(run.code, run.stderr).toBe(0);
     const m = samples(fs.readFileSync(PROM, 'utf8'));
@@ -49,6 +52,9 @@ describe('--metrics-file', () => {
     expect(at('last_run_deleted', ',kind="repositories"')).toBe(0);
     expect(at('last_run_freed_bytes')).toBe(run.json.bytesFreed);
     expect(at('last_run_kept_by_grace', ',kind="layer_links"')).toBe(0);
+    expect(at('last_run_kept_by_grace', ',kind="blobs"')).toBe(1);
+    expect(at('last_run_kept_by_grace_bytes')).toBe('pushed a moment ago'.length);
+    expect(run.json.blobsDeleted).not.toContain(fresh);
     expect(at('last_run_phase_duration_seconds', ',phase="mark"')).toBeGreaterThanOrEqual(0);
     expect(at('last_run_warning_count')).toBe(run.json.warnings.length);
     expect(m.get(`registry_janitor_version_info{command="gc",version="${run.json.version}"}`)).toBe(1);

@@ -118,6 +118,8 @@ export interface GcResult {
   sweepError: JanitorError | undefined;
   /** candidates the grace window kept (--grace). */
   keptByGrace: { tags: number; manifests: number; layerLinks: number; blobs: number };
+  /** the data bytes of the blobs the grace window kept (keptByGrace.blobs). */
+  keptByGraceBytes: number;
   /** rounds of revalidation that found repositories changed since they were read. */
   revalidations: number;
   /** the prefetcher's child warmed the cache (--prefetch N, or auto and a probe found the cache cold). */

@@ -78,6 +78,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     swept: undefined,
     sweepError: undefined,
     keptByGrace: { tags: 0, manifests: 0, layerLinks: 0, blobs: 0 },
+    keptByGraceBytes: 0,
     revalidations: 0,
     prefetched: false,
     forEachBlobDeleted: (visit) => index.forEachUnmarked(visit),
@@ -165,6 +166,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       result.bytesFreed = totals.bytesFreed;
       result.blobsDeletedCount = index.unmarkedCount;
       result.keptByGrace.blobs = totals.blobsKeptByGrace;
+      result.keptByGraceBytes = totals.bytesKeptByGrace;
       result.keptByGrace.layerLinks = totals.layerLinksKeptByGrace;
     };
     try {

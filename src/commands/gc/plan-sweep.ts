@@ -44,17 +44,21 @@ export interface PlanTotals {
   bytesFreed: number;
   /** blobs the grace window kept (fresh data, or a fresh layer link to them). */
   blobsKeptByGrace: number;
+  /** the data bytes of those blobs. */
+  bytesKeptByGrace: number;
   /** layer links the grace window kept. */
   layerLinksKeptByGrace: number;
 }
 
 export async function planSweep(context: PlanContext, outcomes: readonly RepoOutcome[]): Promise<PlanTotals> {
   const { reader, index, workers, mountPoints, depth, freshAfterMs } = context;
-  const totals: PlanTotals = { bytesFreed: 0, blobsKeptByGrace: 0, layerLinksKeptByGrace: 0 };
+  const totals: PlanTotals = { bytesFreed: 0, blobsKeptByGrace: 0, bytesKeptByGrace: 0, layerLinksKeptByGrace: 0 };
+  const spared: Digest[] = [];
   const spare = (digest: Digest): void => {
     if (index.has(digest) && !index.isMarked(digest)) {
       index.mark(digest);
       totals.blobsKeptByGrace++;
+      spared.push(digest);
     }
   };
 
@@ -71,6 +75,9 @@ export async function planSweep(context: PlanContext, outcomes: readonly RepoOut
   const vetted = await workers.vet(blobJobs(index, mountPoints, depth, freshAfterMs));
   totals.bytesFreed = vetted.bytes;
   for (const digest of vetted.fresh) spare(digest);
+
+  // The bytes the window keeps: one lstat a spared blob (what was pushed within the window: few).
+  for (const digest of spared) totals.bytesKeptByGrace += reader.dataSize(reader.pathOf({ kind: 'blobData', digest }));
 
   // c. layer links
   for (const outcome of outcomes) {
