@@ -153,7 +153,7 @@ describe('the grace window (default 1h) keeps what was written within it', () =>
 });
 
 /** Runs `write` once, when the run first makes `call` on a path matching `at`. */
-function writeDuring(fs: MemFs, call: 'readdirSync' | 'lstatSync' | 'openSync', at: (path: string) => boolean, write: () => void): MemFs {
+function writeDuring(fs: MemFs, call: 'readdirSync' | 'lstatSync' | 'openSync' | 'renameSync', at: (path: string) => boolean, write: () => void): MemFs {
   let done = false;
   return new Proxy(fs, {
     get(target, prop, receiver) {
@@ -245,6 +245,36 @@ describe('a live registry writing while the run reads', () => {
     expect(result.revalidations).toBeGreaterThanOrEqual(1);
     expect(exists(t.fs, t.tree.pathOf({ kind: 'revisionLink', name: 'team/app', digest: untagged }))).toBe(true);
     for (const layer of t.sample.untagged.layers) expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest: layer.digest }))).toBe(true);
+  });
+
+  it("the sweep's own moves are no sign of a live registry: a quiet real gc -m warns of no revalidation", async () => {
+    const t = sampleTree();
+    const result = await runGc(t.fs, ROOT, { dryRun: false, deleteUntagged: true, graceMs: 0 });
+    expect(listDeletions(result).manifestsDeleted).toContainEqual({ repository: 'team/app', digest: t.sample.untagged.digest });
+    expect(result.revalidations).toBe(0);
+    expect(result.warnings.map((w: { code: string }) => w.code)).not.toContain('W_REVALIDATED');
+  });
+
+  it('a tag pushed onto a manifest the sweep just moved aside is a revalidation: named, and the manifest comes back whole', async () => {
+    const t = sampleTree();
+    const untagged = t.sample.untagged;
+    const fs = writeDuring(
+      t.fs,
+      'renameSync',
+      (p) => p === t.tree.pathOf({ kind: 'revisionDir', name: 'team/app', digest: untagged.digest }),
+      () => {
+        t.tree.tag('team/app', 'again', untagged.digest);
+      },
+    );
+    const result = await runGc(fs, ROOT, { dryRun: false, deleteUntagged: true, graceMs: 0 });
+    expect(result.revalidations).toBeGreaterThanOrEqual(1);
+    expect(result.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(
+      /recheck after the sweep moved things aside: 1 repositories changed \(team\/app\)/,
+    );
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'revisionLink', name: 'team/app', digest: untagged.digest }))).toBe(true);
+    for (const digest of [untagged.digest, untagged.config.digest, ...untagged.layers.map((l) => l.digest)]) {
+      expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest })), digest).toBe(true);
+    }
   });
 
   it('uploads under way are reported as a sign of life', async () => {

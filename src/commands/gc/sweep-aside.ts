@@ -197,22 +197,29 @@ export async function sweepAside(context: SweepContext): Promise<{ changed: bool
     for (let round = 1; round <= MAX_RECHECKS; round++) {
       const names = context.findChanged();
       if (names.length === 0) break;
-      changed = true;
-      context.warn(
-        makeWarning(
-          'W_REVALIDATED',
-          `recheck after the sweep moved things aside: ${names.length} repositories changed (${names.slice(0, 5).join(', ')}); read and marked again`,
-        ),
-      );
+      // Step a changed the watch of every repository it moved a revision
+      // out of (revisions/<alg>'s mtime) or removed a tag from (tags/'s):
+      // each is read again all the same, and only one that holds more than
+      // this run left in it, or needed something back, was written to.
+      const written: string[] = [];
       for (const name of names) {
         let scan = scanRepository(context.reader, name, context.freshAfterMs);
+        let back = 0;
         // Bounded: each pass puts back at least one item, and few were aside.
-        for (let back = restoreNeeded(context, scan, asideRevisions.get(name)); back > 0; back = restoreNeeded(context, scan, asideRevisions.get(name))) {
-          restored += back;
+        for (let more = restoreNeeded(context, scan, asideRevisions.get(name)); more > 0; more = restoreNeeded(context, scan, asideRevisions.get(name))) {
+          back += more;
           scan = scanRepository(context.reader, name, context.freshAfterMs);
         }
+        restored += back;
         const fresh = context.mark(scan);
         const before = outcomes.find((o) => o.name === name);
+        const asOwnSweepLeftIt =
+          before !== undefined &&
+          back === 0 &&
+          scan.revisions.length === before.revisions - (asideRevisions.get(name)?.size ?? 0) &&
+          scan.linklessRevisions.length === 0 &&
+          scan.tags.length === before.tags - before.tagsRemoved.length;
+        if (!asOwnSweepLeftIt) written.push(name);
         // What this run deleted in it stays reported; nothing more goes in it.
         context.replaceOutcome(
           before
@@ -220,6 +227,14 @@ export async function sweepAside(context: SweepContext): Promise<{ changed: bool
             : { ...fresh, tagsRemoved: [], manifestsDeleted: new DigestList(), tagIndexEntries: new Map(), linklessRevisions: [] },
         );
       }
+      if (written.length === 0) continue;
+      changed = true;
+      context.warn(
+        makeWarning(
+          'W_REVALIDATED',
+          `recheck after the sweep moved things aside: ${written.length} repositories changed (${written.slice(0, 5).join(', ')}); read and marked again`,
+        ),
+      );
     }
   });
 
