@@ -58,7 +58,12 @@ async function buildBundle(pkg: PackageJson): Promise<void> {
     platform: 'node',
     format: 'cjs',
     target: 'node18',
-    banner: { js: '#!/usr/bin/env node' },
+    // libuv's thread pool runs the real sweep's deletions (SWEEP_IN_FLIGHT, 16, in
+    // flight) and is sized at its first use: 4 threads by default. Set before
+    // anything runs (a CommonJS file loads without it), 16 took the sweep phase of a
+    // real gc -m on the many-small 100k tree from 44.6 s to 30.6 s. "use strict" first:
+    // a directive counts only as the file's first statement.
+    banner: { js: "#!/usr/bin/env node\n'use strict';\nprocess.env.UV_THREADPOOL_SIZE ??= '16';" },
     footer: { js: licenceNotices(pkg) },
     define: { REGISTRY_JANITOR_VERSION: JSON.stringify(pkg.version) },
     // import.meta.url is read only outside the bundle (entry-points.ts, version.ts): empty here on purpose.
