@@ -20,13 +20,18 @@ function listDigestDirs(algorithms: DirEntry[] | undefined, containerPath: strin
   for (const algEntry of algorithms ?? []) {
     const algorithm = algEntry.name;
     if (!algEntry.isDirectory() || !isAlgorithm(algorithm)) throw stray(`${containerPath}/${algorithm}`);
-    for (const entry of listAlgorithm(algorithm) ?? []) {
-      const digest = entry.isDirectory() ? makeDigest(algorithm, entry.name) : undefined;
-      if (!digest) throw stray(`${containerPath}/${algorithm}/${entry.name}`);
-      digests.push(digest);
-    }
+    pushDigestDirs(digests, algorithm, listAlgorithm(algorithm), `${containerPath}/${algorithm}`);
   }
   return digests;
+}
+
+/** The `<hex>` directories of one `<alg>` directory (`algorithmPath`) as digests; anything else is stray. */
+function pushDigestDirs(digests: Digest[], algorithm: Algorithm, entries: DirEntry[] | undefined, algorithmPath: string): void {
+  for (const entry of entries ?? []) {
+    const digest = entry.isDirectory() ? makeDigest(algorithm, entry.name) : undefined;
+    if (!digest) throw stray(`${algorithmPath}/${entry.name}`);
+    digests.push(digest);
+  }
 }
 
 function stray(where: string): JanitorError {
@@ -232,12 +237,9 @@ export function listLayerLinks(reader: TreeReader, name: string): Digest[] {
 export function listLayerLinksIn(reader: TreeReader, name: string, algorithms: readonly Algorithm[]): Digest[] {
   const digests: Digest[] = [];
   for (const algorithm of algorithms) {
+    const spec = { kind: 'layersAlgorithm', name, algorithm } as const;
     // Optional: removed since the scan (an emptied repository); nothing in it to delete.
-    for (const entry of reader.list({ kind: 'layersAlgorithm', name, algorithm }, { optional: true }) ?? []) {
-      const digest = entry.isDirectory() ? makeDigest(algorithm, entry.name) : undefined;
-      if (!digest) throw stray(`${reader.pathOf({ kind: 'layersAlgorithm', name, algorithm })}/${entry.name}`);
-      digests.push(digest);
-    }
+    pushDigestDirs(digests, algorithm, reader.list(spec, { optional: true }), reader.pathOf(spec));
   }
   return digests;
 }

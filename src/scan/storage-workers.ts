@@ -39,6 +39,11 @@ export interface SizedBlob {
   bytes: number;
 }
 
+/** `items` in slices of `size`, made as the threads take them (hash and size jobs). */
+export function* batchesOf<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let at = 0; at < items.length; at += size) yield items.slice(at, at + size);
+}
+
 /** One size job: an lstat of each blob's data (TreeReader.dataSize). */
 export function sizeBlobs(reader: TreeReader, digests: readonly Digest[]): SizedBlob[] {
   return digests.map((digest) => ({ digest, bytes: reader.dataSize(reader.pathOf({ kind: 'blobData', digest })) }));

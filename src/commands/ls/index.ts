@@ -23,7 +23,7 @@ import { KeepContext, closeOver, listRevisionMarks, selectKeptIn } from '../../m
 import type { FileSystem } from '../../storage/file-system.js';
 import type { Platform } from '../../model/manifest.js';
 import { findRepositories } from '../../scan/find-repositories.js';
-import { InProcessWorkers, type StorageWorkers } from '../../scan/storage-workers.js';
+import { InProcessWorkers, type StorageWorkers, batchesOf } from '../../scan/storage-workers.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
 import { compileRepositoryGlobs } from '../../select/repository-glob.js';
 
@@ -31,10 +31,6 @@ export type LsSort = 'name' | 'size' | 'age';
 
 // Blobs per size job (an lstat each, ~10 µs warm): a message per few tens of milliseconds.
 const SIZE_BATCH = 4096;
-
-function* batchesOf<T>(items: readonly T[], size: number): Iterable<T[]> {
-  for (let at = 0; at < items.length; at += size) yield items.slice(at, at + size);
-}
 
 export interface LsTag {
   tag: string;

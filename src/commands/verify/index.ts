@@ -28,7 +28,7 @@ import type { RepoScan, Revision } from '../../model/repository.js';
 import { findRepositories } from '../../scan/find-repositories.js';
 import { scanBlobs } from '../../scan/scan-blobs.js';
 import { listLayerLinks, scanRepository, scanTags } from '../../scan/scan-repository.js';
-import { InProcessWorkers, type StorageWorkers } from '../../scan/storage-workers.js';
+import { InProcessWorkers, type StorageWorkers, batchesOf } from '../../scan/storage-workers.js';
 import { compileRepositoryGlobs } from '../../select/repository-glob.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
@@ -164,10 +164,6 @@ export async function runVerify(fs: FileSystem, rootNamed: string, options: Veri
     if (mismatched.size > 0) timer.run('attribute', () => check(undefined, mismatched));
   }
   return result;
-}
-
-function* batchesOf<T>(items: readonly T[], size: number): Iterable<T[]> {
-  for (let at = 0; at < items.length; at += size) yield items.slice(at, at + size);
 }
 
 interface Checked {
