@@ -71,7 +71,8 @@ export type WarningCode =
   | 'W_TREE_KEPT_CHANGING' // still changing after the last revalidation: kept whole
   | 'W_LIVE_SIGNS' // uploads under way: a registry may be serving this tree
   | 'W_UPLOAD_LEFT' // an upload left for what it holds or how it reads (an unknown entry, a symlink, unreadable): never purged
-  | 'W_REPOSITORY_LEFT'; // a repository with no tag and no revision left whole: something in it is not of the registry's shape
+  | 'W_REPOSITORY_LEFT' // a repository with no tag and no revision left whole: something in it is not of the registry's shape
+  | 'W_TRASH_LINE'; // a line of a trash manifest that is no valid record (storage/trash-manifest.ts): kept, its item left
 
 export interface Warning {
   readonly code: WarningCode;

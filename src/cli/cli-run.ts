@@ -102,7 +102,7 @@ export class CliRun {
   }
 
   /** One line per finished phase (ls, tags rm), none with --json or -q. */
-  phaseLines(flags: CommonFlags): (phase: string, ms: number) => void {
+  phaseLines(flags: Pick<CommonFlags, 'json' | 'quiet'>): (phase: string, ms: number) => void {
     return (phase: string, ms: number) => {
       if (!flags.json && !flags.quiet) this.diagnose(`phase ${phase} done in ${(ms / 1000).toFixed(2)} s\n`);
     };
@@ -129,11 +129,25 @@ export class CliRun {
    * The journal recognises a rerun of the same command by what it selects:
    * REPO:TAGs, selection flags, the policy's content (not its path), -m and
    * --grace; not how the root is spelled, -d (a dry run shows what the
-   * rerun would do), --json, -j, the guard flags or the housekeeping ones
+   * rerun would do), --json, -j, the guard flags, --trash or the housekeeping ones
    * (--purge-uploads, --remove-empty-repos: they decide no tag).
    */
   journalOf(command: string, tags: string[], flags: object): { fingerprint: string; command: string } {
-    const ignored = new Set(['root', 'config', 'dryRun', 'json', 'concurrency', 'prefetch', 'wait', 'allowLive', 'registryUrl', 'policy', 'free', 'list']);
+    const ignored = new Set([
+      'root',
+      'config',
+      'dryRun',
+      'json',
+      'concurrency',
+      'prefetch',
+      'wait',
+      'allowLive',
+      'registryUrl',
+      'policy',
+      'free',
+      'list',
+      'trash',
+    ]);
     for (const housekeeping of ['purgeUploads', 'removeEmptyRepos']) ignored.add(housekeeping);
     const selection = Object.entries(flags as Record<string, unknown>).filter(([key]) => !ignored.has(key));
     const policyFile = (flags as SelectionFlags).policy;

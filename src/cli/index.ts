@@ -3,7 +3,7 @@
 // 4 --free short, 130/143 interrupted). I/O comes in through `CliIo` so
 // tests run it on memfs with captured output. Each command family registers
 // itself from its own file: sweep-commands (gc, garbage-collect, prune),
-// tag-commands (tags rm), read-commands (ls, verify).
+// tag-commands (tags rm), read-commands (ls, verify), trash-commands (trash restore, trash empty).
 
 import { Command, CommanderError } from 'commander';
 import { JanitorError, describeError } from '../errors.js';
@@ -12,6 +12,7 @@ import { CliRun } from './cli-run.js';
 import { registerReadCommands } from './read-commands.js';
 import { registerSweepCommands } from './sweep-commands.js';
 import { registerTagCommands } from './tag-commands.js';
+import { registerTrashCommands } from './trash-commands.js';
 import { normalizeDropInArgs } from './drop-in.js';
 import { registerCompletion } from './completion.js';
 import { addTelemetryOptions, commandOf } from './telemetry.js';
@@ -35,6 +36,7 @@ async function runCommand(run: CliRun, args: readonly string[]): Promise<number>
   registerSweepCommands(program, run);
   registerTagCommands(program, run);
   registerReadCommands(program, run);
+  registerTrashCommands(program, run);
   registerCompletion(program, run);
 
   try {

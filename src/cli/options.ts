@@ -30,7 +30,7 @@ export interface SafetyFlags {
   allowLive?: boolean;
 }
 
-export interface SweepFlags extends CommonFlags, SafetyFlags {
+export interface SweepFlags extends CommonFlags, SafetyFlags, TrashFlags {
   dryRun?: boolean;
   deleteUntagged?: boolean;
   /** --verbose: the human report has a row for every repository, not only those where something changes. */
@@ -142,6 +142,23 @@ export function addSafetyOptions(command: Command, defaultGrace: string): Comman
     .option('--grace <duration>', `never delete what was written within this window (blobs, revisions, layer links; default ${defaultGrace})`, defaultGrace)
     .option('--registry-url <url>', 'also probe this registry URL before deleting (refused if a registry answers)')
     .option('--allow-live', 'delete even if a registry answers (the grace window and revalidation protect fresh writes)');
+}
+
+/** --trash DIR (gc, prune, tags rm, apply): what the run would delete for good is moved into DIR (storage/trash.ts checks DIR). */
+export interface TrashFlags {
+  trash?: string;
+}
+
+export function addTrashOption(command: Command): Command {
+  return command.option(
+    '--trash <dir>',
+    'move what would be deleted into DIR instead (same filesystem, outside docker/registry/v2; one rename each): `trash restore DIR` puts it back, `trash empty DIR` deletes it; nothing is freed until then',
+  );
+}
+
+/** The line a real run with --trash ends with: the space is not freed yet. */
+export function trashNote(dir: string): string {
+  return `registry-janitor: moved into the trash ${dir}, not deleted: no space is freed until \`registry-janitor trash empty ${dir}\` (\`trash restore ${dir}\` puts it all back)\n`;
 }
 
 export function addSelectionOptions(command: Command): Command {

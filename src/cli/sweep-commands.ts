@@ -21,11 +21,13 @@ import {
   addRootOptions,
   addSafetyOptions,
   addSelectionOptions,
+  addTrashOption,
   collect,
   parseList,
   parsePurgeUploads,
   parseWait,
   resolveRoot,
+  trashNote,
 } from './options.js';
 
 async function sweep(run: CliRun, root: string, flags: SweepFlags, extra: Partial<GcOptions> = {}, command = 'gc', configFile = flags.config): Promise<void> {
@@ -52,6 +54,7 @@ async function sweep(run: CliRun, root: string, flags: SweepFlags, extra: Partia
     allowLive: flags.allowLive === true,
     purgeUploadsMs,
     removeEmptyRepos: flags.removeEmptyRepos === true,
+    trash: flags.trash,
     ...extra,
   }).finally(() => {
     run.closeProgress();
@@ -67,6 +70,7 @@ async function sweep(run: CliRun, root: string, flags: SweepFlags, extra: Partia
     else if (command === 'garbage-collect') reportDropIn(run, result, flags.quiet === true);
     else io.stdout(renderGcHuman(result, command, run.paint, { list, verbose: flags.verbose === true }));
   }, deleted);
+  if (flags.trash !== undefined && result.swept && flags.quiet !== true) run.diagnose(trashNote(flags.trash));
   if (result.free && !result.free.reached && !result.sweepError) {
     run.diagnose(
       `registry-janitor: --free ${flags.free ?? ''} not reached: ${result.dryRun ? 'the whole plan would free' : 'freed everything reclaimable,'} ${formatBytes(result.free.freed)}\n`,
@@ -85,7 +89,7 @@ async function sweep(run: CliRun, root: string, flags: SweepFlags, extra: Partia
 
 export function registerSweepCommands(program: Command, run: CliRun): void {
   const { io } = run;
-  addHousekeepingOptions(addSafetyOptions(addRootOptions(program.command('gc')), '1h'), '168h')
+  addTrashOption(addHousekeepingOptions(addSafetyOptions(addRootOptions(program.command('gc')), '1h'), '168h'))
     .description('mark and sweep unreferenced blobs, like `registry garbage-collect`')
     .option('-d, --dry-run', 'report what would be deleted; change nothing')
     .option('-m, --delete-untagged', 'also delete manifests no tag needs (multi-arch children and referrers of kept images are kept)')
@@ -109,7 +113,7 @@ export function registerSweepCommands(program: Command, run: CliRun): void {
       return sweep(run, rootFromConfigFile(io.fs, config, io.env), flags, {}, 'garbage-collect', config);
     });
 
-  addHousekeepingOptions(addSafetyOptions(addSelectionOptions(addRootOptions(program.command('prune'))), '1h'), '168h')
+  addTrashOption(addHousekeepingOptions(addSafetyOptions(addSelectionOptions(addRootOptions(program.command('prune'))), '1h'), '168h'))
     .description('remove the selected tags and sweep in one run')
     .option('-d, --dry-run', 'show what would be removed and freed; change nothing')
     .option('-m, --delete-untagged', 'also delete manifests that were untagged before')

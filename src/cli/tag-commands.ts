@@ -8,9 +8,20 @@ import { parseDuration } from '../select/duration.js';
 import { type SelectionFlags, buildSelector } from '../select/selection.js';
 import { count } from '../report/format.js';
 import type { CliRun } from './cli-run.js';
-import { type CommonFlags, type SafetyFlags, addRootOptions, addSafetyOptions, addSelectionOptions, parseWait, resolveRoot } from './options.js';
+import {
+  type CommonFlags,
+  type SafetyFlags,
+  type TrashFlags,
+  addRootOptions,
+  addSafetyOptions,
+  addSelectionOptions,
+  addTrashOption,
+  parseWait,
+  resolveRoot,
+  trashNote,
+} from './options.js';
 
-type TagsRmFlags = CommonFlags & SelectionFlags & SafetyFlags & { dryRun?: boolean };
+type TagsRmFlags = CommonFlags & SelectionFlags & SafetyFlags & TrashFlags & { dryRun?: boolean };
 
 async function removeTags(run: CliRun, tags: string[], flags: TagsRmFlags): Promise<void> {
   const { io } = run;
@@ -25,11 +36,13 @@ async function removeTags(run: CliRun, tags: string[], flags: TagsRmFlags): Prom
     command: run.commandLine,
     waitMs: parseWait(flags.wait),
     graceMs: parseDuration(flags.grace, '--grace'),
+    trash: flags.trash,
   });
   const deleted = result.dryRun ? undefined : `removed ${count(result.removed, 'tag')}`;
   run.report(() => {
     io.stdout(flags.json ? renderTagsRmJson(result, run.stamp()) : renderTagsRmHuman(result, run.paint));
   }, deleted);
+  if (flags.trash !== undefined && !result.dryRun && result.v2 !== undefined && flags.quiet !== true) run.diagnose(trashNote(flags.trash));
   if (result.sweepError) {
     run.diagnose(`registry-janitor: error: ${result.sweepError.message}; stopped part-way after it ${deleted} (rerun the same command to finish)\n`);
     run.exitCode = 1;
@@ -39,7 +52,7 @@ async function removeTags(run: CliRun, tags: string[], flags: TagsRmFlags): Prom
 export function registerTagCommands(program: Command, run: CliRun): void {
   const tagsCommand = program.command('tags').description('tag operations');
   for (const command of [tagsCommand.command('rm').alias('untag'), program.command('untag')]) {
-    addSafetyOptions(addSelectionOptions(addRootOptions(command)), '1h')
+    addTrashOption(addSafetyOptions(addSelectionOptions(addRootOptions(command)), '1h'))
       .description('remove the selected tag directories and nothing else (sibling tags on the same digest stay)')
       .option('-d, --dry-run', 'show what would be removed; change nothing')
       .action((tags: string[], flags: TagsRmFlags) => removeTags(run, tags, flags));

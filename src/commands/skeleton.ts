@@ -10,7 +10,9 @@
 //                deleter and the journal of an interrupted run of the same
 //                command; at the end release the lock and, once the body
 //                says it completed, remove the journal (journal.ts
-//                removeJournalIfOurs says why in that order)
+//                removeJournalIfOurs says why in that order). With --trash
+//                DIR, DIR is checked first (a dry run's too) and, in a real
+//                run, opened: the deleter moves into it (storage/trash.ts)
 //
 // Each command's index.ts then reads as its numbered phases, timed by
 // phases.ts.
@@ -22,6 +24,7 @@ import { assertNoMountInside } from '../storage/mount-points.js';
 import { acquireRunLock } from '../storage/run-lock.js';
 import { TreeReader } from '../storage/tree-reader.js';
 import { Vacuum } from '../storage/vacuum.js';
+import { TrashBin, checkTrashDir } from '../storage/trash.js';
 import { type Journal, removeJournalIfOurs, resumeJournal } from './journal.js';
 import { type PhaseListener, type PhaseTimer, timePhases } from './phases.js';
 
@@ -61,6 +64,8 @@ export interface DeletingOptions {
   waitMs?: number;
   /** what identifies this command in the journal (journal.ts); absent for commands that remove no tags. */
   journal?: { fingerprint: string; command: string };
+  /** --trash DIR: what the run would delete for good is moved into DIR (storage/trash.ts). */
+  trash?: string | undefined;
 }
 
 export interface DeletingRun {
@@ -82,11 +87,17 @@ export async function runDeleting<T>(
   body: (run: DeletingRun) => T | Promise<T>,
 ): Promise<T> {
   const mountPoints = assertNoMountInside(fs, reader.v2);
-  const vacuum = new Vacuum(fs, reader.v2, mountPoints);
+  const trashDir = options.trash === undefined ? undefined : checkTrashDir(fs, options.trash, reader.v2);
+  let vacuum = new Vacuum(fs, reader.v2, mountPoints);
   // One destructive run per tree (storage/run-lock.ts), held to the end.
   const lock = options.dryRun ? undefined : await acquireRunLock(reader, { command: options.command ?? 'registry-janitor', waitMs: options.waitMs ?? 0, warn });
   const state = { completed: false };
+  let trash: TrashBin | undefined;
   try {
+    if (trashDir && !options.dryRun) {
+      trash = new TrashBin(fs, trashDir, reader.v2);
+      vacuum = new Vacuum(fs, reader.v2, mountPoints, trash);
+    }
     const resumed = resumeJournal(reader, options.journal?.fingerprint, warn);
     return await body({ vacuum, mountPoints, resumed, complete: () => void (state.completed = true) });
   } finally {
@@ -94,6 +105,7 @@ export async function runDeleting<T>(
     // behind is taken over as stale, a journal left behind is finished by
     // a rerun; it is reported as a warning.
     try {
+      trash?.close();
       lock?.release(() => vacuum.remove({ kind: 'lock' }));
       if (state.completed) removeJournalIfOurs(reader, options.journal?.fingerprint, () => vacuum.remove({ kind: 'journal' }));
     } catch (error) {

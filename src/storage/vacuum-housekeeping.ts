@@ -46,7 +46,13 @@ export function isHousekeeping(target: DeletionTarget): target is HousekeepingTa
  * empty, left). `mtimeMs`: the newest mtime of an upload's files; `empty`:
  * an upload directory with no file in it (or gone).
  */
-export function walkHousekeeping(guard: TargetGuard, target: HousekeepingTarget, mode: 'vet' | 'remove'): { size: number; mtimeMs: number; empty?: boolean } {
+export function walkHousekeeping(
+  guard: TargetGuard,
+  target: HousekeepingTarget,
+  mode: 'vet' | 'remove',
+  /** --trash: told each directory of an emptied repository just before its rmdir (trash.ts records it). */
+  beforeRmdir: (dir: string) => void = () => undefined,
+): { size: number; mtimeMs: number; empty?: boolean } {
   const where = guard.pathOf(pathSpecOf(target));
   guard.assertNoMountAt(where);
   try {
@@ -64,7 +70,7 @@ export function walkHousekeeping(guard: TargetGuard, target: HousekeepingTarget,
       name = name.slice(0, name.lastIndexOf('/'));
       parents.push(guard.pathOf({ kind: 'repositoryDir', name }));
     }
-    return { size: removeRepository(guard, where, parents) === 'not-empty' ? 0 : 1, mtimeMs: 0 };
+    return { size: removeRepository(guard, where, parents, beforeRmdir) === 'not-empty' ? 0 : 1, mtimeMs: 0 };
   } catch (cause) {
     if (cause instanceof JanitorError) throw cause;
     const verb = mode === 'vet' ? 'check' : 'delete';
@@ -168,6 +174,13 @@ function walkUpload(guard: TargetGuard, dir: string, mode: 'vet' | 'remove'): Up
   return walk;
 }
 
+/** `trash empty`: an upload moved into the trash (`dir`, inside the guard's root), vetted and removed as one in the tree is. */
+export function removeUploadAt(guard: TargetGuard, dir: string): number {
+  guard.assertNoMountAt(dir);
+  guard.assertNoSymlinkAbove(dir);
+  return walkUpload(guard, dir, 'remove')?.bytes ?? 0;
+}
+
 function unlinkGone(guard: TargetGuard, path: string): void {
   try {
     guard.fs.unlinkSync(path);
@@ -228,16 +241,18 @@ function vetRepository(guard: TargetGuard, repositoryDir: string): void {
  * then the repository's directory and its parents while they are empty.
  * `parents`: the directories above it up to repositories/, deepest first.
  */
-function removeRepository(guard: TargetGuard, repositoryDir: string, parents: readonly string[]): RepositoryRemoval {
+function removeRepository(guard: TargetGuard, repositoryDir: string, parents: readonly string[], beforeRmdir: (dir: string) => void): RepositoryRemoval {
   const own = ownDirectories(guard, repositoryDir);
   if (!own) return 'gone';
   if (own.dirs.some((d) => !d.empty)) return 'not-empty';
   for (const { path } of own.dirs) {
+    beforeRmdir(path);
     if (!rmdirIfEmpty(guard, path)) return 'not-empty';
   }
   // The repository's own directory, then its parents: kept while anything is in them (a nested repository).
   for (const dir of [repositoryDir, ...parents]) {
     guard.assertNoMountAt(dir);
+    beforeRmdir(dir);
     if (!rmdirIfEmpty(guard, dir)) break;
   }
   return 'removed';

@@ -13,6 +13,11 @@
 // moves a stale lock aside and unlinks it; the journal and the lock
 // themselves are removed here.) The two housekeeping targets, an abandoned
 // upload and an emptied repository, are walked by vacuum-housekeeping.ts.
+// With --trash DIR (trash.ts), `remove` moves each target but this tool's
+// own files into DIR instead, one rename after the same checks (a
+// quarantined one recorded where it was before it went aside; an emptied
+// repository's directories recorded, then removed); `removeTrashed` is
+// `trash empty`'s deletion of one item, walked as the shape of its kind.
 //
 //   kind                 directory (in v2; <r>: repositories/<name>)       what it holds
 //   blob                 blobs/<alg>/<xx>/<hex>/                           data
@@ -45,11 +50,14 @@ import type { Digest } from '../model/digest.js';
 import { type Algorithm, isAlgorithm, makeDigest } from '../model/digest.js';
 import { JanitorError, errnoCode } from '../errors.js';
 import { type AsyncDeletes, type DirEntry, type FileStats, type FileSystem, asyncDeletesOf } from './file-system.js';
-import { BLOB_FILE, LINK_FILE, type LeafFile, TAG_CURRENT, TAG_INDEX, isTemporaryOf } from './layout.js';
+import { BLOB_FILE, LINK_FILE, type LeafFile, type PathSpec, TAG_CURRENT, TAG_INDEX, isTemporaryOf } from './layout.js';
 import { type AsideItem, Quarantine } from './quarantine.js';
 import { type DeletionTarget, pathSpecOf } from './deletion-target.js';
 import { TargetGuard, unexpected } from './target-guard.js';
-import { type HousekeepingTarget, isHousekeeping, walkHousekeeping } from './vacuum-housekeeping.js';
+import { type HousekeepingTarget, isHousekeeping, removeUploadAt, walkHousekeeping } from './vacuum-housekeeping.js';
+import { type RestoreOutcome, type TrashBin, restoreItem } from './trash.js';
+import type { TrashRecord } from './trash-manifest.js';
+import { assertInsideRoot } from './tree-reader.js';
 
 export type { DeletionTarget } from './deletion-target.js';
 import { retryUnsettledLink } from './tree-reader.js';
@@ -84,17 +92,21 @@ export class Vacuum {
   private readonly async: AsyncDeletes | undefined;
   private readonly guard: TargetGuard;
   private readonly aside: Quarantine;
+  /** --trash DIR: where `remove` moves targets instead of deleting them (trash.ts). */
+  private readonly trash: TrashBin | undefined;
   /** targets removed. */
   removed = 0;
   /** `<name>.<uuid>.tmp` files of crashed registry writes removed. */
   temporaryFiles = 0;
 
   /** `mountPoints`: absolute mount points strictly below `v2` (storage/mount-points.ts). */
-  constructor(fs: FileSystem, v2: string, mountPoints: readonly string[] = []) {
+  constructor(fs: FileSystem, v2: string, mountPoints: readonly string[] = [], trash?: TrashBin) {
     this.fs = fs;
     this.async = asyncDeletesOf(fs);
     this.guard = new TargetGuard(fs, v2, mountPoints);
-    this.aside = new Quarantine(this.guard, (item) => void this.remove(quarantinedTargetOf(item)));
+    this.trash = trash;
+    // A copy aside of what the registry wrote again (same digest: same bytes) is deleted, never trashed: nothing is lost.
+    this.aside = new Quarantine(this.guard, (item) => void this.removeForGood(quarantinedTargetOf(item)));
   }
 
   /**
@@ -112,8 +124,15 @@ export class Vacuum {
     return { size: target.kind === 'blob' ? (stats?.size ?? 0) : 0, mtimeMs: stats?.mtimeMs ?? 0 };
   }
 
-  /** Removes one (vetted) target; returns the size of a blob's data (an upload's bytes; a repository: walkHousekeeping) it removed. */
+  /** Removes one (vetted) target, or moves it into the trash; returns the size of a blob's data (an upload's bytes; a repository: walkHousekeeping) it removed. */
   remove(target: DeletionTarget): number {
+    if (!this.trash || target.kind === 'journal' || target.kind === 'lock') return this.removeForGood(target);
+    const size = this.trash.take(this.guard, target, () => this.vet(target));
+    if (size !== undefined) this.removed++;
+    return size ?? 0;
+  }
+
+  private removeForGood(target: DeletionTarget): number {
     if (isHousekeeping(target)) {
       const { size } = walkHousekeeping(this.guard, target, 'remove');
       if (target.kind === 'upload' || size > 0) this.removed++;
@@ -135,7 +154,8 @@ export class Vacuum {
    */
   async removeAsync(target: DeletionTarget): Promise<number> {
     const ops = this.async;
-    if (!ops || target.kind === 'tag' || target.kind === 'journal' || target.kind === 'lock' || isHousekeeping(target)) return this.remove(target);
+    if (!ops || this.trash || target.kind === 'tag' || target.kind === 'journal' || target.kind === 'lock' || isHousekeeping(target))
+      return this.remove(target);
     const where = this.guard.pathOf(pathSpecOf(target));
     this.guard.assertNoMountAt(where);
     const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
@@ -181,7 +201,25 @@ export class Vacuum {
 
   /** The known file's stats (a blob's data, a link), undefined where there is none. */
   private walkTarget(target: Exclude<DeletionTarget, HousekeepingTarget>, mode: Mode | 'preview'): FileStats | undefined {
-    const where = this.guard.pathOf(pathSpecOf(target));
+    return this.walkAt(this.guard.pathOf(pathSpecOf(target)), target, mode);
+  }
+
+  /**
+   * `trash empty`: deletes one item of the trash for good, `where` inside
+   * this Vacuum's root (the trash directory: trash.ts), walked as `target`'s
+   * shape, fully vetted first (links name their digest): anything else in
+   * it stops the run with nothing in it deleted.
+   */
+  removeTrashed(where: string, target: DeletionTarget): number {
+    assertInsideRoot(this.guard.v2, where);
+    if (target.kind === 'upload') return removeUploadAt(this.guard, where);
+    if (isHousekeeping(target)) return 0;
+    const size = this.walkAt(where, target, 'vet')?.size ?? 0;
+    this.walkAt(where, target, 'remove');
+    return target.kind === 'blob' ? size : 0;
+  }
+
+  private walkAt(where: string, target: Exclude<DeletionTarget, HousekeepingTarget>, mode: Mode | 'preview'): FileStats | undefined {
     this.guard.assertNoMountAt(where);
     try {
       if (!this.guard.assertNoSymlinkAbove(where)) return undefined;
@@ -222,6 +260,11 @@ export class Vacuum {
   /** Puts a quarantined item back, or deletes its copy there when the registry wrote it again (quarantine.ts). */
   restore(item: AsideItem): void {
     this.aside.putBack(item);
+  }
+
+  /** `trash restore`: puts one item of the trash back where its record says (trash.ts). */
+  restoreTrashed(trashDir: string, record: TrashRecord, spec: PathSpec): RestoreOutcome {
+    return restoreItem(this.guard, trashDir, record, spec);
   }
 
   /** Removes the emptied quarantine directories (kept if anything is left in them). */

@@ -46,6 +46,8 @@ export interface GcOptions {
   purgeUploadsMs?: number | undefined;
   /** --remove-empty-repos: remove repositories left with no tag and no revision. */
   removeEmptyRepos?: boolean | undefined;
+  /** --trash DIR: what the sweep would delete for good is moved into DIR (storage/trash.ts). */
+  trash?: string | undefined;
 }
 
 /** An unfinished upload purged (a dry run: to purge). */

@@ -55,6 +55,8 @@ export async function runTagsRm(
     waitMs?: number;
     /** --grace: a rule-selected tag pushed within this many ms stays (default 0). */
     graceMs?: number;
+    /** --trash DIR: the tag directories are moved into DIR (storage/trash.ts). */
+    trash?: string | undefined;
   },
 ): Promise<TagsRmResult> {
   const graceMs = options.graceMs ?? 0;

@@ -1,0 +1,203 @@
+// trash restore DIR and trash empty DIR: the way back from a --trash run,
+// and the way on. storage/trash.ts owns the trash directory and its
+// manifest (trash-manifest.ts); every deletion and every rename into the
+// tree goes through the one deleter (storage/vacuum.ts).
+//
+// 1. read     DIR's manifest: the tree it belongs to (its header), the
+//             records, the lines that are none; the items in DIR
+// 2. open     restore: that tree, with its run lock (skeleton.ts);
+//             empty: the same when the tree is still there (a trash
+//             outliving its registry is emptied without one)
+// 3. restore  newest record first, the sweep's safe order reversed (blobs
+//             come back before the links that name them, tags last): each
+//             item renamed back, refused where its origin exists again;
+//             the directories a run emptied and removed, made again
+//    empty    every item moved in before --older-than AGE (all without
+//             it), deleted for good as the shape of its kind (vacuum.ts
+//             removeTrashed: never recursive over unknown content)
+// 4. rewrite  the manifest keeps the records whose item is still in DIR
+//             (and the younger ones' directories), so a rerun after an
+//             interruption at any point finishes: a record whose item is
+//             gone names nothing
+//
+// Items in DIR that no valid record names (its line cut short or edited)
+// are left where they are and reported, like refused ones: the exit status
+// says so.
+
+import path from 'node:path';
+import { JanitorError, type Warning, errnoCode, makeWarning } from '../../errors.js';
+import type { FileSystem } from '../../storage/file-system.js';
+import { findMountPointsBelow } from '../../storage/mount-points.js';
+import { checkTrashDir } from '../../storage/trash.js';
+import {
+  TRASH_MANIFEST,
+  TRASH_MANIFEST_REWRITE,
+  type TrashManifest,
+  readTrashManifest,
+  rewriteTrashManifest,
+  targetOfRecord,
+} from '../../storage/trash-manifest.js';
+import { Vacuum } from '../../storage/vacuum.js';
+import { type PhaseListener, type PhaseTimer, timePhases } from '../phases.js';
+import { openTree, runDeleting } from '../skeleton.js';
+
+export interface TrashOptions {
+  onPhase?: PhaseListener;
+  command?: string;
+  waitMs?: number;
+  /** empty: only items moved in more than this many ms ago (undefined: all). */
+  olderThanMs?: number | undefined;
+  /** the clock --older-than counts from (tests pin it). */
+  now?: () => number;
+}
+
+export interface TrashResult {
+  action: 'restore' | 'empty';
+  dir: string;
+  v2: string;
+  /** items restored (directories made again included), or deleted. */
+  done: number;
+  /** empty: the bytes of the blobs and uploads deleted. */
+  bytes: number;
+  /** records whose item is not in DIR (restored or emptied before, or never moved: a crash between record and rename). */
+  absent: number;
+  /** empty: items younger than --older-than, kept. */
+  kept: number;
+  /** items left in DIR: their origin, and why. */
+  refused: { path: string; reason: string }[];
+  /** items in DIR that no valid record names: left. */
+  unnamed: string[];
+  warnings: Warning[];
+  phases: { name: string; ms: number }[];
+}
+
+/** The entries of DIR that are items (all but the manifest and its rewrite). */
+function listItems(fs: FileSystem, dir: string): Set<string> {
+  const names = fs.readdirSync(dir, { withFileTypes: true }).map((e) => e.name);
+  return new Set(names.filter((n) => n !== TRASH_MANIFEST && n !== TRASH_MANIFEST_REWRITE));
+}
+
+function readTrash(fs: FileSystem, named: string, action: 'restore' | 'empty'): { manifest: TrashManifest; lineWarnings: Warning[] } {
+  if (named === '') throw new JanitorError('E_USAGE', `trash ${action}: the directory is empty (an unset shell variable?)`);
+  const manifest = readTrashManifest(fs, path.resolve(named));
+  const lineWarnings = manifest.unreadable.map(({ number, line }) =>
+    makeWarning(
+      'W_TRASH_LINE',
+      `${named}/${TRASH_MANIFEST} line ${number} is no valid record (cut short by a crash, or edited): ${JSON.stringify(line.slice(0, 80))}; kept as it is`,
+    ),
+  );
+  return { manifest, lineWarnings };
+}
+
+function newResult(action: TrashResult['action'], dir: string, v2: string, warnings: Warning[], phases: TrashResult['phases']): TrashResult {
+  return { action, dir, v2, done: 0, bytes: 0, absent: 0, kept: 0, refused: [], unnamed: [], warnings, phases };
+}
+
+/** Items no valid record names: reported, left. */
+function reportUnnamed(result: TrashResult, items: Set<string>, manifest: TrashManifest): void {
+  const named = new Set(manifest.records.map((r) => r.record.id));
+  result.unnamed = [...items].filter((name) => !named.has(name)).sort();
+}
+
+export async function runTrashRestore(fs: FileSystem, named: string, options: TrashOptions): Promise<TrashResult> {
+  // 1. read
+  const { manifest, lineWarnings } = readTrash(fs, named, 'restore');
+  // 2. open
+  const { v2, reader, warnings, warn, timer } = openTree(fs, manifest.header.v2, options.onPhase);
+  lineWarnings.forEach(warn);
+  if (!reader || v2 === undefined) throw new JanitorError('E_NOT_REGISTRY', `${manifest.header.v2}: the tree this trash belongs to holds no registry data`);
+  const { dir } = checkTrashDir(fs, named, v2, 'trash restore');
+  const result = newResult('restore', dir, v2, warnings, timer.phases);
+  const deleting = { dryRun: false, command: options.command ?? 'registry-janitor trash restore', waitMs: options.waitMs ?? 0 };
+  return runDeleting(fs, reader, deleting, warn, ({ vacuum }) => {
+    const items = listItems(fs, dir);
+    reportUnnamed(result, items, manifest);
+    // 3. restore
+    const keep: TrashManifest['records'] = [];
+    timer.run('restore', () => {
+      timer.progress.total(manifest.records.length);
+      for (const entry of [...manifest.records].reverse()) {
+        const outcome = vacuum.restoreTrashed(dir, entry.record, entry.spec);
+        if ('refused' in outcome) {
+          result.refused.push({ path: entry.record.path, reason: outcome.refused });
+          keep.unshift(entry);
+        } else if (outcome.done === 'absent') result.absent++;
+        else result.done++;
+        timer.progress.advance(1);
+      }
+    });
+    // 4. rewrite
+    timer.run('rewrite', () => {
+      rewriteTrashManifest(fs, dir, manifest, keep);
+    });
+    return result;
+  });
+}
+
+export async function runTrashEmpty(fs: FileSystem, named: string, options: TrashOptions): Promise<TrashResult> {
+  const now = options.now ?? Date.now;
+  // 1. read
+  const { manifest, lineWarnings } = readTrash(fs, named, 'empty');
+  // 2. open: with the tree's lock when the tree is there
+  let treeThere = true;
+  try {
+    fs.lstatSync(manifest.header.v2);
+  } catch (cause) {
+    if (errnoCode(cause) !== 'ENOENT') throw cause;
+    treeThere = false; // the registry is gone: nothing to lock
+  }
+  const empty = (dir: string, v2: string, timer: PhaseTimer, warnings: Warning[]): TrashResult => {
+    const result = newResult('empty', dir, v2, warnings, timer.phases);
+    const items = listItems(fs, dir);
+    reportUnnamed(result, items, manifest);
+    // Rooted at DIR: every item is checked to lie inside it, on DIR's filesystem, not across a mount.
+    const vacuum = new Vacuum(fs, dir, findMountPointsBelow(fs, dir));
+    const cutoff = options.olderThanMs === undefined ? Number.POSITIVE_INFINITY : now() - options.olderThanMs;
+    const keep: TrashManifest['records'] = [];
+    // 3. empty
+    timer.run('empty', () => {
+      timer.progress.total(manifest.records.length);
+      for (const entry of manifest.records) {
+        timer.progress.advance(1);
+        const { record, spec } = entry;
+        if (Date.parse(record.time) > cutoff) {
+          if (record.kind === 'directory' || items.has(record.id)) {
+            keep.push(entry);
+            if (record.kind !== 'directory') result.kept++;
+          }
+          continue;
+        }
+        const target = targetOfRecord(spec);
+        if (!target) continue; // a directory record: nothing in DIR
+        if (!items.has(record.id)) {
+          result.absent++;
+          continue;
+        }
+        try {
+          result.bytes += vacuum.removeTrashed(`${dir}/${record.id}`, target);
+          result.done++;
+        } catch (error) {
+          if (!(error instanceof JanitorError)) throw error;
+          result.refused.push({ path: record.path, reason: error.message });
+          keep.push(entry);
+        }
+      }
+    });
+    // 4. rewrite
+    timer.run('rewrite', () => {
+      rewriteTrashManifest(fs, dir, manifest, keep);
+    });
+    return result;
+  };
+  if (!treeThere) {
+    const stats = fs.lstatSync(path.resolve(named));
+    if (!stats.isDirectory()) throw new JanitorError('E_USAGE', `trash empty ${named}: it is not a directory (a symbolic link?)`);
+    return empty(fs.realpathSync(path.resolve(named)), manifest.header.v2, timePhases(options.onPhase), lineWarnings);
+  }
+  const { v2, reader, warnings, warn, timer } = openTree(fs, manifest.header.v2, options.onPhase);
+  lineWarnings.forEach(warn);
+  if (!reader || v2 === undefined) throw new JanitorError('E_NOT_REGISTRY', `${manifest.header.v2}: the tree this trash belongs to holds no registry data`);
+  const { dir } = checkTrashDir(fs, named, v2, 'trash empty');
+  const deleting = { dryRun: false, command: options.command ?? 'registry-janitor trash empty', waitMs: options.waitMs ?? 0 };
+  return runDeleting(fs, reader, deleting, warn, () => empty(dir, v2, timer, warnings));
+}

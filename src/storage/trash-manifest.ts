@@ -1,0 +1,210 @@
+// The manifest of a trash directory (--trash DIR, trash.ts): JSON Lines,
+// DIR/manifest.jsonl. The first line is the header (the v2 directory the
+// trash belongs to), then one record per item moved in, appended before its
+// rename (write-ahead): a record whose item is not in DIR names nothing (a
+// crash between the two, or an item restored or emptied since) and is
+// skipped. A record says where its item came from (the path relative to v2,
+// which the layout must parse as the directory of its kind), what it was
+// (kind, repository, digest, tag) and when it was moved; an item is
+// DIR/<id>. A line that is not a valid record (cut short by a crash, or
+// edited) is reported and kept as it is; the item it named, if any, is left
+// in DIR, named by no record.
+//
+//   {"registryJanitorTrash":1,"v2":"/var/lib/registry/docker/registry/v2","createdAt":"2026-..."}
+//   {"id":"m1x2-3f-a1b2c3-0","kind":"blob","path":"blobs/sha256/ab/ab12...","digest":"sha256:ab12...","size":2811,"time":"2026-..."}
+
+import type { Digest } from '../model/digest.js';
+import { JanitorError, errnoCode } from '../errors.js';
+import type { DeletionTarget } from './deletion-target.js';
+import { readTextFileSync, type FileSystem } from './file-system.js';
+import { type PathSpec, parsePath, renderPath } from './layout.js';
+
+export const TRASH_MANIFEST = 'manifest.jsonl';
+/** The rewrite of the manifest (trash restore, trash empty), renamed over it once complete. */
+export const TRASH_MANIFEST_REWRITE = 'manifest.jsonl.tmp';
+const FORMAT = 1;
+
+/** What an item was: a target's kind (a quarantined one as the kind it had), or a directory removed because the run emptied it. */
+export type TrashKind = 'tag' | 'tagIndexEntry' | 'revision' | 'layerLink' | 'blob' | 'upload' | 'directory';
+
+export interface TrashHeader {
+  registryJanitorTrash: typeof FORMAT;
+  v2: string;
+  createdAt: string;
+}
+
+export interface TrashRecord {
+  /** the item's name in DIR (a directory record has no item). */
+  id: string;
+  kind: TrashKind;
+  /** where it came from, relative to v2. */
+  path: string;
+  repository?: string;
+  digest?: Digest;
+  tag?: string;
+  /** a blob's data bytes, an upload's bytes; 0 otherwise. */
+  size: number;
+  /** when it was moved in (ISO 8601). */
+  time: string;
+}
+
+/** Ids are made by trash.ts: base-36 time, pid, random hex, sequence; nothing else can name a path in DIR. */
+export const TRASH_ID = /^[0-9a-z]{1,12}-[0-9a-z]{1,8}-[0-9a-f]{6}-[0-9]{1,12}$/;
+
+/** The layout kind each record kind's path must parse as. */
+const SPEC_KINDS: Record<TrashKind, readonly PathSpec['kind'][]> = {
+  tag: ['tagDir'],
+  tagIndexEntry: ['tagIndexDir'],
+  revision: ['revisionDir'],
+  layerLink: ['layerDir'],
+  blob: ['blobDir'],
+  upload: ['uploadDir'],
+  // what removing an emptied repository rmdirs (vacuum-housekeeping.ts)
+  directory: ['repositoryDir', 'manifestsRoot', 'revisionsRoot', 'revisionsAlgorithm', 'tagsRoot', 'layersRoot', 'layersAlgorithm', 'uploadsRoot'],
+};
+
+/** A target as a record's fields: where it came from (a quarantined item: where it was before it went aside). */
+export function originOf(target: DeletionTarget): Pick<TrashRecord, 'kind' | 'repository' | 'digest' | 'tag'> & { spec: PathSpec } {
+  switch (target.kind) {
+    case 'tag':
+      return { kind: 'tag', repository: target.repository, tag: target.tag, spec: { kind: 'tagDir', name: target.repository, tag: target.tag } };
+    case 'tagIndexEntry':
+      return {
+        kind: 'tagIndexEntry',
+        repository: target.repository,
+        tag: target.tag,
+        digest: target.digest,
+        spec: { kind: 'tagIndexDir', name: target.repository, tag: target.tag, digest: target.digest },
+      };
+    case 'revision':
+    case 'quarantinedRevision':
+      return {
+        kind: 'revision',
+        repository: target.repository,
+        digest: target.digest,
+        spec: { kind: 'revisionDir', name: target.repository, digest: target.digest },
+      };
+    case 'layerLink':
+      return {
+        kind: 'layerLink',
+        repository: target.repository,
+        digest: target.digest,
+        spec: { kind: 'layerDir', name: target.repository, digest: target.digest },
+      };
+    case 'blob':
+    case 'quarantinedBlob':
+      return { kind: 'blob', digest: target.digest, spec: { kind: 'blobDir', digest: target.digest } };
+    case 'upload':
+      return { kind: 'upload', repository: target.repository, spec: { kind: 'uploadDir', name: target.repository, id: target.id } };
+    default:
+      // This tool's own files and an emptied repository's directories (recorded one by one) never go whole.
+      throw new Error(`a ${target.kind} target is never moved to the trash`);
+  }
+}
+
+/** The target whose shape a record's item has (trash empty walks it as that target: vacuum.ts). */
+export function targetOfRecord(spec: PathSpec): DeletionTarget | undefined {
+  switch (spec.kind) {
+    case 'tagDir':
+      return { kind: 'tag', repository: spec.name, tag: spec.tag };
+    case 'tagIndexDir':
+      return { kind: 'tagIndexEntry', repository: spec.name, tag: spec.tag, digest: spec.digest };
+    case 'revisionDir':
+      return { kind: 'revision', repository: spec.name, digest: spec.digest };
+    case 'layerDir':
+      return { kind: 'layerLink', repository: spec.name, digest: spec.digest };
+    case 'blobDir':
+      return { kind: 'blob', digest: spec.digest };
+    case 'uploadDir':
+      return { kind: 'upload', repository: spec.name, id: spec.id };
+    default:
+      return undefined; // a directory record: no item
+  }
+}
+
+/**
+ * A line checked as a record: its path parses (layout.ts) as the directory
+ * of its kind, with the repository, digest and tag it states, and its id
+ * is one trash.ts makes. `../../etc`, an unknown kind or a mismatch: undefined.
+ */
+export function checkRecord(value: unknown): { record: TrashRecord; spec: PathSpec } | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const r = value as Partial<Record<keyof TrashRecord, unknown>>;
+  if (typeof r.id !== 'string' || !TRASH_ID.test(r.id) || typeof r.kind !== 'string' || !(r.kind in SPEC_KINDS)) return undefined;
+  if (typeof r.path !== 'string' || typeof r.time !== 'string' || Number.isNaN(Date.parse(r.time))) return undefined;
+  if (typeof r.size !== 'number' || !Number.isSafeInteger(r.size) || r.size < 0) return undefined;
+  const kind = r.kind as TrashKind;
+  const spec = parsePath(r.path);
+  if (spec === undefined || !SPEC_KINDS[kind].includes(spec.kind) || renderPath(spec) !== r.path) return undefined;
+  const fields = spec as Partial<{ name: string; digest: Digest; tag: string }>;
+  if (r.repository !== undefined && r.repository !== fields.name) return undefined;
+  if (r.digest !== undefined && r.digest !== fields.digest) return undefined;
+  if (r.tag !== undefined && r.tag !== fields.tag) return undefined;
+  return { record: r as TrashRecord, spec };
+}
+
+/** The header line, if `line` is one. */
+export function parseHeader(line: string): TrashHeader | undefined {
+  try {
+    const value = JSON.parse(line) as Partial<TrashHeader> | null;
+    if (value?.registryJanitorTrash !== FORMAT || typeof value.v2 !== 'string' || !value.v2.startsWith('/') || typeof value.createdAt !== 'string')
+      return undefined;
+    return value as TrashHeader;
+  } catch {
+    return undefined;
+  }
+}
+
+export function headerLine(v2: string, now: number): string {
+  const header: TrashHeader = { registryJanitorTrash: FORMAT, v2, createdAt: new Date(now).toISOString() };
+  return `${JSON.stringify(header)}\n`;
+}
+
+export interface TrashManifest {
+  header: TrashHeader;
+  /** valid records, in the order they were written, with the layout kind of their origin. */
+  records: { record: TrashRecord; spec: PathSpec; line: string }[];
+  /** lines that are no valid record: their number (1-based) and text, kept as they are on a rewrite. */
+  unreadable: { number: number; line: string }[];
+}
+
+/** Reads DIR's manifest; one clear line (E_USAGE) when DIR is no trash directory. */
+export function readTrashManifest(fs: FileSystem, dir: string): TrashManifest {
+  const file = `${dir}/${TRASH_MANIFEST}`;
+  let text: string;
+  try {
+    text = readTextFileSync(fs, file);
+  } catch (cause) {
+    const why = errnoCode(cause) === 'ENOENT' ? 'it has no manifest.jsonl' : `its manifest cannot be read: ${errnoCode(cause) ?? String(cause)}`;
+    throw new JanitorError('E_USAGE', `${dir} is not a registry-janitor trash directory (${why})`, { path: file, cause });
+  }
+  const lines = text.split('\n');
+  const header = parseHeader(lines[0] ?? '');
+  if (!header)
+    throw new JanitorError('E_USAGE', `${dir} is not a registry-janitor trash directory (the first line of ${file} is not a trash header)`, { path: file });
+  const manifest: TrashManifest = { header, records: [], unreadable: [] };
+  lines.forEach((line, i) => {
+    if (i === 0 || line === '') return;
+    let checked: ReturnType<typeof checkRecord>;
+    try {
+      checked = checkRecord(JSON.parse(line));
+    } catch {
+      checked = undefined;
+    }
+    if (checked) manifest.records.push({ ...checked, line });
+    else manifest.unreadable.push({ number: i + 1, line });
+  });
+  return manifest;
+}
+
+/**
+ * Replaces the manifest with the header, `keep` and the unreadable lines,
+ * written aside and renamed over it: an interrupted rewrite leaves the old
+ * manifest whole (its records of items gone name nothing).
+ */
+export function rewriteTrashManifest(fs: FileSystem, dir: string, manifest: TrashManifest, keep: readonly { line: string }[]): void {
+  const text = [JSON.stringify(manifest.header), ...keep.map((k) => k.line), ...manifest.unreadable.map((u) => u.line)].join('\n') + '\n';
+  const aside = `${dir}/${TRASH_MANIFEST_REWRITE}`;
+  fs.writeFileSync(aside, text);
+  fs.renameSync(aside, `${dir}/${TRASH_MANIFEST}`);
+}
