@@ -27,7 +27,11 @@ export type ErrorCode =
   | 'E_LOCKED' // another run holds the lock (nothing deleted)
   | 'E_NO_SPACE' // no space or inode for what the run must write first (the quarantine under --allow-live; nothing deleted)
   | 'E_LIVE' // a registry answers on the tree's config (nothing deleted)
-  | 'E_NOT_FOUND'; // a named tag or repository does not exist
+  | 'E_NOT_FOUND' // a named tag or repository does not exist
+  | 'E_BAD_PLAN' // a plan file that is not one, truncated or edited (nothing deleted)
+  | 'E_PLAN_VERSION' // a plan file of a format version this tool does not read (nothing deleted)
+  | 'E_PLAN_ROOT' // a plan file made for another registry root (nothing deleted)
+  | 'E_PLAN_WRITE'; // the plan file cannot be written
 
 export class JanitorError extends Error {
   readonly code: ErrorCode;
@@ -71,6 +75,7 @@ export type WarningCode =
   | 'W_TREE_KEPT_CHANGING' // still changing after the last revalidation: kept whole
   | 'W_LIVE_SIGNS' // uploads under way: a registry may be serving this tree
   | 'W_UPLOAD_LEFT' // an upload left for what it holds or how it reads (an unknown entry, a symlink, unreadable): never purged
+  | 'W_PLAN_DROPPED' // apply: targets of the plan not deleted (needed since, or within the grace window)
   | 'W_REPOSITORY_LEFT' // a repository with no tag and no revision left whole: something in it is not of the registry's shape
   | 'W_TRASH_LINE'; // a line of a trash manifest that is no valid record (storage/trash-manifest.ts): kept, its item left
 

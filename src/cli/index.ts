@@ -10,6 +10,7 @@ import { JanitorError, describeError } from '../errors.js';
 import type { CliIo } from './cli-io.js';
 import { CliRun } from './cli-run.js';
 import { registerReadCommands } from './read-commands.js';
+import { registerPlanCommands } from './plan-commands.js';
 import { registerSweepCommands } from './sweep-commands.js';
 import { registerTagCommands } from './tag-commands.js';
 import { registerTrashCommands } from './trash-commands.js';
@@ -36,6 +37,7 @@ async function runCommand(run: CliRun, args: readonly string[]): Promise<number>
   registerSweepCommands(program, run);
   registerTagCommands(program, run);
   registerReadCommands(program, run);
+  registerPlanCommands(program, run);
   registerTrashCommands(program, run);
   registerCompletion(program, run);
 

@@ -13,6 +13,8 @@ import { parseDuration } from '../select/duration.js';
 import { compileRepositoryGlobs } from '../select/repository-glob.js';
 import { type SelectionFlags, buildSelector } from '../select/selection.js';
 import { EXIT_FREE_SHORT } from './cli-io.js';
+import { type PlanFlags, planRequestOf } from './plan-options.js';
+import { renderApplied, renderPlanWritten } from '../report/render-plan.js';
 import { dropInConfig, reportDropIn, showOnlyReferenceFlags } from './drop-in.js';
 import type { CliRun } from './cli-run.js';
 import {
@@ -30,8 +32,32 @@ import {
   trashNote,
 } from './options.js';
 
-async function sweep(run: CliRun, root: string, flags: SweepFlags, extra: Partial<GcOptions> = {}, command = 'gc', configFile = flags.config): Promise<void> {
+export async function sweep(
+  run: CliRun,
+  root: string,
+  flags: SweepFlags & PlanFlags,
+  extra: Partial<GcOptions> = {},
+  command = 'gc',
+  configFile = flags.config,
+): Promise<void> {
   const { io } = run;
+  // --plan: a dry run that writes the plan (plan-options.ts); it runs while the registry serves.
+  const plan = planRequestOf(
+    flags,
+    root,
+    command === 'prune' ? 'prune' : 'gc',
+    run.commandLine,
+    {
+      deleteUntagged: flags.deleteUntagged === true,
+      graceMs: parseDuration(flags.grace, '--grace'),
+      skipRepositories: flags.skipRepo ?? [],
+      purgeUploadsMs: parsePurgeUploads(flags.purgeUploads) ?? null,
+      removeEmptyRepos: flags.removeEmptyRepos === true,
+      free: flags.free === undefined ? null : parseSize(flags.free, '--free'),
+    },
+    extra.selector,
+  );
+  if (plan) flags = { ...flags, dryRun: true };
   const free = flags.free === undefined ? undefined : parseSize(flags.free, '--free');
   const list = parseList(flags.list);
   const purgeUploadsMs = parsePurgeUploads(flags.purgeUploads);
@@ -54,6 +80,7 @@ async function sweep(run: CliRun, root: string, flags: SweepFlags, extra: Partia
     allowLive: flags.allowLive === true,
     purgeUploadsMs,
     removeEmptyRepos: flags.removeEmptyRepos === true,
+    plan,
     trash: flags.trash,
     ...extra,
   }).finally(() => {
@@ -69,6 +96,8 @@ async function sweep(run: CliRun, root: string, flags: SweepFlags, extra: Partia
     if (flags.json) writeGcJson(result, io.stdout, run.stamp());
     else if (command === 'garbage-collect') reportDropIn(run, result, flags.quiet === true);
     else io.stdout(renderGcHuman(result, command, run.paint, { list, verbose: flags.verbose === true }));
+    if (!flags.json && result.planWritten) io.stdout(renderPlanWritten(result.planWritten));
+    if (!flags.json && result.applied) io.stdout(renderApplied(result.applied, run.paint));
   }, deleted);
   if (flags.trash !== undefined && result.swept && flags.quiet !== true) run.diagnose(trashNote(flags.trash));
   if (result.free && !result.free.reached && !result.sweepError) {

@@ -144,6 +144,17 @@ export class BlobIndex {
     }
   }
 
+  /** Calls `visit` for each existing blob that is marked (in no particular order). */
+  forEachMarkedExisting(visit: (digest: Digest) => void): void {
+    for (const [shard, table] of this.tables) {
+      const algorithm = shard.slice(0, shard.indexOf('/'));
+      for (let slot = 0; slot < table.capacity; slot++) {
+        if (table.flags[slot] === (EXISTS | MARKED))
+          visit(`${algorithm}:${table.keys.toString('hex', slot * table.keyLength, (slot + 1) * table.keyLength)}` as Digest);
+      }
+    }
+  }
+
   /** Calls `visit` for each existing blob not marked, in digest order. */
   forEachUnmarked(visit: (digest: Digest) => void): void {
     this.forEachUnmarkedShard((algorithm, _prefix, hexes) => {

@@ -301,6 +301,8 @@ export function writeGcJson(result: GcResult, write: (text: string) => void, sta
     result.repositories.flatMap((o) => (o.danglingTags ?? []).map((tag) => ({ repository: o.name, tag }))),
   );
   field('skipped', result.skipped);
+  if (result.planWritten) field('plan', result.planWritten);
+  if (result.applied) field('apply', result.applied);
   field(
     'repositories',
     result.repositories.map((o) => ({

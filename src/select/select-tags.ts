@@ -29,6 +29,18 @@ export interface TagDecision {
   explicit?: boolean;
 }
 
+/** A compiled rule as plain data: patterns by their source. */
+export interface ResolvedRule {
+  origin: string;
+  repositories: string[];
+  excludeRepositories: string[];
+  tag: string | null;
+  keepTags: string[];
+  keepLatest: number | null;
+  olderThanMs: number | null;
+  protectOnly: boolean;
+}
+
 const naturalOrder = new Intl.Collator('en', { numeric: true });
 
 function age(nowMs: number, pushedMs: number): string {
@@ -115,6 +127,23 @@ export class TagSelector {
       decisions.push(decision);
     }
     return decisions;
+  }
+
+  /** The selection as plain data, rules as compiled (a plan file's header records it: commands/plan-file.ts). */
+  describe(): { explicit: ExplicitTag[]; rules: ResolvedRule[] } {
+    return {
+      explicit: this.explicit.map(({ repository, tag }) => ({ repository, tag })),
+      rules: this.rules.map((rule) => ({
+        origin: rule.origin,
+        repositories: [...rule.repositories],
+        excludeRepositories: [...rule.excludeRepositories],
+        tag: rule.tag?.source ?? null,
+        keepTags: rule.keepTags.map((k) => k.source),
+        keepLatest: rule.keepLatest ?? null,
+        olderThanMs: rule.olderThanMs ?? null,
+        protectOnly: rule.protectOnly,
+      })),
+    };
   }
 
   /** A repository the run does not read (--skip-repo): none of its tags can be selected. */

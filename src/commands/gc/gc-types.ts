@@ -10,6 +10,8 @@ import type { PhaseListener } from '../phases.js';
 import type { FreeReport } from './free-target.js';
 import type { RepoOutcome } from './mark-repository.js';
 import type { PrefetchSetting } from '../../scan/prefetch.js';
+import type { ApplyReport, PlanApplication } from './apply-plan.js';
+import type { PlanRequest, PlanWritten } from './write-plan.js';
 
 export interface GcOptions {
   dryRun: boolean;
@@ -46,6 +48,10 @@ export interface GcOptions {
   purgeUploadsMs?: number | undefined;
   /** --remove-empty-repos: remove repositories left with no tag and no revision. */
   removeEmptyRepos?: boolean | undefined;
+  /** --plan FILE (a dry run): write the plan file (write-plan.ts). */
+  plan?: PlanRequest | undefined;
+  /** `apply FILE`: the loaded plan stands for the mark of the repositories it saw unchanged (apply-plan.ts). */
+  apply?: PlanApplication | undefined;
   /** --trash DIR: what the sweep would delete for good is moved into DIR (storage/trash.ts). */
   trash?: string | undefined;
 }
@@ -136,4 +142,8 @@ export interface GcResult {
   blobSizes?: ReadonlyMap<Digest, number> | undefined;
   /** --purge-uploads and --remove-empty-repos. */
   housekeeping: HousekeepingReport;
+  /** --plan FILE: what was written. */
+  planWritten?: PlanWritten | undefined;
+  /** apply FILE: what the plan held, what was read again, what was dropped and why. */
+  applied?: ApplyReport | undefined;
 }

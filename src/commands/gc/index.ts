@@ -26,8 +26,15 @@
 //               failure part-way is reported with what was already deleted.
 // 7. verify     skipped for a dry run. Every kept tag still has its
 //               revision link and manifest blob; then the journal goes.
+//
+// --plan FILE (a dry run): after 5, the plan file (write-plan.ts). `apply
+// FILE` (a real run, options.apply): the plan stands for the mark of every
+// repository it saw unchanged; only its blobs are in the index, only the
+// changed and new repositories are read in 2, and nothing outside the plan
+// goes (apply-plan.ts).
 
 import { JanitorError, describeError, makeWarning } from '../../errors.js';
+import { writeGcPlan } from './write-plan.js';
 import { BlobIndex } from '../../model/blob-index.js';
 import type { Digest } from '../../model/digest.js';
 import { DigestList } from '../../model/digest-list.js';
@@ -84,6 +91,11 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     forEachBlobDeleted: (visit) => index.forEachUnmarked(visit),
     housekeeping: emptyHousekeeping(options.purgeUploadsMs, options.removeEmptyRepos === true),
   };
+  const apply = options.apply;
+  if (apply && apply.header.v2 !== v2)
+    throw new JanitorError('E_PLAN_ROOT', `the plan was made for ${apply.header.v2}, not ${v2 ?? root}: refusing to apply it here; nothing was deleted`, {
+      path: v2 ?? root,
+    });
   if (!reader) {
     options.selector?.assertExplicitFound();
     return result;
@@ -105,12 +117,12 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
         );
       else for (const item of leftAside) vacuum.restore(item);
     }
-    const journalTags = groupByRepository(resumed?.tags ?? []);
+    const journalTags = groupByRepository(apply ? apply.journalTags() : (resumed?.tags ?? []));
     const directories = new DirectoriesSeen();
     // Warms the page cache ahead of the scan until the plan ends; it decides nothing.
     const prefetch = Prefetcher.start(reader, options.prefetch ?? { width: 0, probe: false });
     const inventory = (): string[] => {
-      index = scanBlobs(reader);
+      index = apply ? apply.blobIndex() : scanBlobs(reader);
       const repositories = findRepositories(reader, warn, skip, directories.visit);
       assertHalvesPresent(reader, index.blobCount, repositories.length);
       for (const name of repositories.filter(skip)) {
@@ -126,7 +138,8 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
           }),
         );
       }
-      return repositories.filter((name) => !skip(name));
+      const names = repositories.filter((name) => !skip(name));
+      return apply ? apply.sortRepositories(reader, names, result.repositories) : names;
     };
     const names = timer.run('inventory', () => {
       try {
@@ -147,13 +160,16 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     const blobExists = (digest: Digest): boolean => index.has(digest) || reader.mtimeOf({ kind: 'blobData', digest }) !== undefined;
     const scanOptions = { tagIndex: options.deleteUntagged || options.selector !== undefined || journalTags.size > 0 };
     prefetch?.repositories(names, scanOptions.tagIndex);
-    const mark = (scan: RepoScan): RepoOutcome =>
+    // A plan records the tags that stay (apply's verify checks them), as a real run does.
+    const dryRun = options.dryRun && options.plan === undefined;
+    const markOne = (scan: RepoScan): RepoOutcome =>
       markRepository(
         scan,
-        { ...options, journalTags: journalTags.get(scan.name) ?? [], freshAfterMs, recordLinks: options.free !== undefined, blobExists },
+        { ...options, dryRun, journalTags: journalTags.get(scan.name) ?? [], freshAfterMs, recordLinks: options.free !== undefined, blobExists },
         index,
         warn,
       );
+    const mark = (scan: RepoScan): RepoOutcome => (apply ? apply.restrictMark(scan, markOne(scan), index, reader) : markOne(scan));
     // Skipped repositories are not compared: what they link now is marked.
     const findChanged = (): string[] => findChangedRepositories(reader, outcomes, skip, (name) => index.markAll(listServableDigests(reader, name)));
     const onScan = (scan: RepoScan): void => {
@@ -162,7 +178,12 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     };
     const plan = async (): Promise<void> => {
       prefetch?.blobs(index);
-      const totals = await planSweep({ reader, index, workers, mountPoints, depth: options.dryRun ? 'light' : 'full', freshAfterMs }, outcomes);
+      const layerLinkCandidates = apply && ((name: string) => apply.layerLinkCandidates(name));
+      const depth = options.dryRun ? 'light' : 'full';
+      const totals = await planSweep(
+        { reader, index, workers, mountPoints, depth, freshAfterMs, ...(layerLinkCandidates ? { layerLinkCandidates } : {}) },
+        outcomes,
+      );
       result.bytesFreed = totals.bytesFreed;
       result.blobsDeletedCount = index.unmarkedCount;
       result.keptByGrace.blobs = totals.blobsKeptByGrace;
@@ -238,6 +259,10 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
           }
         });
       }
+      if (apply) {
+        apply.settle(reader, outcomes, index, freshAfterMs, warn);
+        result.applied = apply.report;
+      }
       for (const outcome of outcomes) {
         result.keptByGrace.tags += outcome.keptByGrace.tags;
         result.keptByGrace.manifests += outcome.keptByGrace.manifests;
@@ -263,6 +288,10 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     result.housekeeping = timer.run('housekeeping', () =>
       planHousekeeping({ ...housekeeping, removeEmptyRepos: options.removeEmptyRepos === true }, directories, outcomes),
     );
+    if (options.plan && v2 !== undefined)
+      result.planWritten = timer.run('write-plan', () =>
+        options.plan ? writeGcPlan(reader, options.plan, { root, v2, startedMs }, outcomes, index, result.bytesFreed) : undefined,
+      );
     if (options.dryRun) return result;
     const signal = options.stopRequested ?? (() => undefined);
 

@@ -38,6 +38,8 @@ export interface PlanContext {
   depth: 'full' | 'light';
   /** the grace window's start (+Infinity: no window). */
   freshAfterMs: number;
+  /** apply (apply-plan.ts): the layer links that may go in a repository, in place of its listing. */
+  layerLinkCandidates?: (name: string) => readonly Digest[];
 }
 
 export interface PlanTotals {
@@ -83,11 +85,14 @@ export async function planSweep(context: PlanContext, outcomes: readonly RepoOut
   for (const outcome of outcomes) {
     outcome.layerLinksDeleted = new DigestList();
     const fresh = freshLinks.get(outcome.name);
-    for (const digest of listLayerLinksIn(
-      reader,
-      outcome.name,
-      outcome.layers.map((l) => l.algorithm),
-    )) {
+    const listed =
+      context.layerLinkCandidates?.(outcome.name) ??
+      listLayerLinksIn(
+        reader,
+        outcome.name,
+        outcome.layers.map((l) => l.algorithm),
+      );
+    for (const digest of listed) {
       if (index.survives(digest)) continue;
       if (fresh?.has(digest)) {
         totals.layerLinksKeptByGrace++;
