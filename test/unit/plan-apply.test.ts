@@ -190,6 +190,20 @@ describe('apply', () => {
     });
   }
 
+  it('--trash DIR (the trash feature): apply moves what it deletes there, and trash restore gives back the tree as planned', async () => {
+    const direct = world();
+    await cli(direct.mem.fs, ['gc', '-m', '--root', ROOT]);
+    const w = world();
+    const before = underRoot(w.mem);
+    await planAndApply(w.mem.fs);
+    const run = await apply(w.mem.fs, ['--trash', '/srv/trash']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(underRoot(w.mem).filter((f) => !f.startsWith('srv/trash/'))).toEqual(underRoot(direct.mem));
+    const restored = await cli(w.mem.fs, ['trash', 'restore', '/srv/trash']);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(underRoot(w.mem).filter((f) => !f.startsWith('srv/trash/'))).toEqual(before);
+  });
+
   it('a prune plan whose tag was pushed again since keeps that tag and what it needs', async () => {
     const w = world();
     await planAndApply(w.mem.fs, ['prune', 'app:v1']);
