@@ -9,7 +9,7 @@ import { JanitorError } from '../errors.js';
 import type { CliRun } from './cli-run.js';
 
 /** Options whose value is a directory or a file: completed as such. */
-const DIRECTORY_OPTIONS = ['--root'];
+const DIRECTORY_OPTIONS = ['--root', '--trash'];
 const FILE_OPTIONS = ['--config', '--policy', '--metrics-file', '--plan'];
 
 /** Every command path (`gc`, `tags rm`) with the words that may follow it. */
@@ -39,20 +39,20 @@ _registry_janitor() {
     ${DIRECTORY_OPTIONS.join('|')}) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     ${FILE_OPTIONS.join('|')}) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
-  # The command path: the words before the cursor that are not options (tags rm, plan show: two).
+  # The command path: the words before the cursor that are not options (tags rm, plan show, trash restore: two).
   cmd=""
   for word in "\${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
     case "$word" in -*) continue ;; esac
     case "$cmd" in
       "") cmd="$word" ;;
-      tags|plan) cmd="$cmd $word" ;;
+      tags|plan|trash) cmd="$cmd $word" ;;
     esac
   done
   case "$cmd" in
 ${cases.join('\n')}
     *) opts="" ;;
   esac
-  if [[ "$cur" == -* || "$cmd" == "" || "$cmd" == tags || "$cmd" == plan || "$cmd" == completion ]]; then
+  if [[ "$cur" == -* || "$cmd" == "" || "$cmd" == tags || "$cmd" == plan || "$cmd" == trash || "$cmd" == completion ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))
   else
     COMPREPLY=($(compgen -f -- "$cur"))

@@ -1,6 +1,10 @@
 // --trash DIR on memfs: what gc -m, prune and tags rm would delete is moved
 // into DIR (one rename each, a write-ahead manifest), `trash restore` puts
 // every file back as it was, `trash empty` deletes for good; each refusal.
+import { spawnSync } from 'node:child_process';
+import nodeFs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runGc } from '../../src/commands/gc/index.js';
 import type { FileStats, FileSystem } from '../../src/storage/file-system.js';
@@ -321,5 +325,40 @@ describe('--trash interrupted', () => {
       expect(contents(mem.fs), `budget ${budget}`).toEqual(before);
     }
     expect(completedAt).toBeGreaterThan(10);
+  });
+});
+
+describe('completion of the trash commands', () => {
+  it('bash completes trash restore|empty, their flags, and a directory for --trash', async () => {
+    const run = await runCliOn(memTree().fs, ['completion', 'bash']);
+    expect(run.code).toBe(0);
+    const dir = nodeFs.mkdtempSync(path.join(os.tmpdir(), 'rj-trash-completion-'));
+    const file = path.join(dir, 'registry-janitor.bash');
+    nodeFs.writeFileSync(file, run.stdout);
+    nodeFs.mkdirSync(path.join(dir, 'trash-here'));
+    const complete = (line: string): string[] => {
+      const words = line.split(' ');
+      const program = [
+        `source ${file}`,
+        `COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')})`,
+        `COMP_CWORD=${words.length - 1}`,
+        '_registry_janitor',
+        'printf "%s\\n" "${COMPREPLY[@]}"',
+      ];
+      const bash = spawnSync('bash', ['-c', program.join('\n')], { encoding: 'utf8' });
+      expect(bash.status, bash.stderr).toBe(0);
+      return bash.stdout.split('\n').filter(Boolean).sort();
+    };
+    try {
+      expect(complete('registry-janitor tr')).toEqual(['trash']);
+      expect(complete('registry-janitor trash ')).toEqual(expect.arrayContaining(['empty', 'restore']));
+      expect(complete('registry-janitor trash empty --ol')).toEqual(['--older-than']);
+      expect(complete('registry-janitor trash restore --w')).toEqual(['--wait']);
+      expect(complete('registry-janitor gc --tra')).toEqual(['--trash']);
+      expect(complete('registry-janitor tags rm --tra')).toEqual(['--trash']);
+      expect(complete(`registry-janitor gc --trash ${dir}/trash-h`)).toEqual([path.join(dir, 'trash-here')]);
+    } finally {
+      nodeFs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
