@@ -138,15 +138,11 @@ describeWithRegistry('--trash against the real registry', () => {
       header,
       all.map((r) => JSON.stringify(r.kind === 'tag' ? r : { ...r, time: twoDaysAgo })),
     );
-    const usage = fs.statfsSync(trash);
-    const freeBefore = usage.bavail * usage.bsize;
     const emptied = runJanitor(['trash', 'empty', trash, '--older-than', '1d', '--json']);
     expect(emptied.status, emptied.stdout + emptied.stderr).toBe(0);
     expect(emptied.json).toMatchObject({ ok: true, deleted: all.length - 1, kept: 1 });
     expect(emptied.json.bytesFreed).toBeGreaterThan(0);
     expect(fs.readdirSync(trash).sort()).toEqual([tag?.id, 'manifest.jsonl'].sort());
-    const later = fs.statfsSync(trash);
-    expect(later.bavail * later.bsize).toBeGreaterThanOrEqual(freeBefore);
     expect(runJanitor(['trash', 'restore', trash]).status).toBe(0);
     const registry = await startRegistry(root);
     try {
