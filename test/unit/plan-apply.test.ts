@@ -190,6 +190,20 @@ describe('apply', () => {
     });
   }
 
+  it('a tag pushed onto a planned manifest, its revision link written again (as the registry does): the revision is dropped as needed, not as fresh', async () => {
+    const w = world();
+    await planAndApply(w.mem.fs);
+    w.t.tag('app', 'rescued', w.old.digest);
+    const link = `${V2}/repositories/app/_manifests/revisions/sha256/${w.old.digest.slice(7)}/link`;
+    const now = Date.now() / 1000;
+    // The revisions/sha256 directory too, as a push of any new manifest into app since leaves it (the scan looks no deeper otherwise).
+    for (const at of [link, `${V2}/repositories/app/_manifests/revisions/sha256`]) w.mem.fs.utimesSync(at, now, now);
+    const run = await apply(w.mem.fs);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.json.apply.dropped).toContainEqual({ kind: 'revision', repository: 'app', digest: w.old.digest, tag: null, reason: 'needed' });
+    expect(w.mem.files()).toContain(link.slice(ROOT.length + 1));
+  });
+
   it('--trash DIR (the trash feature): apply moves what it deletes there, and trash restore gives back the tree as planned', async () => {
     const direct = world();
     await cli(direct.mem.fs, ['gc', '-m', '--root', ROOT]);

@@ -23,7 +23,7 @@ import { makeWarning, type Warn } from '../../errors.js';
 import { BlobIndex } from '../../model/blob-index.js';
 import { type Algorithm, type Digest, shardOf, splitDigest } from '../../model/digest.js';
 import { DigestList } from '../../model/digest-list.js';
-import { markRevision } from '../../model/reachability.js';
+import { markRevision, selectKept } from '../../model/reachability.js';
 import type { RepoScan } from '../../model/repository.js';
 import { fingerprintRepository, watchOfFingerprint } from '../../scan/fingerprint-repository.js';
 import { listLayerLinksIn } from '../../scan/scan-repository.js';
@@ -195,10 +195,14 @@ export class PlanApplication {
     for (const digest of outcome.manifestsDeleted) if (revisions.has(digest)) manifests.push(digest);
     const going = new Set(manifests);
     const onDisk = new Map(scan.revisions.map((r) => [r.digest, r]));
+    // A revision a remaining tag reaches is needed, fresh or not (the registry writes a revision link again when a
+    // tag is pushed onto its manifest); `grace` names only what the window alone keeps.
+    let reached: Set<Digest> | undefined;
+    const reachedByTags = (): Set<Digest> => (reached ??= selectKept(scan, { deleteUntagged: true, removedTags: removed }));
     for (const digest of plan.revisions) {
       if (going.has(digest)) continue;
       const revision = onDisk.get(digest);
-      drop('revision', revision === undefined ? 'gone' : revision.fresh ? 'grace' : 'needed', { digest });
+      drop('revision', revision === undefined ? 'gone' : revision.fresh && !reachedByTags().has(digest) ? 'grace' : 'needed', { digest });
     }
     for (const revision of scan.revisions) if (!going.has(revision.digest)) markRevision(index, revision);
     const tagIndexEntries = new Map<string, DigestList>();
