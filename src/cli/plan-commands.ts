@@ -1,9 +1,8 @@
 // `plan show FILE` (commands/plan-show) and `apply FILE`: a plan that gc
-// --plan or prune --plan wrote, reviewed, then applied as a mode of gc
+// --plan or prune --plan wrote (or tags rm --plan: tag-commands.ts applies it), reviewed, then applied as a mode of gc
 // (commands/gc/apply-plan.ts), through the same sweep and report.
 
 import type { Command } from 'commander';
-import { JanitorError } from '../errors.js';
 import { PlanApplication } from '../commands/gc/apply-plan.js';
 import { readPlanHeader } from '../commands/plan-file.js';
 import { summarizePlan } from '../commands/plan-show/index.js';
@@ -12,13 +11,14 @@ import { compileRepositoryGlobs } from '../select/repository-glob.js';
 import type { CliRun } from './cli-run.js';
 import { type CommonFlags, type SweepFlags, addRootOptions, addTrashOption, parseList, resolveRoot } from './options.js';
 import { sweep } from './sweep-commands.js';
+import { applyTagsRmPlan } from './tag-commands.js';
 import { addPlanOption } from './plan-options.js';
 
 export function registerPlanCommands(program: Command, run: CliRun): void {
   const { io } = run;
   // --plan on gc and prune (registered by sweep-commands.ts, before this).
   for (const command of program.commands.filter((c) => c.name() === 'gc' || c.name() === 'prune')) addPlanOption(command);
-  const plan = program.command('plan').description('plan files (gc --plan, prune --plan)');
+  const plan = program.command('plan').description('plan files (gc --plan, prune --plan, tags rm --plan)');
   plan
     .command('show')
     .description('print a plan for review: totals per repository and kind, the largest targets first')
@@ -31,17 +31,16 @@ export function registerPlanCommands(program: Command, run: CliRun): void {
     });
 
   addTrashOption(addRootOptions(program.command('apply')))
-    .description('apply a plan (gc --plan, prune --plan): read again only what changed since, drop what is now needed, delete the rest')
+    .description('apply a plan (gc --plan, prune --plan, tags rm --plan): read again only what changed since, drop what is now needed, delete the rest')
     .argument('<file>', 'the plan file')
     .option('--wait [duration]', "wait for another run's lock (as long as it takes, or DURATION: 10m) instead of refusing")
     .option('--registry-url <url>', 'also probe this registry URL before deleting (refused if a registry answers)')
     .option('--allow-live', 'delete even if a registry answers (the grace window and revalidation protect fresh writes)')
     .action((file: string, flags: CommonFlags & Omit<SweepFlags, 'grace'>) => {
       const header = readPlanHeader(io.fs, file);
-      if (header.command === 'tags rm')
-        throw new JanitorError('E_USAGE', `${file} is a \`tags rm\` plan: apply takes gc and prune plans only (run \`tags rm\` itself)`);
-      // The plan names its root; --root or --config, when given, must name the same (runGc checks).
+      // The plan names its root; --root or --config, when given, must name the same (runGc and runTagsRm check).
       const root = flags.root === undefined && flags.config === undefined ? header.root : resolveRoot(io.fs, flags, io.env);
+      if (header.command === 'tags rm') return applyTagsRmPlan(run, root, file, { ...flags, grace: '0s' });
       const application = new PlanApplication(io.fs, file);
       const { options } = header;
       const skip = options.skipRepositories.length > 0 ? compileRepositoryGlobs(options.skipRepositories, 'the plan') : undefined;

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { JanitorError } from '../errors.js';
-import type { PlanRequest } from '../commands/gc/write-plan.js';
+import type { PlanRequest } from '../commands/plan-file.js';
 import type { TagSelector } from '../select/select-tags.js';
 
 export interface PlanFlags {

@@ -120,6 +120,21 @@ export type PlanTotals = v.InferOutput<typeof TOTALS_SCHEMA>;
 export type PlanTarget = v.InferOutput<typeof TARGET_SCHEMA>;
 export type PlanRepository = v.InferOutput<typeof REPOSITORY_SCHEMA>;
 
+/** What the CLI tells the run about the plan to write: the file, and how the header describes the command. */
+export interface PlanRequest {
+  file: string;
+  command: PlanHeader['command'];
+  commandLine: string;
+  options: PlanHeader['options'];
+}
+
+/** What was written. */
+export interface PlanWritten {
+  file: string;
+  records: number;
+  totals: PlanTotals;
+}
+
 /** The path of a target, relative to v2, as the plan records it (layout.ts). */
 export function targetPath(target: Pick<PlanTarget, 'kind' | 'repository' | 'digest' | 'tag'>): string {
   const name = target.repository ?? '';

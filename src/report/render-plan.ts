@@ -2,7 +2,7 @@
 // what `apply` read again and dropped (gc's own report: render-gc.ts).
 
 import type { ApplyReport } from '../commands/gc/apply-plan.js';
-import type { PlanWritten } from '../commands/gc/write-plan.js';
+import type { PlanWritten } from '../commands/plan-file.js';
 import type { PlanSummary } from '../commands/plan-show/index.js';
 import { type RunStamp, count, formatBytes } from './format.js';
 import { type Paint, plain } from './paint.js';

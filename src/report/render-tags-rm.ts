@@ -58,6 +58,8 @@ export function renderTagsRmJson(result: TagsRmResult, stamp: RunStamp): string 
       tagsRemoved: error ? removed.slice(0, result.removed) : removed,
       tagsKept: result.repositories.flatMap((r) => r.tagsKept.map(decisionJson)),
       warnings: result.warnings,
+      ...(result.planWritten ? { plan: result.planWritten } : {}),
+      ...(result.applied ? { apply: result.applied } : {}),
     }) + '\n'
   );
 }

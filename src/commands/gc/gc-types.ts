@@ -11,7 +11,7 @@ import type { FreeReport } from './free-target.js';
 import type { RepoOutcome } from './mark-repository.js';
 import type { PrefetchSetting } from '../../scan/prefetch.js';
 import type { ApplyReport, PlanApplication } from './apply-plan.js';
-import type { PlanRequest, PlanWritten } from './write-plan.js';
+import type { PlanRequest, PlanWritten } from '../plan-file.js';
 
 export interface GcOptions {
   dryRun: boolean;

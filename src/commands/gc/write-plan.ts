@@ -8,23 +8,8 @@ import type { Digest } from '../../model/digest.js';
 import { fingerprintRepository, watchOfFingerprint } from '../../scan/fingerprint-repository.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
 import { packageVersion } from '../../version.js';
-import { type PlanHeader, type PlanTotals, PlanWriter } from '../plan-file.js';
+import { type PlanRequest, type PlanTotals, type PlanWritten, PlanWriter } from '../plan-file.js';
 import type { RepoOutcome } from './mark-repository.js';
-
-/** What the CLI tells the run about the plan to write: the file, and how the header describes the command. */
-export interface PlanRequest {
-  file: string;
-  command: PlanHeader['command'];
-  commandLine: string;
-  options: PlanHeader['options'];
-}
-
-/** What was written. */
-export interface PlanWritten {
-  file: string;
-  records: number;
-  totals: PlanTotals;
-}
 
 export function writeGcPlan(
   reader: TreeReader,

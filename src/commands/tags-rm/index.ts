@@ -12,6 +12,10 @@
 // 4. remove     skipped for a dry run: the journal, the selected tag
 //               directories, then the journal goes. A failure part-way
 //               is reported with the tags already removed.
+//
+// --plan FILE (a dry run): after 3, the plan file. `apply FILE` of a tags
+// rm plan (options.apply): in 2 the plan decides in place of the selector,
+// and only its tags whose current link is as planned go (tags-plan.ts).
 
 import { JanitorError, type Warning, makeWarning } from '../../errors.js';
 import { findRepositories } from '../../scan/find-repositories.js';
@@ -22,6 +26,8 @@ import type { DeletionTarget } from '../../storage/vacuum.js';
 import { forceJournalDecisions, journalTagsOf, withJournalTags, writeJournal } from '../journal.js';
 import { openTree, runDeleting } from '../skeleton.js';
 import type { PhaseListener } from '../phases.js';
+import type { PlanRequest, PlanWritten } from '../plan-file.js';
+import { type TagsApplyReport, type TagsRmApplication, writeTagsRmPlan } from './tags-plan.js';
 
 export interface TagsRmRepo {
   name: string;
@@ -41,6 +47,10 @@ export interface TagsRmResult {
   removed: number;
   /** the failure that stopped the removal part-way. */
   sweepError: JanitorError | undefined;
+  /** --plan FILE: what was written. */
+  planWritten?: PlanWritten | undefined;
+  /** apply FILE of a tags rm plan: what it left and why. */
+  applied?: TagsApplyReport | undefined;
 }
 
 export async function runTagsRm(
@@ -48,7 +58,8 @@ export async function runTagsRm(
   rootNamed: string,
   options: {
     dryRun: boolean;
-    selector: TagSelector;
+    /** undefined only with `apply` (the plan decides). */
+    selector: TagSelector | undefined;
     onPhase?: PhaseListener;
     journal?: { fingerprint: string; command: string };
     command?: string;
@@ -57,6 +68,10 @@ export async function runTagsRm(
     graceMs?: number;
     /** --trash DIR: the tag directories are moved into DIR (storage/trash.ts). */
     trash?: string | undefined;
+    /** --plan FILE: a dry run that writes the plan. */
+    plan?: PlanRequest | undefined;
+    /** apply FILE: the plan's tags, each as it was planned. */
+    apply?: TagsRmApplication | undefined;
   },
 ): Promise<TagsRmResult> {
   const graceMs = options.graceMs ?? 0;
@@ -72,10 +87,16 @@ export async function runTagsRm(
     removed: 0,
     sweepError: undefined,
   };
+  const { apply } = options;
+  if (apply && apply.header.v2 !== v2)
+    throw new JanitorError('E_PLAN_ROOT', `the plan was made for ${apply.header.v2}, not ${v2 ?? root}: refusing to apply it here; nothing was deleted`, {
+      path: v2 ?? root,
+    });
   if (!reader) {
-    options.selector.assertExplicitFound();
+    options.selector?.assertExplicitFound();
     return result;
   }
+  const startedMs = Date.now();
   return runDeleting(fs, reader, options, warn, ({ vacuum, resumed, complete }) => {
     // 1. inventory
     const names = timer.run('inventory', () => findRepositories(reader, warn));
@@ -87,7 +108,7 @@ export async function runTagsRm(
           scanTags(reader, name, []),
           (resumed?.tags ?? []).filter((t) => t.repository === name),
         );
-        const decisions = options.selector.decide(name, tags);
+        const decisions = apply ? apply.decide(name, tags) : (options.selector?.decide(name, tags) ?? []);
         forceJournalDecisions(name, decisions, forced);
         spareFreshTags(decisions, new Set(forced.keys()), freshAfterMs);
         const tagsRemoved = decisions.filter((d) => d.remove);
@@ -95,8 +116,9 @@ export async function runTagsRm(
         if (loud) warn(loud);
         if (decisions.length > 0) result.repositories.push({ name, tags: tags.length, tagsRemoved, tagsKept: decisions.filter((d) => !d.remove) });
       }
-      options.selector.assertExplicitFound();
-      for (const rule of options.selector.unmatchedRules()) warn(makeWarning('W_RULE_UNMATCHED', `${rule.origin} matches no repository`));
+      if (apply) result.applied = apply.settle();
+      options.selector?.assertExplicitFound();
+      for (const rule of options.selector?.unmatchedRules() ?? []) warn(makeWarning('W_RULE_UNMATCHED', `${rule.origin} matches no repository`));
     });
     // 3. plan
     const targets: DeletionTarget[] = result.repositories.flatMap((repo) =>
@@ -106,6 +128,8 @@ export async function runTagsRm(
       // Tag directories are few: even a dry run vets them fully.
       for (const target of targets) vacuum.vet(target);
     });
+    const plan = options.plan;
+    if (plan && v2 !== undefined) result.planWritten = timer.run('write-plan', () => writeTagsRmPlan(fs, plan, { root, v2, startedMs }, result.repositories));
     if (options.dryRun) return result;
 
     // 4. remove
