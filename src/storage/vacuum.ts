@@ -1,18 +1,23 @@
 // The one deleter. Every unlink, rmdir and rename away of anything in the
-// registry's tree is in this module or in its two parts: quarantine.ts
-// (moving doomed revisions and blobs aside until the sweep's last
-// revalidation, and back) and target-guard.ts (the checks every deletion
-// passes first; it deletes nothing). It takes typed targets, never raw
-// paths: each target renders to a directory through layout.ts and is
-// checked to lie inside the root. Removal is never recursive over unknown
-// content: every target kind has a known shape (below; the names are
-// layout.ts's), each entry is checked against it, the known files are
+// registry's tree is in this module or in its parts:
+//
+//   vacuum-shapes.ts        the shape of each target kind (the table below), walked to vet or remove it
+//   vacuum-housekeeping.ts  the two housekeeping targets: an abandoned upload, an emptied repository
+//   quarantine.ts           moving doomed revisions and blobs aside until the sweep's last revalidation, and back
+//   trash.ts                --trash DIR: moving targets into DIR instead, and back (its manifest: trash-manifest.ts)
+//   target-guard.ts         the checks every deletion passes first (it deletes nothing)
+//
+// This module decides what goes and how: for good, into the trash, aside,
+// or several at once on Node's fs (removeAsync). It takes typed targets,
+// never raw paths: each target renders to a directory through layout.ts
+// and is checked to lie inside the root. Removal is never recursive over
+// unknown content: every target kind has a known shape (below; the names
+// are layout.ts's), each entry is checked against it, the known files are
 // unlinked and the directories removed with rmdir. (This tool's own files
 // in _janitor/, which the registry never reads, are written elsewhere:
 // commands/journal.ts renames its temporary file into place, run-lock.ts
 // moves a stale lock aside and unlinks it; the journal and the lock
-// themselves are removed here.) The two housekeeping targets, an abandoned
-// upload and an emptied repository, are walked by vacuum-housekeeping.ts.
+// themselves are removed here.)
 // With --trash DIR (trash.ts), `remove` moves each target but this tool's
 // own files into DIR instead, one rename after the same checks (a
 // quarantined one recorded where it was before it went aside; an emptied
@@ -46,21 +51,19 @@
 // without its link file, which the registry ignores and the next run
 // removes.
 
-import type { Digest } from '../model/digest.js';
-import { type Algorithm, isAlgorithm, makeDigest } from '../model/digest.js';
 import { JanitorError, errnoCode } from '../errors.js';
-import { type AsyncDeletes, type DirEntry, type FileStats, type FileSystem, asyncDeletesOf } from './file-system.js';
-import { BLOB_FILE, LINK_FILE, type LeafFile, type PathSpec, TAG_CURRENT, TAG_INDEX, isTemporaryOf } from './layout.js';
+import { type AsyncDeletes, type FileStats, type FileSystem, asyncDeletesOf } from './file-system.js';
+import { BLOB_FILE, LINK_FILE, type PathSpec } from './layout.js';
 import { type AsideItem, Quarantine } from './quarantine.js';
 import { type DeletionTarget, pathSpecOf } from './deletion-target.js';
 import { TargetGuard, unexpected } from './target-guard.js';
 import { type HousekeepingTarget, isHousekeeping, removeUploadAt, walkHousekeeping } from './vacuum-housekeeping.js';
+import { type LeafShape, type Mode, ShapeWalker } from './vacuum-shapes.js';
 import { type RestoreOutcome, type TrashBin, restoreItem } from './trash.js';
 import type { TrashRecord } from './trash-manifest.js';
 import { assertInsideRoot } from './tree-reader.js';
 
 export type { DeletionTarget } from './deletion-target.js';
-import { retryUnsettledLink } from './tree-reader.js';
 
 /** The target an item moved aside becomes: what deletes it for good. */
 function quarantinedTargetOf(item: AsideItem): DeletionTarget {
@@ -68,15 +71,6 @@ function quarantinedTargetOf(item: AsideItem): DeletionTarget {
     ? { kind: 'quarantinedBlob', digest: item.digest }
     : { kind: 'quarantinedRevision', repository: item.repository, digest: item.digest };
 }
-
-/** The shape of a directory that holds one file (`data` or `link`). */
-interface LeafShape {
-  file: LeafFile;
-  /** the digest a `link` must name; undefined: any digest (a tag's current link). */
-  expect: Digest | undefined;
-}
-
-type Mode = 'vet' | 'remove';
 
 /** What vetting learned of a target: a blob's data size, and the mtime of its data or link (an upload: vacuum-housekeeping.ts). */
 export interface Vetted {
@@ -87,26 +81,29 @@ export interface Vetted {
 }
 
 export class Vacuum {
-  private readonly fs: FileSystem;
   /** Node's fs: the sweep's calls go through libuv, several at once; undefined (memfs): synchronous. */
   private readonly async: AsyncDeletes | undefined;
   private readonly guard: TargetGuard;
   private readonly aside: Quarantine;
   /** --trash DIR: where `remove` moves targets instead of deleting them (trash.ts). */
   private readonly trash: TrashBin | undefined;
+  private readonly shapes: ShapeWalker;
   /** targets removed. */
   removed = 0;
-  /** `<name>.<uuid>.tmp` files of crashed registry writes removed. */
-  temporaryFiles = 0;
 
   /** `mountPoints`: absolute mount points strictly below `v2` (storage/mount-points.ts). */
   constructor(fs: FileSystem, v2: string, mountPoints: readonly string[] = [], trash?: TrashBin) {
-    this.fs = fs;
     this.async = asyncDeletesOf(fs);
     this.guard = new TargetGuard(fs, v2, mountPoints);
+    this.shapes = new ShapeWalker(fs, this.guard);
     this.trash = trash;
     // A copy aside of what the registry wrote again (same digest: same bytes) is deleted, never trashed: nothing is lost.
     this.aside = new Quarantine(this.guard, (item) => void this.removeForGood(quarantinedTargetOf(item)));
+  }
+
+  /** `<name>.<uuid>.tmp` files of crashed registry writes removed. */
+  get temporaryFiles(): number {
+    return this.shapes.temporaryFiles;
   }
 
   /**
@@ -183,7 +180,7 @@ export class Vacuum {
       try {
         await ops.rmdir(where);
       } catch (cause) {
-        if (errnoCode(cause) === 'ENOTEMPTY' || errnoCode(cause) === 'EEXIST') this.walkLeaf(where, shape, 'remove');
+        if (errnoCode(cause) === 'ENOTEMPTY' || errnoCode(cause) === 'EEXIST') this.shapes.walkLeaf(where, shape, 'remove');
         else if (errnoCode(cause) !== 'ENOENT') throw cause;
       }
     } catch (cause) {
@@ -201,7 +198,7 @@ export class Vacuum {
 
   /** The known file's stats (a blob's data, a link), undefined where there is none. */
   private walkTarget(target: Exclude<DeletionTarget, HousekeepingTarget>, mode: Mode | 'preview'): FileStats | undefined {
-    return this.walkAt(this.guard.pathOf(pathSpecOf(target)), target, mode);
+    return this.shapes.walk(this.guard.pathOf(pathSpecOf(target)), target, mode);
   }
 
   /**
@@ -214,42 +211,9 @@ export class Vacuum {
     assertInsideRoot(this.guard.v2, where);
     if (target.kind === 'upload') return removeUploadAt(this.guard, where);
     if (isHousekeeping(target)) return 0;
-    const size = this.walkAt(where, target, 'vet')?.size ?? 0;
-    this.walkAt(where, target, 'remove');
+    const size = this.shapes.walk(where, target, 'vet')?.size ?? 0;
+    this.shapes.walk(where, target, 'remove');
     return target.kind === 'blob' ? size : 0;
-  }
-
-  private walkAt(where: string, target: Exclude<DeletionTarget, HousekeepingTarget>, mode: Mode | 'preview'): FileStats | undefined {
-    this.guard.assertNoMountAt(where);
-    try {
-      if (!this.guard.assertNoSymlinkAbove(where)) return undefined;
-      if (mode === 'preview') return target.kind === 'blob' ? this.previewData(`${where}/${BLOB_FILE}`) : undefined;
-      const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
-      if (
-        mode === 'remove' &&
-        (data || target.kind === 'layerLink' || target.kind === 'revision' || target.kind === 'quarantinedRevision' || target.kind === 'tagIndexEntry')
-      ) {
-        return this.removeLeaf(where, { file: data ? BLOB_FILE : LINK_FILE, expect: data ? undefined : target.digest });
-      }
-      switch (target.kind) {
-        case 'blob':
-        case 'quarantinedBlob':
-          return this.walkLeaf(where, { file: BLOB_FILE, expect: undefined }, mode);
-        case 'quarantinedRevision':
-          return this.walkLeaf(where, { file: LINK_FILE, expect: target.digest }, mode);
-        case 'tag':
-          return this.walkTag(where, mode);
-        case 'journal':
-        case 'lock':
-          return this.walkOwnFile(where, mode);
-        default:
-          return this.walkLeaf(where, { file: LINK_FILE, expect: target.digest }, mode);
-      }
-    } catch (cause) {
-      if (cause instanceof JanitorError) throw cause;
-      const verb = mode === 'vet' ? 'check' : 'delete';
-      throw new JanitorError('E_DELETE', `cannot ${verb} ${where}: ${errnoCode(cause) ?? String(cause)}`, { path: where, cause });
-    }
   }
 
   /** Moves a vetted blob or revision directory aside (quarantine.ts); false when it is gone already. */
@@ -285,155 +249,7 @@ export class Vacuum {
   previewShardBlob(shard: string, hex: string): Vetted {
     const dir = `${shard}/${hex}`;
     this.guard.assertNoMountAt(dir);
-    const stats = this.previewData(`${dir}/${BLOB_FILE}`);
+    const stats = this.shapes.previewData(`${dir}/${BLOB_FILE}`);
     return { size: stats?.size ?? 0, mtimeMs: stats?.mtimeMs ?? 0 };
-  }
-
-  /** A dry run's look at a blob: its data's size, type and device. */
-  private previewData(file: string): FileStats | undefined {
-    let stats: FileStats;
-    try {
-      stats = this.fs.lstatSync(file);
-    } catch (cause) {
-      if (errnoCode(cause) === 'ENOENT') return undefined; // a blob directory without data (an interrupted removal)
-      throw cause;
-    }
-    if (!stats.isFile()) throw unexpected(file, stats);
-    this.guard.checkDevice(stats, file);
-    return stats;
-  }
-
-  /**
-   * Removes a vetted directory of one file: the file, then the directory.
-   * Only when the directory is not empty then is it listed: a crashed
-   * write's temporary files go too, anything else (new since the plan)
-   * stops the run with nothing else in it touched. Skipping the listing
-   * that vetting already did halves the sweep's reads.
-   */
-  private removeLeaf(dir: string, shape: LeafShape): FileStats | undefined {
-    const file = `${dir}/${shape.file}`;
-    const stats = shape.file === BLOB_FILE ? this.previewData(file) : undefined;
-    this.unlink(file);
-    try {
-      this.fs.rmdirSync(dir);
-    } catch (cause) {
-      // Gone already: a rerun after a crash between the unlink and the rmdir.
-      if (errnoCode(cause) === 'ENOENT') return stats;
-      if (errnoCode(cause) !== 'ENOTEMPTY' && errnoCode(cause) !== 'EEXIST') throw cause;
-      this.walkLeaf(dir, shape, 'remove');
-    }
-    return stats;
-  }
-
-  /** Lists a directory of a target; undefined when it is gone. */
-  private listDir(dir: string, top: boolean): DirEntry[] | undefined {
-    try {
-      return this.fs.readdirSync(dir, { withFileTypes: true });
-    } catch (cause) {
-      // A target already gone is done: a rerun after a crash, or what a
-      // concurrent deleter removed. Only the target itself may be missing;
-      // anything below it was just listed.
-      if (top && errnoCode(cause) === 'ENOENT') return undefined;
-      throw cause;
-    }
-  }
-
-  /** Lists a directory below a target's, which was just listed: it is there. */
-  private listBelow(dir: string): DirEntry[] {
-    return this.fs.readdirSync(dir, { withFileTypes: true });
-  }
-
-  /** A directory holding one `data` or `link` file (and crashed-write leftovers). */
-  private walkLeaf(dir: string, shape: LeafShape, mode: Mode, top = true): FileStats | undefined {
-    const entries = this.listDir(dir, top);
-    if (!entries) return undefined;
-    let known: FileStats | undefined;
-    for (const entry of entries) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.name === shape.file) {
-        known = this.guard.checkFile(entry, path);
-        if (shape.file === LINK_FILE && mode === 'vet') retryUnsettledLink(() => this.guard.checkLinkContent(path, shape.expect));
-      } else if (isTemporaryOf(shape.file, entry.name)) {
-        this.guard.checkFile(entry, path);
-      } else {
-        throw unexpected(path, entry);
-      }
-    }
-    if (mode === 'remove') {
-      for (const entry of entries) {
-        this.unlink(`${dir}/${entry.name}`);
-        if (entry.name !== shape.file) this.temporaryFiles++;
-      }
-      this.fs.rmdirSync(dir);
-    }
-    return known;
-  }
-
-  /**
-   * This tool's own files, _janitor/journal.json and _janitor/lock. Their
-   * directory stays: removing it would be a step after the journal is
-   * gone, and a kill between the two would leave a state no rerun can tell
-   * from a finished run.
-   */
-  private walkOwnFile(file: string, mode: Mode): FileStats | undefined {
-    let stats: FileStats;
-    try {
-      stats = this.fs.lstatSync(file);
-    } catch (cause) {
-      if (errnoCode(cause) === 'ENOENT') return undefined; // not there: nothing to do
-      throw cause;
-    }
-    if (!stats.isFile()) throw unexpected(file, stats, "this tool's own file");
-    this.guard.checkDevice(stats, file);
-    if (mode === 'remove') this.unlink(file);
-    return stats;
-  }
-
-  /** tags/<t>/: current/ (one link) and index/<alg>/<hex>/ (one link each). */
-  private walkTag(dir: string, mode: Mode): FileStats | undefined {
-    const entries = this.listDir(dir, true);
-    if (!entries) return undefined;
-    for (const entry of entries) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.name === TAG_CURRENT) {
-        this.guard.checkDir(entry, path);
-        this.walkLeaf(path, { file: LINK_FILE, expect: undefined }, mode, false);
-      } else if (entry.name === TAG_INDEX) {
-        this.guard.checkDir(entry, path);
-        this.walkTagIndex(path, mode);
-      } else {
-        throw unexpected(path, entry);
-      }
-    }
-    if (mode === 'remove') this.fs.rmdirSync(dir);
-    return undefined;
-  }
-
-  private walkTagIndex(dir: string, mode: Mode): void {
-    for (const algEntry of this.listBelow(dir)) {
-      const algDir = `${dir}/${algEntry.name}`;
-      if (!isAlgorithm(algEntry.name)) throw unexpected(algDir, algEntry);
-      this.guard.checkDir(algEntry, algDir);
-      const algorithm: Algorithm = algEntry.name;
-      for (const entry of this.listBelow(algDir)) {
-        const path = `${algDir}/${entry.name}`;
-        const digest = makeDigest(algorithm, entry.name);
-        if (!digest) throw unexpected(path, entry);
-        this.guard.checkDir(entry, path);
-        this.walkLeaf(path, { file: LINK_FILE, expect: digest }, mode, false);
-      }
-      if (mode === 'remove') this.fs.rmdirSync(algDir);
-    }
-    if (mode === 'remove') this.fs.rmdirSync(dir);
-  }
-
-  private unlink(path: string): void {
-    try {
-      this.fs.unlinkSync(path);
-    } catch (cause) {
-      // Listed a moment ago and gone now: another process removed it, and
-      // gone is what this run wanted.
-      if (errnoCode(cause) !== 'ENOENT') throw cause;
-    }
   }
 }
