@@ -35,8 +35,9 @@
 //       │                                            (commands/journal.ts)
 //       ├── lock                                     lock: one destructive run per tree (storage/run-lock.ts)
 //       ├── quarantine/                              quarantineRoot: blobs moved aside by the sweep until
-//       │   └── <alg>/<hex>/data                     its last revalidation (quarantine.ts): quarantineAlgorithm,
-//       │                                            quarantineBlobDir
+//       │   └── <alg>/<xx>/<hex>/data                its last revalidation (quarantine.ts): quarantineAlgorithm,
+//       │                                            quarantineShard, quarantineBlobDir (sharded as blobs/
+//       │                                            is: one flat directory serialised every rmdir on it)
 //       └── quarantine-revisions/                    quarantineRevisionsRoot: revisions, likewise
 //           └── <name, / as +>/<alg>/<hex>/link      quarantineRevisionsRepository, quarantineRevisionsAlgorithm,
 //                                                    quarantineRevisionDir
@@ -53,6 +54,7 @@ export type PathSpec =
   | { kind: 'lock' }
   | { kind: 'quarantineRoot' }
   | { kind: 'quarantineAlgorithm'; algorithm: Algorithm }
+  | { kind: 'quarantineShard'; algorithm: Algorithm; shard: string }
   | { kind: 'quarantineBlobDir'; digest: Digest }
   | { kind: 'quarantineRevisionsRoot' }
   | { kind: 'quarantineRevisionsRepository'; name: string }
@@ -215,8 +217,12 @@ export function renderPath(spec: PathSpec): string {
       return `${JANITOR_DIR}/${QUARANTINE_DIR}`;
     case 'quarantineAlgorithm':
       return `${JANITOR_DIR}/${QUARANTINE_DIR}/${spec.algorithm}`;
-    case 'quarantineBlobDir':
-      return `${JANITOR_DIR}/${QUARANTINE_DIR}/${digestPath(spec.digest)}`;
+    case 'quarantineShard':
+      return `${JANITOR_DIR}/${QUARANTINE_DIR}/${spec.algorithm}/${spec.shard}`;
+    case 'quarantineBlobDir': {
+      const { algorithm, hex } = splitDigest(spec.digest);
+      return `${JANITOR_DIR}/${QUARANTINE_DIR}/${algorithm}/${shardOf(hex)}/${hex}`;
+    }
     case 'quarantineRevisionsRoot':
       return `${JANITOR_DIR}/${QUARANTINE_REVISIONS_DIR}`;
     case 'quarantineRevisionsRepository':
@@ -349,8 +355,10 @@ function parseJanitorPath(parts: string[]): PathSpec | undefined {
     if (parts.length === 2) return { kind: 'quarantineRoot' };
     if (first === undefined || !isAlgorithm(first)) return undefined;
     if (parts.length === 3) return { kind: 'quarantineAlgorithm', algorithm: first };
-    const digest = second === undefined ? undefined : makeDigest(first, second);
-    return digest && parts.length === 4 ? { kind: 'quarantineBlobDir', digest } : undefined;
+    if (second === undefined || !isShardName(second)) return undefined;
+    if (parts.length === 4) return { kind: 'quarantineShard', algorithm: first, shard: second };
+    const digest = third === undefined ? undefined : makeDigest(first, third);
+    return digest && parts.length === 5 && shardOf(third ?? '') === second ? { kind: 'quarantineBlobDir', digest } : undefined;
   }
   if (area !== QUARANTINE_REVISIONS_DIR) return undefined;
   if (parts.length === 2) return { kind: 'quarantineRevisionsRoot' };

@@ -6,7 +6,7 @@
 // what stays aside is deleted for good by vacuum.ts, as a quarantined
 // target.
 
-import { type Digest, splitDigest } from '../model/digest.js';
+import { type Digest, shardOf, splitDigest } from '../model/digest.js';
 import { JanitorError, errnoCode } from '../errors.js';
 import type { AsyncDeletes, DirEntry, FileSystem } from './file-system.js';
 import { type PathSpec, parsePath, renderPath } from './layout.js';
@@ -22,7 +22,7 @@ function placesOf(item: AsideItem): { home: PathSpec; aside: PathSpec; asidePare
     ? {
         home: { kind: 'blobDir', digest: item.digest },
         aside: { kind: 'quarantineBlobDir', digest: item.digest },
-        asideParent: { kind: 'quarantineAlgorithm', algorithm },
+        asideParent: { kind: 'quarantineShard', algorithm, shard: shardOf(splitDigest(item.digest).hex) },
       }
     : {
         home: { kind: 'revisionDir', name: item.repository, digest: item.digest },
@@ -128,7 +128,7 @@ export class Quarantine {
       }
       dirs.push(dir); // children first
     };
-    collect(this.guard.pathOf({ kind: 'quarantineRoot' }), 1); // quarantineAlgorithm
+    collect(this.guard.pathOf({ kind: 'quarantineRoot' }), 2); // quarantineAlgorithm, quarantineShard
     collect(this.guard.pathOf({ kind: 'quarantineRevisionsRoot' }), 2); // quarantineRevisionsRepository, quarantineRevisionsAlgorithm
     for (const dir of dirs) {
       try {
@@ -147,7 +147,9 @@ export class Quarantine {
   list(): AsideItem[] {
     const items: AsideItem[] = [];
     for (const algorithm of this.subdirs({ kind: 'quarantineRoot' }, 'quarantineAlgorithm', true)) {
-      for (const { digest } of this.subdirs(algorithm, 'quarantineBlobDir', false)) items.push({ kind: 'blob', digest });
+      for (const shard of this.subdirs(algorithm, 'quarantineShard', false)) {
+        for (const { digest } of this.subdirs(shard, 'quarantineBlobDir', false)) items.push({ kind: 'blob', digest });
+      }
     }
     for (const repository of this.subdirs({ kind: 'quarantineRevisionsRoot' }, 'quarantineRevisionsRepository', true)) {
       for (const algorithm of this.subdirs(repository, 'quarantineRevisionsAlgorithm', true)) {

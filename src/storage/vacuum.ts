@@ -30,7 +30,7 @@
 //   revision             <r>/_manifests/revisions/<alg>/<hex>/             link
 //   tagIndexEntry        <r>/_manifests/tags/<t>/index/<alg>/<hex>/        link
 //   tag                  <r>/_manifests/tags/<t>/                          current/link, index/<alg>/<hex>/link
-//   quarantinedBlob      _janitor/quarantine/<alg>/<hex>/                  data
+//   quarantinedBlob      _janitor/quarantine/<alg>/<xx>/<hex>/             data
 //   quarantinedRevision  _janitor/quarantine-revisions/<n>/<alg>/<hex>/    link
 //   journal, lock        _janitor/journal.json, _janitor/lock: the file alone (_janitor/ stays)
 //   upload               <r>/_uploads/<uuid>/                              startedat, data, hashstates/<alg>/<offset>

@@ -232,7 +232,7 @@ describe('output under failure', () => {
   it('a sweep that fails part-way (EACCES) reports ok:false, the error, and exactly what it deleted', async () => {
     const t = sampleTree();
     // The sweep moves doomed blobs aside first (vacuum.ts quarantine), then deletes them there.
-    const denied = `${V2}/_janitor/quarantine/sha256/${t.sample.orphan.slice(7)}`;
+    const denied = `${V2}/_janitor/quarantine/sha256/${t.sample.orphan.slice(7, 9)}/${t.sample.orphan.slice(7)}`;
     const fs = new Proxy(t.fs, {
       get(target, prop, receiver) {
         if (prop === 'rmdirSync') {

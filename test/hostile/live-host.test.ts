@@ -357,8 +357,8 @@ describe('a push that completes during the sweep', () => {
   it('an interrupted sweep leaves blobs aside: the next real run puts them back before reading', async () => {
     const t = sampleTree();
     const hex = t.sample.web.digest.slice(7); // a kept manifest blob, hidden by a crash mid-sweep
-    t.fs.mkdirSync(`${V2}/_janitor/quarantine/sha256`, { recursive: true });
-    t.fs.renameSync(t.tree.pathOf({ kind: 'blobDir', digest: t.sample.web.digest }), `${V2}/_janitor/quarantine/sha256/${hex}`);
+    t.fs.mkdirSync(`${V2}/_janitor/quarantine/sha256/${hex.slice(0, 2)}`, { recursive: true });
+    t.fs.renameSync(t.tree.pathOf({ kind: 'blobDir', digest: t.sample.web.digest }), `${V2}/_janitor/quarantine/sha256/${hex.slice(0, 2)}/${hex}`);
     const dry = await cli(t.fs, ['gc', '-d', '--json']);
     expect(dry.json.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(
       /1 blobs or revisions are in .*quarantine\* from an interrupted sweep; a real run puts them back first/,

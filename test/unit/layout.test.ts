@@ -34,6 +34,7 @@ describe('layout', () => {
     lock: { kind: 'lock' },
     quarantineRoot: { kind: 'quarantineRoot' },
     quarantineAlgorithm: { kind: 'quarantineAlgorithm', algorithm: 'sha512' },
+    quarantineShard: { kind: 'quarantineShard', algorithm: 'sha256', shard: 'ab' },
     quarantineBlobDir: { kind: 'quarantineBlobDir', digest: D },
     quarantineRevisionsRoot: { kind: 'quarantineRevisionsRoot' },
     quarantineRevisionsRepository: { kind: 'quarantineRevisionsRepository', name: N },

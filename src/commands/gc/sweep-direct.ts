@@ -30,7 +30,7 @@ import type { SweepContext } from './sweep-aside.js';
 export function hasQuarantineRoom(reader: TreeReader, vacuum: Vacuum, outcomes: readonly RepoOutcome[], index: BlobIndex): boolean {
   const dirs = new Map<string, PathSpec>();
   const add = (spec: PathSpec): void => void dirs.set(reader.pathOf(spec), spec);
-  index.forEachUnmarkedShard((algorithm) => add({ kind: 'quarantineAlgorithm', algorithm }));
+  index.forEachUnmarkedShard((algorithm, prefix) => add({ kind: 'quarantineShard', algorithm, shard: prefix }));
   for (const { name, manifestsDeleted } of outcomes) {
     for (const digest of manifestsDeleted) add({ kind: 'quarantineRevisionsAlgorithm', name, algorithm: splitDigest(digest).algorithm });
   }
