@@ -40,13 +40,14 @@ describe('npm pack', () => {
         'README.md',
         'package.json',
         'bin/registry-janitor.js',
+        'bin/package.json',
         'dist/main.js',
         'dist/scan/scan-worker.js',
         'dist/scan/prefetch-child.js',
       ]),
     );
     for (const file of files) {
-      expect(file).toMatch(/^(LICENSE|README\.md|package\.json|bin\/registry-janitor\.js|dist\/.+\.js)$/);
+      expect(file).toMatch(/^(LICENSE|README\.md|package\.json|bin\/registry-janitor\.js|bin\/package\.json|dist\/.+\.js)$/);
       expect(file).not.toMatch(/\.map$|\.ts$|^(src|test|tools|fixtures)\//);
     }
     expect(fs.readFileSync(path.join(REPO, 'LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0/);
