@@ -58,7 +58,7 @@ interface Measured {
   counts: Counts;
 }
 
-type Kind = 'janitor' | 'reference' | 'baseline';
+type Kind = 'janitor' | 'listing' | 'reference' | 'baseline';
 interface Command {
   label: string;
   kind: Kind;
@@ -67,6 +67,7 @@ interface Command {
 }
 
 function parseCounts(kind: Kind, stdout: string): Counts {
+  if (kind === 'listing') return { text: `${stdout.split('\n').length} lines listed` };
   if (kind === 'reference') {
     const m = REFERENCE_SUMMARY.exec(stdout);
     if (!m) return { text: '' };
@@ -195,6 +196,8 @@ async function benchShape(
     ours('janitor gc -d -j 1', '-d', '-j', '1'),
     ours('janitor gc -m -d', '-m', '-d'),
     ours('janitor gc -m -d -j 1', '-m', '-d', '-j', '1'),
+    // Issue 10: ls on the same tree no slower than gc -m -d, its rows streamed (the human table: the JSON is one object).
+    { label: 'janitor ls', kind: 'listing', argv: [process.execPath, options.janitor, 'ls', '--root', root] },
   ];
   if (options.reference) {
     commands.push({ label: 'reference garbage-collect -d', kind: 'reference', argv: [REGISTRY_BIN, 'garbage-collect', '-d', config] });
@@ -278,6 +281,7 @@ function ratios(shapes: Map<TreeShape, Row[]>): void {
     ['janitor gc -m -d', `minimal reads, ${BASELINE_INFLIGHT} in flight`],
     ['janitor gc -m -d', 'minimal reads, 1 thread'],
     ['janitor gc -d', `minimal reads, ${BASELINE_INFLIGHT} in flight`],
+    ['janitor ls', 'janitor gc -m -d'],
   ];
   for (const [ours, other] of pairs) {
     const cells = names.map((name) => {
@@ -286,7 +290,12 @@ function ratios(shapes: Map<TreeShape, Row[]>): void {
       const b = rows.find((r) => r.label === other);
       if (!a || !b) return ''.padStart(26);
       const rss = a.rssMB && b.rssMB && b.kind === 'reference' ? `, RSS ${(a.rssMB / b.rssMB).toFixed(2)}x` : '';
-      const text = b.kind === 'baseline' ? `${(a.seconds / b.seconds).toFixed(2)}x the baseline` : `${(b.seconds / a.seconds).toFixed(1)}x faster${rss}`;
+      const text =
+        b.kind === 'baseline'
+          ? `${(a.seconds / b.seconds).toFixed(2)}x the baseline`
+          : b.kind === 'janitor'
+            ? `${(a.seconds / b.seconds).toFixed(2)}x its time`
+            : `${(b.seconds / a.seconds).toFixed(1)}x faster${rss}`;
       return text.padStart(26);
     });
     console.log(`${`${ours} vs ${other.replace('reference ', '')}`.padEnd(34).slice(0, 60)} ${cells.join(' ')}`);
