@@ -48,7 +48,7 @@ import type { FileSystem } from '../../storage/file-system.js';
 import { journalTagsOf, writeJournal } from '../journal.js';
 import { openTree, runDeleting } from '../skeleton.js';
 import { restrictToTarget, sizeDeletableBlobs } from './free-target.js';
-import { assertHalvesPresent, findChangedRepositories, groupByRepository, replaceOutcome, verifyKeptTags } from './gc-checks.js';
+import { assertHalvesPresent, findChangedRepositories, findOutcome, groupByRepository, replaceOutcome, verifyKeptTags } from './gc-checks.js';
 import type { GcOptions, GcResult, SweepCounts } from './gc-types.js';
 import { type RepoOutcome, markRepository } from './mark-repository.js';
 import { DirectoriesSeen, emptyHousekeeping, planHousekeeping } from './plan-housekeeping.js';
@@ -240,7 +240,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
               );
               for (const name of changed) {
                 index.markAll(listServableDigests(reader, name));
-                const outcome = outcomes.find((o) => o.name === name);
+                const outcome = findOutcome(outcomes, name);
                 if (outcome) Object.assign(outcome, { manifestsDeleted: new DigestList(), tagIndexEntries: new Map(), linklessRevisions: [] });
               }
               await plan();

@@ -34,6 +34,7 @@ import { SWEEP_IN_FLIGHT, runBounded } from '../../storage/run-bounded.js';
 import type { PhaseTimer } from '../phases.js';
 import type { RepoOutcome } from './mark-repository.js';
 import { type Counted, targetsOf } from './plan-sweep.js';
+import { findOutcome } from './gc-checks.js';
 
 export interface SweepContext {
   reader: TreeReader;
@@ -212,7 +213,7 @@ export async function sweepAside(context: SweepContext): Promise<{ changed: bool
         }
         restored += back;
         const fresh = context.mark(scan);
-        const before = outcomes.find((o) => o.name === name);
+        const before = findOutcome(outcomes, name);
         const asOwnSweepLeftIt =
           before !== undefined &&
           back === 0 &&
