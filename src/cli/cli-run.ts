@@ -129,7 +129,8 @@ export class CliRun {
    * The journal recognises a rerun of the same command by what it selects:
    * REPO:TAGs, selection flags, the policy's content (not its path), -m and
    * --grace; not how the root is spelled, -d (a dry run shows what the
-   * rerun would do), --json, -j, the guard flags, --trash or the housekeeping ones
+   * rerun would do; --plan FILE, a dry run that writes it, previews the resume
+   * too), --json, -j, the guard flags, --trash or the housekeeping ones
    * (--purge-uploads, --remove-empty-repos: they decide no tag).
    */
   journalOf(command: string, tags: string[], flags: object): { fingerprint: string; command: string } {
@@ -147,6 +148,7 @@ export class CliRun {
       'free',
       'list',
       'trash',
+      'plan',
     ]);
     for (const housekeeping of ['purgeUploads', 'removeEmptyRepos']) ignored.add(housekeeping);
     const selection = Object.entries(flags as Record<string, unknown>).filter(([key]) => !ignored.has(key));
