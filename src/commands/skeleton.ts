@@ -24,7 +24,7 @@ import { assertNoMountInside } from '../storage/mount-points.js';
 import { acquireRunLock } from '../storage/run-lock.js';
 import { TreeReader } from '../storage/tree-reader.js';
 import { Vacuum } from '../storage/vacuum.js';
-import { TrashBin, checkTrashDir } from '../storage/trash.js';
+import { TrashBin, type TrashReport, checkTrashDir, emptyTrashReport } from '../storage/trash.js';
 import { type Journal, removeJournalIfOurs, resumeJournal } from './journal.js';
 import { type PhaseListener, type PhaseTimer, timePhases } from './phases.js';
 
@@ -77,6 +77,8 @@ export interface DeletingRun {
   resumed: Journal | undefined;
   /** the body's work is done and verified: the journal may go. */
   complete: () => void;
+  /** --trash DIR: what the run moved into DIR, counted as it goes (a dry run: nothing). */
+  trash: TrashReport | undefined;
 }
 
 export async function runDeleting<T>(
@@ -99,7 +101,8 @@ export async function runDeleting<T>(
       vacuum = new Vacuum(fs, reader.v2, mountPoints, trash);
     }
     const resumed = resumeJournal(reader, options.journal?.fingerprint, warn);
-    return await body({ vacuum, mountPoints, resumed, complete: () => void (state.completed = true) });
+    const report = trash?.report ?? (trashDir ? emptyTrashReport(trashDir.dir) : undefined);
+    return await body({ vacuum, mountPoints, resumed, complete: () => void (state.completed = true), trash: report });
   } finally {
     // A failure here must not hide the run's own outcome: a lock left
     // behind is taken over as stale, a journal left behind is finished by

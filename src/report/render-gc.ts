@@ -19,7 +19,16 @@ function pad(text: string | number, width: number, right = false): string {
 
 function verbOf(result: GcResult): string {
   if (result.sweepError) return 'planned for deletion';
-  return result.dryRun ? 'eligible for deletion' : 'deleted';
+  if (result.dryRun) return 'eligible for deletion';
+  return result.trash ? 'moved to the trash' : 'deleted';
+}
+
+/** The bytes line: freed, or (--trash) moved into DIR and not freed. */
+function bytesLine(result: GcResult): string {
+  const bytes = formatBytes(result.bytesFreed);
+  if (!result.trash) return `${bytes} ${result.dryRun ? 'would be freed' : 'freed'}`;
+  const { dir } = result.trash;
+  return `${bytes} ${result.dryRun ? 'would be moved' : 'moved'} to the trash ${dir}: nothing is freed until \`registry-janitor trash empty ${dir}\``;
 }
 
 function sum(result: GcResult, pick: (o: RepoOutcome) => number): number {
@@ -73,10 +82,10 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
   lines.push(paint.strong(summaryLine(result, verb)));
   const layerLinks = sum(result, (o) => o.layerLinksDeleted.length);
   lines.push(`${count(layerLinks, 'layer link')} ${verb}`);
-  lines.push(paint.strong(`${formatBytes(result.bytesFreed)} ${result.dryRun ? 'would be freed' : 'freed'}`));
+  lines.push(paint.strong(bytesLine(result)));
   // A sweep stopped part-way says so below, with what it freed.
   if (result.free && !result.sweepError) lines.push(renderFree(result.free, result.dryRun, paint));
-  lines.push(...renderHousekeeping(result.housekeeping, result.dryRun, paint));
+  lines.push(...renderHousekeeping(result.housekeeping, result.dryRun, paint, result.trash !== undefined));
   const grace = result.keptByGrace;
   const spared = grace.tags + grace.manifests + grace.layerLinks + grace.blobs;
   if (spared > 0) {
@@ -109,17 +118,19 @@ export function renderGcHuman(result: GcResult, command = 'gc', paint: Paint = p
   lines.push(...renderWarnings(result.warnings, paint));
   const swept = result.swept;
   if (result.sweepError && swept) {
+    const gone = result.trash ? `Moved to the trash ${result.trash.dir} before it stopped` : 'Deleted before it stopped';
+    const freed = result.trash ? `${formatBytes(swept.bytes)} moved, none of it freed yet` : `${formatBytes(swept.bytes)} freed`;
     lines.push('');
     lines.push(
       paint.alarm(
-        `THE SWEEP STOPPED PART-WAY. Deleted before it stopped: ${swept.tags} tags, ${swept.manifests} manifests, ${swept.layerLinks} layer links, ${swept.blobs} blobs (${formatBytes(swept.bytes)} freed), ${count(result.housekeeping.uploadsPurged.length, 'upload')}, ${count(result.housekeeping.repositoriesRemoved.length, 'empty repository', 'empty repositories')}. Every kept tag still pulls; fix the cause and rerun the same command to finish.`,
+        `THE SWEEP STOPPED PART-WAY. ${gone}: ${swept.tags} tags, ${swept.manifests} manifests, ${swept.layerLinks} layer links, ${swept.blobs} blobs (${freed}), ${count(result.housekeeping.uploadsPurged.length, 'upload')}, ${count(result.housekeeping.repositoriesRemoved.length, 'empty repository', 'empty repositories')}. Every kept tag still pulls; fix the cause and rerun the same command to finish.`,
       ),
     );
   }
   // An emptied repository's layer links went too: the cache may still list them.
   if (!result.dryRun && result.blobsDeletedCount + manifests + tagsRemoved + result.housekeeping.repositoriesRemoved.length > 0) {
     lines.push('');
-    lines.push(paint.warn('Restart the registry now: its blob descriptor cache still lists the deleted blobs.'));
+    lines.push(paint.warn(`Restart the registry now: its blob descriptor cache still lists the blobs ${result.trash ? 'moved out' : 'deleted'}.`));
   }
   return lines.join('\n') + '\n';
 }
@@ -303,6 +314,7 @@ export function writeGcJson(result: GcResult, write: (text: string) => void, sta
   field('skipped', result.skipped);
   if (result.planWritten) field('plan', result.planWritten);
   if (result.applied) field('apply', result.applied);
+  if (result.trash) field('trash', result.trash);
   field(
     'repositories',
     result.repositories.map((o) => ({

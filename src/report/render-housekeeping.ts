@@ -20,10 +20,11 @@ const REASONS: Record<HousekeepingReport['repositoriesKept'][number]['reason'], 
   'written-since': 'written to during the run',
 };
 
-export function renderHousekeeping(h: HousekeepingReport, dryRun: boolean, paint: Paint): string[] {
+/** `trash`: --trash DIR, where a real run moves the purged uploads (an emptied repository's directories, empty, are removed all the same). */
+export function renderHousekeeping(h: HousekeepingReport, dryRun: boolean, paint: Paint, trash = false): string[] {
   const lines: string[] = [];
   const purged = h.uploadsPurged.reduce((sum, u) => sum + u.bytes, 0);
-  const verb = dryRun ? 'would be purged' : 'purged';
+  const verb = dryRun ? 'would be purged' : trash ? 'moved to the trash' : 'purged';
   lines.push(
     `${count(h.uploadsPurged.length, 'unfinished upload')} ${verb} (${formatBytes(purged)}), ${h.uploadsLeft.count} left (${formatBytes(h.uploadsLeft.bytes)}) (--purge-uploads ${formatAge(h.purgeUploadsMs)})`,
   );

@@ -28,10 +28,10 @@ export function renderTagsRmHuman(result: TagsRmResult, paint: Paint = plain): s
   const lines = [`registry-janitor tags rm (${result.dryRun ? 'dry run' : 'real run'}) on ${result.v2 ?? result.root}`, ''];
   lines.push(...renderDecisions(result.repositories, result.dryRun));
   const removed = result.repositories.reduce((n, r) => n + r.tagsRemoved.length, 0);
-  lines.push(
-    '',
-    paint.strong(`${count(removed, 'tag')} ${result.dryRun ? 'would be removed' : 'removed'}`) + '; run `registry-janitor gc -m` to reclaim their space',
-  );
+  const trash = result.trash;
+  const verb = result.dryRun ? 'would be removed' : trash ? `moved to the trash ${trash.dir}` : 'removed';
+  const after = trash && !result.dryRun ? ` (\`registry-janitor trash restore ${trash.dir}\` puts them back)` : '';
+  lines.push('', paint.strong(`${count(removed, 'tag')} ${verb}`) + `${after}; run \`registry-janitor gc -m\` to reclaim their space`);
   lines.push(...renderWarnings(result.warnings, paint));
   if (result.sweepError)
     lines.push(
@@ -60,6 +60,7 @@ export function renderTagsRmJson(result: TagsRmResult, stamp: RunStamp): string 
       warnings: result.warnings,
       ...(result.planWritten ? { plan: result.planWritten } : {}),
       ...(result.applied ? { apply: result.applied } : {}),
+      ...(result.trash ? { trash: result.trash } : {}),
     }) + '\n'
   );
 }

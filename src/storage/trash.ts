@@ -25,7 +25,7 @@ import { type DeletionTarget, pathSpecOf } from './deletion-target.js';
 import type { FileStats, FileSystem } from './file-system.js';
 import { type PathSpec, renderPath } from './layout.js';
 import type { TargetGuard } from './target-guard.js';
-import { TRASH_MANIFEST, type TrashRecord, headerLine, originOf, parseHeader } from './trash-manifest.js';
+import { TRASH_MANIFEST, type TrashKind, type TrashRecord, headerLine, originOf, parseHeader } from './trash-manifest.js';
 import { describeFileType } from './tree-reader.js';
 import { walkHousekeeping } from './vacuum-housekeeping.js';
 
@@ -112,6 +112,22 @@ export function checkTrashDir(fs: FileSystem, named: string, v2: string, option 
   return { dir, exists: stats !== undefined };
 }
 
+/** What one run moved into the trash (the `trash` field of gc's, prune's, tags rm's and apply's JSON; 0 each in a dry run). */
+export interface TrashReport {
+  /** DIR, canonical. */
+  dir: string;
+  /** items moved in (an emptied repository's directories are recorded and removed, not moved: not counted). */
+  items: number;
+  /** their bytes (a blob's data, an upload's): still on the disk, in DIR. */
+  bytes: number;
+  /** items moved in, by the kind their records give (never `directory`). */
+  byKind: Partial<Record<TrashKind, number>>;
+}
+
+export function emptyTrashReport(dir: string): TrashReport {
+  return { dir, items: 0, bytes: 0, byKind: {} };
+}
+
 /** An open trash: what vacuum.ts moves targets into during one run. */
 export class TrashBin {
   readonly dir: string;
@@ -120,14 +136,14 @@ export class TrashBin {
   private readonly runId: string;
   private readonly now: () => number;
   private seq = 0;
-  /** items moved in this run, and their bytes (a blob's data, an upload's). */
-  moved = 0;
-  movedBytes = 0;
+  /** what this run moved in, counted as it goes (a run stopped part-way reports what it moved). */
+  readonly report: TrashReport;
 
   /** Makes DIR if it is not there, and opens its manifest for appending (the header first, on a new one). */
   constructor(fs: FileSystem, trash: TrashDir, v2: string, now: () => number = Date.now) {
     this.fs = fs;
     this.dir = trash.dir;
+    this.report = emptyTrashReport(trash.dir);
     this.now = now;
     this.runId = `${now().toString(36)}-${process.pid.toString(36)}-${randomBytes(3).toString('hex')}`;
     if (!trash.exists) fs.mkdirSync(trash.dir, { recursive: true });
@@ -158,8 +174,9 @@ export class TrashBin {
       const hint = code === 'EXDEV' ? ' (another filesystem, or a bind mount between them)' : '';
       throw new JanitorError('E_DELETE', `cannot move ${from} into the trash ${this.dir}: ${code ?? String(cause)}${hint}`, { path: from, cause });
     }
-    this.moved++;
-    this.movedBytes += size;
+    this.report.items++;
+    this.report.bytes += size;
+    this.report.byKind[record.kind] = (this.report.byKind[record.kind] ?? 0) + 1;
     return true;
   }
 

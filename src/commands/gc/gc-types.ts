@@ -6,6 +6,7 @@ import type { Digest } from '../../model/digest.js';
 import type { StorageWorkers } from '../../scan/storage-workers.js';
 import type { TagSelector } from '../../select/select-tags.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
+import type { TrashReport } from '../../storage/trash.js';
 import type { PhaseListener } from '../phases.js';
 import type { FreeReport } from './free-target.js';
 import type { RepoOutcome } from './mark-repository.js';
@@ -146,4 +147,6 @@ export interface GcResult {
   planWritten?: PlanWritten | undefined;
   /** apply FILE: what the plan held, what was read again, what was dropped and why. */
   applied?: ApplyReport | undefined;
+  /** --trash DIR: what the run moved into DIR instead of deleting it (nothing of it freed yet). */
+  trash?: TrashReport | undefined;
 }

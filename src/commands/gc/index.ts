@@ -100,7 +100,8 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     options.selector?.assertExplicitFound();
     return result;
   }
-  return runDeleting(fs, reader, options, warn, async ({ vacuum, mountPoints, resumed, complete }) => {
+  return runDeleting(fs, reader, options, warn, async ({ vacuum, mountPoints, resumed, complete, trash }) => {
+    result.trash = trash;
     // 1. inventory
     const skip = options.skipRepository ?? (() => false);
     // Blobs an interrupted sweep moved aside go back before anything is read.

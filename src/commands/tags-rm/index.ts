@@ -23,6 +23,7 @@ import { scanTags } from '../../scan/scan-repository.js';
 import { type TagDecision, type TagSelector, allTagsRemovedWarning, spareFreshTags } from '../../select/select-tags.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import type { DeletionTarget } from '../../storage/vacuum.js';
+import type { TrashReport } from '../../storage/trash.js';
 import { forceJournalDecisions, journalTagsOf, withJournalTags, writeJournal } from '../journal.js';
 import { openTree, runDeleting } from '../skeleton.js';
 import type { PhaseListener } from '../phases.js';
@@ -51,6 +52,8 @@ export interface TagsRmResult {
   planWritten?: PlanWritten | undefined;
   /** apply FILE of a tags rm plan: what it left and why. */
   applied?: TagsApplyReport | undefined;
+  /** --trash DIR: what the run moved into DIR instead of deleting it. */
+  trash?: TrashReport | undefined;
 }
 
 export async function runTagsRm(
@@ -97,7 +100,8 @@ export async function runTagsRm(
     return result;
   }
   const startedMs = Date.now();
-  return runDeleting(fs, reader, options, warn, ({ vacuum, resumed, complete }) => {
+  return runDeleting(fs, reader, options, warn, ({ vacuum, resumed, complete, trash }) => {
+    result.trash = trash;
     // 1. inventory
     const names = timer.run('inventory', () => findRepositories(reader, warn));
 
