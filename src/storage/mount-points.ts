@@ -44,6 +44,27 @@ export function findMountPointsBelow(fs: FileSystem, v2: string, table = MOUNT_T
   return below.sort();
 }
 
+/**
+ * The mount `path` (absolute, canonical; it need not exist) lies on: the
+ * deepest mount point at or above it (of several at one path, the last
+ * listed: the one on top). Undefined where there is no mount table. Two
+ * paths on different mounts of one filesystem (a bind mount) have the same
+ * st_dev, and rename(2) between them still fails with EXDEV.
+ */
+export function findMountOf(fs: FileSystem, path: string, table = MOUNT_TABLE): string | undefined {
+  const text = readWholeFile(fs, table);
+  if (text === undefined) return undefined;
+  let found: string | undefined;
+  for (const line of text.split('\n')) {
+    const field = line.split(' ')[4];
+    if (field === undefined) continue;
+    const mountPoint = decodeOctalEscapes(field);
+    const above = mountPoint === '/' || path === mountPoint || path.startsWith(`${mountPoint}/`);
+    if (above && (found === undefined || mountPoint.length >= found.length)) found = mountPoint;
+  }
+  return found;
+}
+
 /** The kernel escapes space, tab, newline and backslash as \ooo. */
 function decodeOctalEscapes(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));

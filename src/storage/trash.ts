@@ -9,8 +9,10 @@
 // DIR is refused (E_USAGE, one line, nothing deleted) when it is a symbolic
 // link or not a directory, inside v2 (the registry owns that tree) or
 // holding it, on another filesystem than v2 (st_dev: a rename cannot cross
-// filesystems, and copying is what the trash is not for), or neither empty
-// nor the trash of this same tree. Moving in, the record is appended first,
+// filesystems, and copying is what the trash is not for) or on another
+// mount of it (mount-points.ts: a bind mount keeps st_dev, and rename(2)
+// still fails across it with EXDEV), or neither empty nor the trash of
+// this same tree. Moving in, the record is appended first,
 // then the rename: a crash between the two leaves a record naming no item,
 // which restore and empty skip. Putting back, the parents missing in v2 are
 // made (below v2 only, never through a symbolic link) and the item renamed
@@ -27,6 +29,7 @@ import { type PathSpec, renderPath } from './layout.js';
 import type { TargetGuard } from './target-guard.js';
 import { TRASH_MANIFEST, type TrashKind, type TrashRecord, headerLine, originOf, parseHeader } from './trash-manifest.js';
 import { describeFileType } from './tree-reader.js';
+import { findMountOf } from './mount-points.js';
 import { walkHousekeeping } from './vacuum-housekeeping.js';
 
 /** A trash directory that passed the checks: its canonical path, and whether it is there yet. */
@@ -92,6 +95,13 @@ export function checkTrashDir(fs: FileSystem, named: string, v2: string, option 
   if (v2.startsWith(`${dir}/`)) throw refuse(`it holds the registry tree ${v2}`);
   if (dev !== fs.lstatSync(v2).dev) {
     throw refuse(`it is on another filesystem than ${v2}; the trash moves each item with one rename, so it must be on the same filesystem`);
+  }
+  // Same st_dev, yet another mount (a bind mount of the same filesystem): rename(2) fails across mounts with EXDEV.
+  const [dirMount, v2Mount] = [findMountOf(fs, dir), findMountOf(fs, v2)];
+  if (dirMount !== v2Mount) {
+    throw refuse(
+      `it is on the mount ${dirMount ?? '?'}, ${v2} on the mount ${v2Mount ?? '?'} (the same filesystem mounted twice: a bind mount); a rename cannot cross mounts, give a directory on the mount of ${v2}`,
+    );
   }
   const entries = stats === undefined ? [] : fs.readdirSync(dir, { withFileTypes: true });
   if (entries.length > 0) {
