@@ -26,7 +26,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TREE_SHAPES, type TreeShape, generateTree } from './generate-tree.js';
+import { cachedTree } from './bench-tree.js';
+import { TREE_SHAPES, type TreeShape } from './generate-tree.js';
 
 const REGISTRY_BIN = process.env.REGISTRY_BIN ?? '/usr/bin/docker-registry';
 const TIME_BIN = '/usr/bin/time';
@@ -156,31 +157,11 @@ interface Row {
   counts: Counts;
 }
 
-function treeFor(
-  dir: string,
-  shape: TreeShape,
-  blobs: number,
-  seed: number,
-): { root: string; stats: { blobs: number; repositories: number; revisions: number; tags: number } } {
-  // few-large keeps its original directory name, so a cached tree stays valid.
-  const root = path.join(dir, shape === 'few-large' ? `tree-${blobs}-seed${seed}` : `tree-${shape}-${blobs}-seed${seed}`);
-  const marker = path.join(root, '.generated.json');
-  if (!fs.existsSync(marker)) {
-    fs.rmSync(root, { recursive: true, force: true });
-    console.log(`generating ${shape}, ~${blobs} blobs (seed ${seed}) under ${root} ...`);
-    const started = performance.now();
-    const stats = generateTree({ blobs, seed, root, shape });
-    fs.writeFileSync(marker, JSON.stringify(stats));
-    console.log(`generated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  }
-  return { root, stats: JSON.parse(fs.readFileSync(marker, 'utf8')) as { blobs: number; repositories: number; revisions: number; tags: number } };
-}
-
 async function benchShape(
   shape: TreeShape,
   options: { blobs: number; seed: number; dir: string; runs: number; cold: boolean; reference: boolean; baseline: boolean; janitor: string },
 ): Promise<Row[]> {
-  const { root, stats } = treeFor(options.dir, shape, options.blobs, options.seed);
+  const { root, stats } = cachedTree(options.dir, shape, options.blobs, options.seed, { replaceUnfinished: true });
   console.log(`\n== ${shape}: ${stats.blobs} blobs, ${stats.repositories} repositories, ${stats.revisions} revisions, ${stats.tags} tags (${root})`);
   const config = path.join(options.dir, `bench-config-${shape}.yml`);
   fs.writeFileSync(config, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${root}\nhttp:\n  addr: 127.0.0.1:0\n`);

@@ -41,7 +41,7 @@ export interface GeneratedStats {
 }
 
 /** mulberry32: a tiny deterministic PRNG. */
-function makeRandom(seed: number): () => number {
+export function makeRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
