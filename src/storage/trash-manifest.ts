@@ -16,7 +16,8 @@
 import type { Digest } from '../model/digest.js';
 import { JanitorError, errnoCode } from '../errors.js';
 import type { DeletionTarget } from './deletion-target.js';
-import { readTextFileSync, type FileSystem } from './file-system.js';
+import type { FileSystem } from './file-system.js';
+import { LineFileRewrite, forEachLine, forEachLineBackward } from './line-file.js';
 import { type PathSpec, parsePath, renderPath } from './layout.js';
 
 export const TRASH_MANIFEST = 'manifest.jsonl';
@@ -161,50 +162,120 @@ export function headerLine(v2: string, now: number): string {
 }
 
 export interface TrashManifest {
+  /** the manifest's path. */
+  file: string;
   header: TrashHeader;
-  /** valid records, in the order they were written, with the layout kind of their origin. */
-  records: { record: TrashRecord; spec: PathSpec; line: string }[];
+  /** how many lines are valid records (they are read again, one at a time, by forEachTrashRecord: never held all at once). */
+  records: number;
   /** lines that are no valid record: their number (1-based) and text, kept as they are on a rewrite. */
   unreadable: { number: number; line: string }[];
 }
 
-/** Reads DIR's manifest; one clear line (E_USAGE) when DIR is no trash directory. */
-export function readTrashManifest(fs: FileSystem, dir: string): TrashManifest {
-  const file = `${dir}/${TRASH_MANIFEST}`;
-  let text: string;
+/** A valid record, the layout kind of its origin, and its line as written. */
+export interface TrashEntry {
+  record: TrashRecord;
+  spec: PathSpec;
+  line: string;
+}
+
+function checkLine(line: string): TrashEntry | undefined {
   try {
-    text = readTextFileSync(fs, file);
-  } catch (cause) {
-    const why = errnoCode(cause) === 'ENOENT' ? 'it has no manifest.jsonl' : `its manifest cannot be read: ${errnoCode(cause) ?? String(cause)}`;
-    throw new JanitorError('E_USAGE', `${dir} is not a registry-janitor trash directory (${why})`, { path: file, cause });
+    const checked = checkRecord(JSON.parse(line));
+    return checked && { ...checked, line };
+  } catch {
+    return undefined;
   }
-  const lines = text.split('\n');
-  const header = parseHeader(lines[0] ?? '');
-  if (!header)
-    throw new JanitorError('E_USAGE', `${dir} is not a registry-janitor trash directory (the first line of ${file} is not a trash header)`, { path: file });
-  const manifest: TrashManifest = { header, records: [], unreadable: [] };
-  lines.forEach((line, i) => {
-    if (i === 0 || line === '') return;
-    let checked: ReturnType<typeof checkRecord>;
-    try {
-      checked = checkRecord(JSON.parse(line));
-    } catch {
-      checked = undefined;
-    }
-    if (checked) manifest.records.push({ ...checked, line });
-    else manifest.unreadable.push({ number: i + 1, line });
-  });
-  return manifest;
+}
+
+function unreadableError(dir: string, file: string, cause: unknown): JanitorError {
+  return new JanitorError('E_UNREADABLE', `${dir}: its manifest cannot be read: ${errnoCode(cause) ?? String(cause)}`, { path: file, cause });
 }
 
 /**
- * Replaces the manifest with the header, `keep` and the unreadable lines,
- * written aside and renamed over it: an interrupted rewrite leaves the old
- * manifest whole (its records of items gone name nothing).
+ * Reads DIR's manifest once, a chunk at a time: its header, how many
+ * records it holds, the lines that are none. One clear line (E_USAGE) when
+ * DIR is no trash directory.
  */
-export function rewriteTrashManifest(fs: FileSystem, dir: string, manifest: TrashManifest, keep: readonly { line: string }[]): void {
-  const text = [JSON.stringify(manifest.header), ...keep.map((k) => k.line), ...manifest.unreadable.map((u) => u.line)].join('\n') + '\n';
-  const aside = `${dir}/${TRASH_MANIFEST_REWRITE}`;
-  fs.writeFileSync(aside, text);
-  fs.renameSync(aside, `${dir}/${TRASH_MANIFEST}`);
+export function readTrashManifest(fs: FileSystem, dir: string): TrashManifest {
+  const file = `${dir}/${TRASH_MANIFEST}`;
+  const notTrash = (why: string, cause?: unknown): JanitorError =>
+    new JanitorError('E_USAGE', `${dir} is not a registry-janitor trash directory (${why})`, { path: file, cause });
+  let header: TrashHeader | undefined;
+  const manifest = { file, records: 0, unreadable: [] as TrashManifest['unreadable'] };
+  try {
+    forEachLine(fs, file, (line, number) => {
+      if (number === 1) {
+        header = parseHeader(line);
+        return header !== undefined;
+      }
+      if (line === '') return;
+      if (checkLine(line)) manifest.records++;
+      else manifest.unreadable.push({ number, line });
+    });
+  } catch (cause) {
+    throw errnoCode(cause) === 'ENOENT'
+      ? notTrash('it has no manifest.jsonl', cause)
+      : notTrash(`its manifest cannot be read: ${errnoCode(cause) ?? String(cause)}`, cause);
+  }
+  if (!header) throw notTrash(`the first line of ${file} is not a trash header`);
+  return { ...manifest, header };
+}
+
+/**
+ * Visits the valid records, oldest first or newest first, read again a
+ * chunk at a time (the lines that are none are in `manifest.unreadable`).
+ */
+export function forEachTrashRecord(fs: FileSystem, manifest: TrashManifest, order: 'oldest-first' | 'newest-first', visit: (entry: TrashEntry) => void): void {
+  const dir = manifest.file.slice(0, manifest.file.lastIndexOf('/'));
+  const each = (line: string): void => {
+    if (line === '') return;
+    const entry = checkLine(line);
+    if (entry) visit(entry);
+  };
+  try {
+    if (order === 'oldest-first') {
+      forEachLine(fs, manifest.file, (line, number) => {
+        if (number > 1) each(line);
+      });
+    } else {
+      forEachLineBackward(fs, manifest.file, (line, first) => {
+        if (!first) each(line); // the header comes last
+      });
+    }
+  } catch (cause) {
+    if (cause instanceof JanitorError) throw cause;
+    throw unreadableError(dir, manifest.file, cause);
+  }
+}
+
+/**
+ * The rewrite of the manifest (trash restore, trash empty): the header,
+ * the lines `keep` is given, then the unreadable lines, written aside a
+ * chunk at a time and renamed over it by `commit`: an interrupted rewrite
+ * leaves the old manifest whole (its records of items gone name nothing).
+ */
+export class TrashManifestRewrite {
+  private readonly manifest: TrashManifest;
+  private readonly out: LineFileRewrite;
+
+  constructor(fs: FileSystem, manifest: TrashManifest) {
+    this.manifest = manifest;
+    const dir = manifest.file.slice(0, manifest.file.lastIndexOf('/'));
+    this.out = new LineFileRewrite(fs, manifest.file, `${dir}/${TRASH_MANIFEST_REWRITE}`);
+    this.out.write(JSON.stringify(manifest.header));
+  }
+
+  keep(entry: { line: string }): void {
+    this.out.write(entry.line);
+  }
+
+  commit(): void {
+    for (const { line } of this.manifest.unreadable) this.out.write(line);
+    this.out.commit();
+  }
+
+  /** Closes it if `commit` did not: the manifest stays as it was. */
+  close(): void {
+    this.out.close();
+  }
 }

@@ -3,8 +3,11 @@
 // manifest (trash-manifest.ts); every deletion and every rename into the
 // tree goes through the one deleter (storage/vacuum.ts).
 //
-// 1. read     DIR's manifest: the tree it belongs to (its header), the
-//             records, the lines that are none; the items in DIR
+// 1. read     DIR's manifest, a chunk at a time: the tree it belongs to
+//             (its header), how many records, the lines that are none;
+//             the items in DIR. The records are never held all at once
+//             (~200 bytes an item): 3 and 4 read them again one by one
+//             (newest first: from the end of the file)
 // 2. open     restore: that tree, with its run lock (skeleton.ts);
 //             empty: the same when the tree is still there (a trash
 //             outliving its registry is emptied without one)
@@ -16,7 +19,8 @@
 //             it), deleted for good as the shape of its kind (vacuum.ts
 //             removeTrashed: never recursive over unknown content)
 // 4. rewrite  the manifest keeps the records whose item is still in DIR
-//             (and the younger ones' directories), so a rerun after an
+//             (and the younger ones' directories), written aside (empty:
+//             during 3) and renamed over it, so a rerun after an
 //             interruption at any point finishes: a record whose item is
 //             gone names nothing
 //
@@ -33,8 +37,9 @@ import {
   TRASH_MANIFEST,
   TRASH_MANIFEST_REWRITE,
   type TrashManifest,
+  TrashManifestRewrite,
+  forEachTrashRecord,
   readTrashManifest,
-  rewriteTrashManifest,
   targetOfRecord,
 } from '../../storage/trash-manifest.js';
 import { Vacuum } from '../../storage/vacuum.js';
@@ -93,12 +98,6 @@ function newResult(action: TrashResult['action'], dir: string, v2: string, warni
   return { action, dir, v2, done: 0, bytes: 0, absent: 0, kept: 0, refused: [], unnamed: [], warnings, phases };
 }
 
-/** Items no valid record names: reported, left. */
-function reportUnnamed(result: TrashResult, items: Set<string>, manifest: TrashManifest): void {
-  const named = new Set(manifest.records.map((r) => r.record.id));
-  result.unnamed = [...items].filter((name) => !named.has(name)).sort();
-}
-
 export async function runTrashRestore(fs: FileSystem, named: string, options: TrashOptions): Promise<TrashResult> {
   // 1. read
   const { manifest, lineWarnings } = readTrash(fs, named, 'restore');
@@ -110,25 +109,35 @@ export async function runTrashRestore(fs: FileSystem, named: string, options: Tr
   const result = newResult('restore', dir, v2, warnings, timer.phases);
   const deleting = { dryRun: false, command: options.command ?? 'registry-janitor trash restore', waitMs: options.waitMs ?? 0 };
   return runDeleting(fs, reader, deleting, warn, ({ vacuum }) => {
-    const items = listItems(fs, dir);
-    reportUnnamed(result, items, manifest);
+    // What is left of it once every record is read: the items no valid record names.
+    const unnamed = listItems(fs, dir);
     // 3. restore
-    const keep: TrashManifest['records'] = [];
+    const refused = new Set<string>();
     timer.run('restore', () => {
-      timer.progress.total(manifest.records.length);
-      for (const entry of [...manifest.records].reverse()) {
-        const outcome = vacuum.restoreTrashed(dir, entry.record, entry.spec);
+      timer.progress.total(manifest.records);
+      forEachTrashRecord(fs, manifest, 'newest-first', ({ record, spec }) => {
+        unnamed.delete(record.id);
+        const outcome = vacuum.restoreTrashed(dir, record, spec);
         if ('refused' in outcome) {
-          result.refused.push({ path: entry.record.path, reason: outcome.refused });
-          keep.unshift(entry);
+          result.refused.push({ path: record.path, reason: outcome.refused });
+          refused.add(record.id);
         } else if (outcome.done === 'absent') result.absent++;
         else result.done++;
         timer.progress.advance(1);
-      }
+      });
     });
-    // 4. rewrite
+    result.unnamed = [...unnamed].sort();
+    // 4. rewrite: the refused records, in their order
     timer.run('rewrite', () => {
-      rewriteTrashManifest(fs, dir, manifest, keep);
+      const rewrite = new TrashManifestRewrite(fs, manifest);
+      try {
+        forEachTrashRecord(fs, manifest, 'oldest-first', (entry) => {
+          if (refused.has(entry.record.id)) rewrite.keep(entry);
+        });
+        rewrite.commit();
+      } finally {
+        rewrite.close();
+      }
     });
     return result;
   });
@@ -148,45 +157,52 @@ export async function runTrashEmpty(fs: FileSystem, named: string, options: Tras
   }
   const empty = (dir: string, v2: string, timer: PhaseTimer, warnings: Warning[]): TrashResult => {
     const result = newResult('empty', dir, v2, warnings, timer.phases);
+    // Each record takes its item out of this set: what is left, no valid record names.
     const items = listItems(fs, dir);
-    reportUnnamed(result, items, manifest);
     // Rooted at DIR: every item is checked to lie inside it, on DIR's filesystem, not across a mount.
     const vacuum = new Vacuum(fs, dir, findMountPointsBelow(fs, dir));
     const cutoff = options.olderThanMs === undefined ? Number.POSITIVE_INFINITY : now() - options.olderThanMs;
-    const keep: TrashManifest['records'] = [];
-    // 3. empty
-    timer.run('empty', () => {
-      timer.progress.total(manifest.records.length);
-      for (const entry of manifest.records) {
-        timer.progress.advance(1);
-        const { record, spec } = entry;
-        if (Date.parse(record.time) > cutoff) {
-          if (record.kind === 'directory' || items.has(record.id)) {
-            keep.push(entry);
-            if (record.kind !== 'directory') result.kept++;
+    // The records kept are written aside as the pass goes (4 renames it over the manifest).
+    const rewrite = new TrashManifestRewrite(fs, manifest);
+    try {
+      // 3. empty
+      timer.run('empty', () => {
+        timer.progress.total(manifest.records);
+        forEachTrashRecord(fs, manifest, 'oldest-first', (entry) => {
+          timer.progress.advance(1);
+          const { record, spec } = entry;
+          const inTrash = items.delete(record.id);
+          if (Date.parse(record.time) > cutoff) {
+            if (record.kind === 'directory' || inTrash) {
+              rewrite.keep(entry);
+              if (record.kind !== 'directory') result.kept++;
+            }
+            return;
           }
-          continue;
-        }
-        const target = targetOfRecord(spec);
-        if (!target) continue; // a directory record: nothing in DIR
-        if (!items.has(record.id)) {
-          result.absent++;
-          continue;
-        }
-        try {
-          result.bytes += vacuum.removeTrashed(`${dir}/${record.id}`, target);
-          result.done++;
-        } catch (error) {
-          if (!(error instanceof JanitorError)) throw error;
-          result.refused.push({ path: record.path, reason: error.message });
-          keep.push(entry);
-        }
-      }
-    });
-    // 4. rewrite
-    timer.run('rewrite', () => {
-      rewriteTrashManifest(fs, dir, manifest, keep);
-    });
+          const target = targetOfRecord(spec);
+          if (!target) return; // a directory record: nothing in DIR
+          if (!inTrash) {
+            result.absent++;
+            return;
+          }
+          try {
+            result.bytes += vacuum.removeTrashed(`${dir}/${record.id}`, target);
+            result.done++;
+          } catch (error) {
+            if (!(error instanceof JanitorError)) throw error;
+            result.refused.push({ path: record.path, reason: error.message });
+            rewrite.keep(entry);
+          }
+        });
+      });
+      result.unnamed = [...items].sort();
+      // 4. rewrite
+      timer.run('rewrite', () => {
+        rewrite.commit();
+      });
+    } finally {
+      rewrite.close();
+    }
     return result;
   };
   if (!treeThere) {
