@@ -128,4 +128,20 @@ describe('the reports of a --trash run', () => {
     expect(json.json.trash).toEqual({ dir: TRASH, ...inTrash(fresh) });
     expect(json.json.trash.items).toBeGreaterThan(5);
   });
+
+  it('--free with --trash is refused in one line, exit 2, nothing moved or deleted (the trash frees nothing)', async () => {
+    for (const args of [
+      ['gc', '-m', '--free', '1K'],
+      ['prune', '--tag', 'old', '--free', '1K'],
+      ['gc', '-m', '-d', '--free', '1K'],
+    ]) {
+      const fs = build();
+      fs.mkdirSync(TRASH);
+      const before = JSON.stringify(fs.toJSON());
+      const run = await runCliOn(fs, [...args, '--root', ROOT, '--trash', TRASH]);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/--free and --trash: the trash frees no space until `trash empty`/)]);
+      expect(JSON.stringify(fs.toJSON())).toBe(before);
+    }
+  });
 });
