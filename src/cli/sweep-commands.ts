@@ -61,7 +61,10 @@ export async function sweep(
   const free = flags.free === undefined ? undefined : parseSize(flags.free, '--free');
   // --free is for a full volume; the trash frees nothing until emptied.
   if (free !== undefined && flags.trash !== undefined)
-    throw new JanitorError('E_USAGE', '--free and --trash: the trash frees no space until `trash empty`, so it cannot reach a --free target; use one or the other');
+    throw new JanitorError(
+      'E_USAGE',
+      '--free and --trash: the trash frees no space until `trash empty`, so it cannot reach a --free target; use one or the other',
+    );
   const list = parseList(flags.list);
   const purgeUploadsMs = parsePurgeUploads(flags.purgeUploads);
   if (flags.dryRun !== true) io.holdSignals?.();
