@@ -1,5 +1,5 @@
 // npm run bench:plan -- [--blobs N] [--shape many-small|few-large] [--changed PERCENT] [--seed S]
-//                       [--dir DIR] [--scratch DIR] [--janitor PATH] [--keep]
+//                       [--dir DIR] [--scratch DIR] [--janitor PATH] [--keep] [--trash]
 //
 // Issue 13's measurement: how much of the maintenance window a plan saves.
 // On the cached generated tree (bench-tree.ts: the same directory as `npm
@@ -40,7 +40,7 @@ const DELETION_PHASES = ['sweep', 'recheck', 'sweep-blobs'];
 // The width of the tables' first column.
 const LABEL = 44;
 const USAGE =
-  'usage: npm run bench:plan -- [--blobs N] [--shape many-small|few-large] [--changed PERCENT] [--seed S] [--dir DIR] [--scratch DIR] [--janitor PATH] [--keep]';
+  'usage: npm run bench:plan -- [--blobs N] [--shape many-small|few-large] [--changed PERCENT] [--seed S] [--dir DIR] [--scratch DIR] [--janitor PATH] [--keep] [--trash]';
 
 class UsageError extends Error {}
 
@@ -53,6 +53,8 @@ interface Options {
   scratch: string;
   janitor: string;
   keep: boolean;
+  /** a third copy: the window with `apply P --trash T` (renames only), then `trash empty T` after it. */
+  trash: boolean;
 }
 
 function parseOptions(): Options {
@@ -68,6 +70,7 @@ function parseOptions(): Options {
         scratch: { type: 'string', default: os.tmpdir() },
         janitor: { type: 'string', default: path.resolve(here, '../../bin/registry-janitor.js') },
         keep: { type: 'boolean', default: false },
+        trash: { type: 'boolean', default: false },
       },
       strict: true,
       allowPositionals: false,
@@ -96,6 +99,7 @@ function parseOptions(): Options {
     scratch: path.resolve(values.scratch),
     janitor,
     keep: values.keep,
+    trash: values.trash,
   };
 }
 
@@ -254,6 +258,8 @@ async function main(): Promise<void> {
     const plan = path.join(scratch, 'gc.plan');
     const copy = await runStep('cp -a (copy A)', ['cp', '-a', root, a]);
     const copyB = await runStep('cp -a (copy B)', ['cp', '-a', root, b]);
+    const c = path.join(scratch, 'c');
+    if (options.trash) await runStep('cp -a (copy C)', ['cp', '-a', root, c]);
     console.log(`copies: ${a}, ${b} (cp -a: ${copy.seconds.toFixed(1)} s, ${copyB.seconds.toFixed(1)} s)`);
 
     const planned = await runJanitor('plan', options.janitor, ['gc', '-m', '--plan', plan, '--grace', '0s', '--root', a]);
@@ -262,6 +268,14 @@ async function main(): Promise<void> {
     const nowMs = Date.now();
     writeChanges(a, changes, nowMs);
     writeChanges(b, changes, nowMs);
+    // --trash: copy C gets its own plan (a plan names its root), the same changes, then apply --trash.
+    const cPlan = path.join(scratch, 'c.plan');
+    const trash = path.join(scratch, 'trash');
+    if (options.trash) {
+      await runJanitor('plan C', options.janitor, ['gc', '-m', '--plan', cPlan, '--grace', '0s', '--root', c]);
+      writeChanges(c, changes, nowMs);
+      fs.mkdirSync(trash);
+    }
     const manifests = changes.filter((c) => c.manifest).length;
     console.log(
       `changed ${changes.length} of ${repositories} repositories (${options.changed}%) on both copies: in each a new tag on a revision the plan deletes, in ${manifests} also a new tagged manifest on a blob it deletes`,
@@ -269,8 +283,18 @@ async function main(): Promise<void> {
 
     const applied = await runJanitor('apply', options.janitor, ['apply', plan]);
     const direct = await runJanitor('direct', options.janitor, ['gc', '-m', '--grace', '0s', '--root', b]);
+    const trashed = options.trash ? await runJanitor('apply --trash', options.janitor, ['apply', cPlan, '--trash', trash]) : undefined;
+    const emptied = options.trash ? await runStep('trash empty', [process.execPath, options.janitor, 'trash', 'empty', trash]) : undefined;
 
-    printPhases([planned, applied, direct]);
+    printPhases(trashed ? [planned, applied, direct, trashed] : [planned, applied, direct]);
+    if (trashed && emptied) {
+      console.log(
+        `
+the window with --trash: apply --trash ${trashed.seconds.toFixed(2)} s (${(trashed.seconds / direct.seconds).toFixed(3)} of the direct gc -m); then, the registry serving again, trash empty ${emptied.seconds.toFixed(2)} s`,
+      );
+      if (trashed.json.blobsDeleted.length !== direct.json.blobsDeleted.length)
+        console.error(`MISMATCH: apply --trash moved ${trashed.json.blobsDeleted.length} blobs, direct deleted ${direct.json.blobsDeleted.length}`);
+    }
     console.log(
       `\nplan ${planned.seconds.toFixed(2)} s, apply ${applied.seconds.toFixed(2)} s, direct gc -m ${direct.seconds.toFixed(2)} s: apply / direct = ${(applied.seconds / direct.seconds).toFixed(3)} (issue 13's goal: at most 0.15)`,
     );
