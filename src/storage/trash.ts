@@ -24,7 +24,7 @@ import { constants } from 'node:fs';
 import path from 'node:path';
 import { JanitorError, errnoCode } from '../errors.js';
 import { type DeletionTarget, pathSpecOf } from './deletion-target.js';
-import type { FileStats, FileSystem } from './file-system.js';
+import type { AsyncDeletes, FileStats, FileSystem } from './file-system.js';
 import { type PathSpec, renderPath } from './layout.js';
 import type { TargetGuard } from './target-guard.js';
 import { TRASH_MANIFEST, type TrashKind, type TrashRecord, headerLine, originOf, parseHeader } from './trash-manifest.js';
@@ -173,21 +173,46 @@ export class TrashBin {
    * first, then one rename. False when it was gone already.
    */
   private moveIn(from: string, target: DeletionTarget, size: number): boolean {
-    const { spec, ...origin } = originOf(target);
-    const record = this.append({ ...origin, path: renderPath(spec), size });
+    const record = this.recordOf(target, size);
     try {
       this.fs.renameSync(from, `${this.dir}/${record.id}`);
     } catch (cause) {
-      const code = errnoCode(cause);
-      // Gone meanwhile (a rerun, another deleter): its record names nothing. Unless DIR is what went.
-      if (code === 'ENOENT' && lstatOrUndefined(this.fs, from) === undefined) return false;
-      const hint = code === 'EXDEV' ? ' (another filesystem, or a bind mount between them)' : '';
-      throw new JanitorError('E_DELETE', `cannot move ${from} into the trash ${this.dir}: ${code ?? String(cause)}${hint}`, { path: from, cause });
+      return this.movedOr(cause, from);
     }
+    this.count(record, size);
+    return true;
+  }
+
+  /** `moveIn` with the rename asynchronous (the concurrent sweep): the record is appended, synchronously, before the rename starts. */
+  private async moveInAsync(from: string, target: DeletionTarget, size: number, ops: AsyncDeletes): Promise<boolean> {
+    const record = this.recordOf(target, size);
+    try {
+      await ops.rename(from, `${this.dir}/${record.id}`);
+    } catch (cause) {
+      return this.movedOr(cause, from);
+    }
+    this.count(record, size);
+    return true;
+  }
+
+  private recordOf(target: DeletionTarget, size: number): TrashRecord {
+    const { spec, ...origin } = originOf(target);
+    return this.append({ ...origin, path: renderPath(spec), size });
+  }
+
+  /** A failed move in: false when the target was gone meanwhile, else the error. */
+  private movedOr(cause: unknown, from: string): false {
+    const code = errnoCode(cause);
+    // Gone meanwhile (a rerun, another deleter): its record names nothing. Unless DIR is what went.
+    if (code === 'ENOENT' && lstatOrUndefined(this.fs, from) === undefined) return false;
+    const hint = code === 'EXDEV' ? ' (another filesystem, or a bind mount between them)' : '';
+    throw new JanitorError('E_DELETE', `cannot move ${from} into the trash ${this.dir}: ${code ?? String(cause)}${hint}`, { path: from, cause });
+  }
+
+  private count(record: TrashRecord, size: number): void {
     this.report.items++;
     this.report.bytes += size;
     this.report.byKind[record.kind] = (this.report.byKind[record.kind] ?? 0) + 1;
-    return true;
   }
 
   /**
@@ -205,6 +230,19 @@ export class TrashBin {
     }
     const { size } = vet();
     return this.moveIn(guard.pathOf(pathSpecOf(target)), target, size) ? size : undefined;
+  }
+
+  /**
+   * `take` for the concurrent sweep, a leaf target (a link directory, a
+   * blob, their quarantined forms): the same checks, synchronously, then
+   * the rename as an asynchronous call, several under way at once as
+   * vacuum.ts removeAsync deletes. A rename costs ~37 µs where an unlink
+   * and an rmdir cost ~400 µs (the many-small 100k tree: 64k moves aside
+   * in 2.4 s, 96k deletions in 38 s), so a window that only moves is short.
+   */
+  async takeAsync(guard: TargetGuard, target: DeletionTarget, vet: () => { size: number }, ops: AsyncDeletes): Promise<number | undefined> {
+    const { size } = vet();
+    return (await this.moveInAsync(guard.pathOf(pathSpecOf(target)), target, size, ops)) ? size : undefined;
   }
 
   close(): void {

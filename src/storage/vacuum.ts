@@ -151,8 +151,12 @@ export class Vacuum {
    */
   async removeAsync(target: DeletionTarget): Promise<number> {
     const ops = this.async;
-    if (!ops || this.trash || target.kind === 'tag' || target.kind === 'journal' || target.kind === 'lock' || isHousekeeping(target))
-      return this.remove(target);
+    if (!ops || target.kind === 'tag' || target.kind === 'journal' || target.kind === 'lock' || isHousekeeping(target)) return this.remove(target);
+    if (this.trash) {
+      const size = await this.trash.takeAsync(this.guard, target, () => this.vet(target), ops);
+      if (size !== undefined) this.removed++;
+      return size ?? 0;
+    }
     const where = this.guard.pathOf(pathSpecOf(target));
     this.guard.assertNoMountAt(where);
     const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
