@@ -1,8 +1,9 @@
 // The plan file: what `gc --plan FILE`, `prune --plan FILE` and `tags rm
 // --plan FILE` write instead of deleting, and what `plan show` and `apply`
-// read. This module owns the format in both directions (the commands share
-// it, as they share journal.ts). JSON Lines, one record a line, written as
-// it goes (a 20M-blob plan is never one string in memory):
+// read. This module owns the format and reads it; plan-writer.ts writes it
+// (the commands share both, as they share journal.ts). JSON Lines, one
+// record a line, written as it goes (a 20M-blob plan is never one string in
+// memory):
 //
 //   {"type":"header","format":"registry-janitor-plan","formatVersion":1,...}
 //                     tool version, root and v2, command and its command
@@ -22,7 +23,7 @@
 // or anything after the end is refused (E_BAD_PLAN) in one line, as is a
 // format version this tool does not read (E_PLAN_VERSION).
 
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import * as v from 'valibot';
 import { JanitorError, errnoCode } from '../errors.js';
@@ -155,96 +156,30 @@ export function targetPath(target: Pick<PlanTarget, 'kind' | 'repository' | 'dig
   }
 }
 
-// Lines are gathered into writes of about this many characters.
-const WRITE_CHUNK = 1 << 20;
+/** What every `apply` reports beside the run's result (gc and prune: gc/apply-plan.ts; tags rm: tags-rm/tags-plan.ts). */
+export interface ApplyReportBase {
+  file: string;
+  command: PlanHeader['command'];
+  planCreatedAt: string;
+  /** the plan's own totals. */
+  planned: PlanTotals;
+  /** repositories read again: changed since the plan (each command says how it tells), or new since. */
+  repositoriesReread: number;
+  reread: string[];
+}
 
-/** Writes a plan: FILE.tmp line by line, then the end record and the rename. */
-export class PlanWriter {
-  private readonly fs: FileSystem;
-  private readonly file: string;
-  private readonly temporary: string;
-  private readonly fd: number;
-  private readonly hash: Hash = createHash('sha256');
-  private buffer = '';
-  private records = 0;
-
-  constructor(fs: FileSystem, file: string) {
-    this.fs = fs;
-    this.file = file;
-    this.temporary = `${file}.tmp`;
-    try {
-      this.fd = fs.openSync(this.temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC);
-    } catch (cause) {
-      throw this.failure(cause);
-    }
-  }
-
-  header(header: PlanHeader): void {
-    this.put(header);
-  }
-
-  target(target: Omit<PlanTarget, 'type' | 'path'>): void {
-    this.put({ type: 'target', ...target, path: targetPath(target) });
-  }
-
-  repository(repository: Omit<PlanRepository, 'type'>): void {
-    this.put({ type: 'repository', ...repository });
-  }
-
-  /** The end record, then the rename; returns the records written (the end record included). */
-  finish(): number {
-    try {
-      const end = `${JSON.stringify({ type: 'end', records: this.records, sha256: this.hash.digest('hex') })}\n`;
-      this.write(end, true);
-      this.fs.closeSync(this.fd);
-      this.fs.renameSync(this.temporary, this.file);
-    } catch (cause) {
-      this.abort();
-      throw this.failure(cause);
-    }
-    return this.records + 1;
-  }
-
-  /** Leaves no half plan behind (the temporary file goes). */
-  abort(): void {
-    try {
-      this.fs.closeSync(this.fd);
-    } catch {
-      // closed already by finish
-    }
-    try {
-      this.fs.unlinkSync(this.temporary);
-    } catch {
-      // never created, or renamed already
-    }
-  }
-
-  private put(record: object): void {
-    const line = `${JSON.stringify(record)}\n`;
-    this.hash.update(line);
-    this.records++;
-    try {
-      this.write(line, false);
-    } catch (cause) {
-      this.abort();
-      throw this.failure(cause);
-    }
-  }
-
-  private write(text: string, flush: boolean): void {
-    this.buffer += text;
-    if (!flush && this.buffer.length < WRITE_CHUNK) return;
-    const chunk = this.buffer;
-    this.buffer = '';
-    // A regular file takes the whole write or fails (ENOSPC); a short one is refused all the same.
-    const written = this.fs.writeSync(this.fd, chunk);
-    if (written !== Buffer.byteLength(chunk)) throw new Error(`short write (${written} of ${Buffer.byteLength(chunk)} bytes)`);
-  }
-
-  private failure(cause: unknown): JanitorError {
-    const code = errnoCode(cause);
-    return new JanitorError('E_PLAN_WRITE', `cannot write the plan ${this.file}: ${code ?? String(cause)}`, { path: this.file, cause });
-  }
+/** An apply's report before anything is decided: nothing read again, nothing dropped. */
+export function startApplyReport(file: string, header: PlanHeader): ApplyReportBase & { dropped: never[]; droppedCounts: never[] } {
+  return {
+    file,
+    command: header.command,
+    planCreatedAt: header.createdAt,
+    planned: header.totals,
+    repositoriesReread: 0,
+    reread: [],
+    dropped: [],
+    droppedCounts: [],
+  };
 }
 
 export interface PlanVisitor {
@@ -261,15 +196,8 @@ const READ_CHUNK = 1 << 20;
  * checksum. A caller acts on what it gathered only once this returns.
  */
 export function readPlan(fs: FileSystem, file: string, visit: PlanVisitor = {}): PlanHeader {
-  const bad = (why: string): never => {
-    throw new JanitorError('E_BAD_PLAN', `${file}: ${why}; nothing was deleted (make the plan again)`, { path: file });
-  };
-  let fd: number;
-  try {
-    fd = fs.openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (cause) {
-    throw new JanitorError('E_BAD_PLAN', `cannot read the plan ${file}: ${errnoCode(cause) ?? String(cause)}`, { path: file, cause });
-  }
+  const bad = refuseAs(file);
+  const fd = openPlan(fs, file);
   const hash = createHash('sha256');
   let header: PlanHeader | undefined;
   let records = 0;
@@ -318,7 +246,7 @@ export function readPlan(fs: FileSystem, file: string, visit: PlanVisitor = {}):
     if (rest.length > 0) bad('its last line is cut short (truncated?)');
   } catch (cause) {
     if (cause instanceof JanitorError) throw cause;
-    throw new JanitorError('E_BAD_PLAN', `cannot read the plan ${file}: ${errnoCode(cause) ?? String(cause)}`, { path: file, cause });
+    throw toReadError(file, cause);
   } finally {
     fs.closeSync(fd);
   }
@@ -329,15 +257,8 @@ export function readPlan(fs: FileSystem, file: string, visit: PlanVisitor = {}):
 
 /** The header alone (the first line), checked: what the CLI reads to pick the command. The rest is checked by readPlan. */
 export function readPlanHeader(fs: FileSystem, file: string): PlanHeader {
-  const bad = (why: string): never => {
-    throw new JanitorError('E_BAD_PLAN', `${file}: ${why}; nothing was deleted (make the plan again)`, { path: file });
-  };
-  let fd: number;
-  try {
-    fd = fs.openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (cause) {
-    throw new JanitorError('E_BAD_PLAN', `cannot read the plan ${file}: ${errnoCode(cause) ?? String(cause)}`, { path: file, cause });
-  }
+  const bad = refuseAs(file);
+  const fd = openPlan(fs, file);
   let text = '';
   try {
     const buffer = Buffer.alloc(64 * 1024);
@@ -359,6 +280,25 @@ export function readPlanHeader(fs: FileSystem, file: string): PlanHeader {
     return bad('its first line is not JSON (not a plan file?)');
   }
   return checkHeader(doc, bad);
+}
+
+/** The one-line refusal of a damaged plan. */
+function refuseAs(file: string): (why: string) => never {
+  return (why) => {
+    throw new JanitorError('E_BAD_PLAN', `${file}: ${why}; nothing was deleted (make the plan again)`, { path: file });
+  };
+}
+
+function openPlan(fs: FileSystem, file: string): number {
+  try {
+    return fs.openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (cause) {
+    throw toReadError(file, cause);
+  }
+}
+
+function toReadError(file: string, cause: unknown): JanitorError {
+  return new JanitorError('E_BAD_PLAN', `cannot read the plan ${file}: ${errnoCode(cause) ?? String(cause)}`, { path: file, cause });
 }
 
 function checkHeader(doc: unknown, bad: (why: string) => never): PlanHeader {

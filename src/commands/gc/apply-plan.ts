@@ -31,7 +31,7 @@ import type { TagDecision } from '../../select/select-tags.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
 import type { JournalTag } from '../journal.js';
-import { type PlanHeader, type PlanRepository, type PlanTargetKind, type PlanTotals, readPlan } from '../plan-file.js';
+import { type ApplyReportBase, type PlanHeader, type PlanRepository, type PlanTargetKind, readPlan, startApplyReport } from '../plan-file.js';
 import type { RepoOutcome } from './mark-repository.js';
 
 /** Why a target of the plan is not deleted. */
@@ -45,16 +45,8 @@ export interface DroppedTarget {
   reason: DropReason;
 }
 
-/** What `apply` reports beside gc's result. */
-export interface ApplyReport {
-  file: string;
-  command: PlanHeader['command'];
-  planCreatedAt: string;
-  /** the plan's own totals. */
-  planned: PlanTotals;
-  /** repositories read again: their fingerprint changed, or they are new since the plan. */
-  repositoriesReread: number;
-  reread: string[];
+/** What `apply` reports beside gc's result. Its repositories read again: their fingerprint changed, or they are new since the plan. */
+export interface ApplyReport extends ApplyReportBase {
   /** targets of the plan not deleted, but those already gone (counted in droppedCounts). */
   dropped: DroppedTarget[];
   droppedCounts: { kind: PlanTargetKind; reason: DropReason; count: number }[];
@@ -124,16 +116,7 @@ export class PlanApplication {
         repoOf(r.name).record = r;
       },
     });
-    this.report = {
-      file,
-      command: this.header.command,
-      planCreatedAt: this.header.createdAt,
-      planned: this.header.totals,
-      repositoriesReread: 0,
-      reread: [],
-      dropped: [],
-      droppedCounts: [],
-    };
+    this.report = startApplyReport(file, this.header);
   }
 
   /** The plan's blobs, every one unmarked: the only blobs the run can delete. */

@@ -1,5 +1,5 @@
 // gc --plan and prune --plan: the dry run's outcome written as a plan file
-// (commands/plan-file.ts) for `apply`. Each repository read gets its
+// (commands/plan-file.ts, written by commands/plan-writer.ts) for `apply`. Each repository read gets its
 // fingerprint; one written to after the scan read it (its watch now is not
 // the scan's) is recorded with the scan's watch, so apply reads it again.
 
@@ -7,8 +7,8 @@ import type { BlobIndex } from '../../model/blob-index.js';
 import type { Digest } from '../../model/digest.js';
 import { fingerprintRepository, watchOfFingerprint } from '../../scan/fingerprint-repository.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
-import { packageVersion } from '../../version.js';
-import { type PlanRequest, type PlanTotals, type PlanWritten, PlanWriter } from '../plan-file.js';
+import type { PlanRequest, PlanTotals, PlanWritten } from '../plan-file.js';
+import { writePlan } from '../plan-writer.js';
 import type { RepoOutcome } from './mark-repository.js';
 
 export function writeGcPlan(
@@ -30,22 +30,7 @@ export function writeGcPlan(
     blobs: index.unmarkedCount,
     bytes,
   };
-  const writer = new PlanWriter(reader.fs, request.file);
-  try {
-    writer.header({
-      type: 'header',
-      format: 'registry-janitor-plan',
-      formatVersion: 1,
-      toolVersion: packageVersion(),
-      command: request.command,
-      commandLine: request.commandLine,
-      root: located.root,
-      v2: located.v2,
-      createdAt: new Date(located.startedMs).toISOString(),
-      createdMs: located.startedMs,
-      options: request.options,
-      totals,
-    });
+  return writePlan(reader.fs, request, located, totals, (writer) => {
     const none = { repository: null, digest: null, tag: null, pushedMs: null, size: 0 };
     for (const o of outcomes) {
       const repository = o.name;
@@ -87,9 +72,5 @@ export function writeGcPlan(
         keptTags: o.keptTags.map((t) => [t.tag, t.digest]),
       });
     }
-    return { file: request.file, records: writer.finish(), totals };
-  } catch (error) {
-    writer.abort();
-    throw error;
-  }
+  });
 }

@@ -1,5 +1,5 @@
 // tags rm --plan FILE and `apply FILE` of such a plan (the format:
-// commands/plan-file.ts, shared with gc and prune).
+// commands/plan-file.ts and plan-writer.ts, shared with gc and prune).
 //
 // A tags rm plan lists its tags, each with the digest its current link
 // named and that link's mtime (its last push): that pair is the tag's
@@ -14,21 +14,26 @@ import { JanitorError } from '../../errors.js';
 import type { TagEntry } from '../../model/repository.js';
 import type { TagDecision } from '../../select/select-tags.js';
 import type { FileSystem } from '../../storage/file-system.js';
-import { packageVersion } from '../../version.js';
-import { type PlanHeader, type PlanRequest, type PlanTarget, type PlanTotals, type PlanWritten, PlanWriter, readPlan } from '../plan-file.js';
+import {
+  type ApplyReportBase,
+  type PlanHeader,
+  type PlanRequest,
+  type PlanTarget,
+  type PlanTotals,
+  type PlanWritten,
+  readPlan,
+  startApplyReport,
+} from '../plan-file.js';
+import { writePlan } from '../plan-writer.js';
 
 /** Why a planned tag is not removed. */
 type TagDropReason = 'gone' | 'repushed';
 
-/** What `apply` of a tags rm plan reports beside the run's result (the shape gc's apply reports: render-plan.ts). */
-export interface TagsApplyReport {
-  file: string;
-  command: PlanHeader['command'];
-  planCreatedAt: string;
-  planned: PlanTotals;
-  /** repositories where a planned tag was moved or removed since the plan. */
-  repositoriesReread: number;
-  reread: string[];
+/**
+ * What `apply` of a tags rm plan reports beside the run's result (the shape gc's apply reports: render-plan.ts).
+ * Its repositories read again: those where a planned tag was moved or removed since the plan.
+ */
+export interface TagsApplyReport extends ApplyReportBase {
   /** planned tags left alone, but those already gone (counted in droppedCounts). */
   dropped: { kind: 'tag'; repository: string; digest: string | null; tag: string; reason: TagDropReason }[];
   droppedCounts: { kind: 'tag'; reason: TagDropReason; count: number }[];
@@ -47,30 +52,11 @@ export function writeTagsRmPlan(
     repositories: repos.filter((r) => r.tagsRemoved.length > 0).length,
     tags: repos.reduce((n, r) => n + r.tagsRemoved.length, 0),
   };
-  const writer = new PlanWriter(fs, request.file);
-  try {
-    writer.header({
-      type: 'header',
-      format: 'registry-janitor-plan',
-      formatVersion: 1,
-      toolVersion: packageVersion(),
-      command: request.command,
-      commandLine: request.commandLine,
-      root: located.root,
-      v2: located.v2,
-      createdAt: new Date(located.startedMs).toISOString(),
-      createdMs: located.startedMs,
-      options: request.options,
-      totals,
-    });
+  return writePlan(fs, request, located, totals, (writer) => {
     for (const repo of repos)
       for (const d of repo.tagsRemoved)
         writer.target({ kind: 'tag', repository: repo.name, tag: d.tag, digest: d.digest ?? null, pushedMs: d.pushedMs, size: 0, reason: d.reason });
-    return { file: request.file, records: writer.finish(), totals };
-  } catch (error) {
-    writer.abort();
-    throw error;
-  }
+  });
 }
 
 export class TagsRmApplication {
@@ -90,16 +76,7 @@ export class TagsRmApplication {
     });
     if (this.header.command !== 'tags rm')
       throw new JanitorError('E_USAGE', `${file} is a ${this.header.command} plan, not a tags rm plan; nothing was deleted`, { path: file });
-    this.report = {
-      file,
-      command: this.header.command,
-      planCreatedAt: this.header.createdAt,
-      planned: this.header.totals,
-      repositoriesReread: 0,
-      reread: [],
-      dropped: [],
-      droppedCounts: [],
-    };
+    this.report = startApplyReport(file, this.header);
   }
 
   /** The decisions for a repository's tags now: each planned tag whose current link is as the plan recorded it goes. */
