@@ -14,7 +14,6 @@
 //   tree left equals a direct run of the same command on the copy (every
 //   file, size and sha256); restarted, every tag that existed at apply time
 //   pulls whole (manifest, children, config, layers, digests checked)
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -22,30 +21,8 @@ import { afterAll, expect, it } from 'vitest';
 import { type History, pushHistory, runJanitorAsync } from '../support/live-trial.js';
 import { type RunningRegistry, makeTempDir, manifestStatus, pullFully, pushBlob, pushManifest, startRegistry } from '../support/registry.js';
 import { M, type Pushed, pushScenario } from '../support/scenario.js';
-import { BIN, ageTree, copyTree, runJanitor, v2Of } from '../support/tree-files.js';
+import { BIN, ageTree, copyTree, listContents, runJanitor } from '../support/tree-files.js';
 import { describeWithRegistry } from '../support/with-registry.js';
-
-/** Every directory, and every file with its size and sha256, under v2 (this tool's own _janitor/ aside). */
-function listing(root: string): string[] {
-  const v2 = v2Of(root);
-  const out: string[] = [];
-  const walk = (at: string): void => {
-    for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
-      const full = path.join(at, entry.name);
-      const rel = path.relative(v2, full);
-      if (rel === '_janitor') continue;
-      if (entry.isDirectory()) {
-        out.push(`d ${rel}`);
-        walk(full);
-      } else {
-        const bytes = fs.readFileSync(full);
-        out.push(`${entry.isFile() ? 'f' : '?'} ${rel} ${bytes.length} ${createHash('sha256').update(bytes).digest('hex')}`);
-      }
-    }
-  };
-  walk(v2);
-  return out.sort();
-}
 
 const layer = (label: string): Buffer => gzipSync(Buffer.from(`layer ${label}\n`.repeat(16)));
 
@@ -213,7 +190,7 @@ describeWithRegistry('plan while serving, apply in the window, against the real 
     // The rest of the plan went, and the tree is the one a direct run leaves.
     expect(applied.json.blobsDeleted.length).toBeGreaterThan(0);
     expect(applied.json.manifestsDeleted.length).toBeGreaterThan(0);
-    expect(listing(root)).toEqual(listing(direct));
+    expect(listContents(root)).toEqual(listContents(direct));
 
     // Restarted: every tag that existed at apply time pulls whole; the plan's removed tags do not.
     const removed = new Set(targets.filter((t) => t.kind === 'tag').map((t) => `${t.repository ?? ''}:${t.tag ?? ''}`));

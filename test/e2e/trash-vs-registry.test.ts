@@ -9,36 +9,13 @@
 //   blob pushed again into an origin before restore (refused, the rest
 //   restored, exit 1); manifest lines edited to point outside the root or
 //   cut short (their items stay in DIR, nothing written outside the root)
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { manifestStatus, pullFully, pushBlob, pushPristineTree, startRegistry } from '../support/registry.js';
 import { type Pushed, pushScenario } from '../support/scenario.js';
-import { copyTree, runJanitor, snapshot, v2Of } from '../support/tree-files.js';
+import { copyTree, listContents, runJanitor, snapshot, v2Of } from '../support/tree-files.js';
 import { describeWithRegistry } from '../support/with-registry.js';
-
-/** find(1)-style: every directory, and every file with its size and sha256, under v2 (this tool's own _janitor/ aside). */
-function listing(root: string): string[] {
-  const v2 = v2Of(root);
-  const out: string[] = [];
-  const walk = (at: string): void => {
-    for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
-      const full = path.join(at, entry.name);
-      const rel = path.relative(v2, full);
-      if (rel === '_janitor') continue;
-      if (entry.isDirectory()) {
-        out.push(`d ${rel}`);
-        walk(full);
-      } else {
-        const bytes = fs.readFileSync(full);
-        out.push(`${entry.isFile() ? 'f' : '?'} ${rel} ${bytes.length} ${createHash('sha256').update(bytes).digest('hex')}`);
-      }
-    }
-  };
-  walk(v2);
-  return out.sort();
-}
 
 /** Every tag and every manifest pushed by digest pulls in full (each blob checked against its digest). */
 async function assertAllPull(root: string, pushed: Pushed, untagged = true): Promise<void> {
@@ -83,20 +60,20 @@ describeWithRegistry('--trash against the real registry', () => {
   it('gc -m --trash, then trash restore: the tree is identical, and every tag and untagged manifest pulls again', async () => {
     const root = copyTree(pristine, path.join(work, 'gc'));
     const trash = path.join(work, 'gc-trash');
-    const before = listing(root);
+    const before = listContents(root);
     const run = runJanitor(['gc', '-m', '--root', root, '--trash', trash]);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stderr).toContain('no space is freed until');
     const { records: moved } = records(trash);
     expect(new Set(moved.map((r) => r.kind))).toEqual(new Set(['blob', 'revision', 'layerLink', 'tagIndexEntry']));
-    const after = listing(root);
+    const after = listContents(root);
     expect(after.length).toBeLessThan(before.length);
     for (const r of moved) expect(fs.existsSync(path.join(v2Of(root), r.path)), r.path).toBe(false);
 
     const restored = runJanitor(['trash', 'restore', trash, '--json']);
     expect(restored.status, restored.stdout + restored.stderr).toBe(0);
     expect(restored.json).toMatchObject({ ok: true, restored: moved.length, refused: [], unnamed: [] });
-    expect(listing(root)).toEqual(before);
+    expect(listContents(root)).toEqual(before);
     expect(fs.readdirSync(trash)).toEqual(['manifest.jsonl']);
     await assertAllPull(root, pushed);
   });
@@ -104,7 +81,7 @@ describeWithRegistry('--trash against the real registry', () => {
   it('tags rm --trash, then trash restore: the tag pulls again', async () => {
     const root = copyTree(pristine, path.join(work, 'tags'));
     const trash = path.join(work, 'tags-trash');
-    const before = listing(root);
+    const before = listContents(root);
     const [victim] = pushed.multiArchTags;
     if (!victim) throw new Error('no multi-arch tag pushed');
     const run = runJanitor(['tags', 'rm', `${victim.repo}:${victim.tag}`, '--root', root, '--trash', trash]);
@@ -117,7 +94,7 @@ describeWithRegistry('--trash against the real registry', () => {
     }
     const restored = runJanitor(['trash', 'restore', trash]);
     expect(restored.status, restored.stdout).toBe(0);
-    expect(listing(root)).toEqual(before);
+    expect(listContents(root)).toEqual(before);
     await assertAllPull(root, pushed);
   });
 
@@ -181,7 +158,7 @@ describeWithRegistry('--trash against the real registry', () => {
   it('restore after a blob was pushed again into its origin, with manifest lines edited outside the root or cut short: those are left, the rest restored', async () => {
     const root = copyTree(pristine, path.join(work, 'hostile'));
     const trash = path.join(work, 'hostile-trash');
-    const before = listing(root);
+    const before = listContents(root);
     expect(runJanitor(['gc', '-m', '--root', root, '--trash', trash]).status).toBe(0);
     const { header, records: moved } = records(trash);
     // The orphan blob, pushed again while it is in the trash: the registry writes its origin.
@@ -223,7 +200,7 @@ describeWithRegistry('--trash against the real registry', () => {
     // Everything but the two links left in the trash is back as it was (the orphan, pushed again, with the same bytes).
     const missing = new Set([escaped.path, cut.path].map((p) => `d ${p}`));
     const linkFiles = new Set([escaped.path, cut.path].map((p) => `${p}/link`));
-    expect(listing(root)).toEqual(before.filter((l) => !missing.has(l) && !linkFiles.has(l.split(' ')[1] ?? '')));
+    expect(listContents(root)).toEqual(before.filter((l) => !missing.has(l) && !linkFiles.has(l.split(' ')[1] ?? '')));
     // Every tag pulls (the untagged manifests that needed the two links left in the trash would not).
     await assertAllPull(root, pushed, false);
   });

@@ -1,5 +1,6 @@
 // Reading outcomes off real directories: which files and blobs are left.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -29,6 +30,32 @@ export function snapshot(dir: string): string[] {
     }
   };
   walk(dir);
+  return out.sort();
+}
+
+/**
+ * Every directory, and every file with its size and sha256, under a root's
+ * v2 (this tool's own _janitor/ aside), sorted: to prove two trees equal
+ * file by file, or a tree restored to what it was.
+ */
+export function listContents(root: string): string[] {
+  const v2 = v2Of(root);
+  const out: string[] = [];
+  const walk = (at: string): void => {
+    for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
+      const full = path.join(at, entry.name);
+      const rel = path.relative(v2, full);
+      if (rel === '_janitor') continue;
+      if (entry.isDirectory()) {
+        out.push(`d ${rel}`);
+        walk(full);
+      } else {
+        const bytes = fs.readFileSync(full);
+        out.push(`${entry.isFile() ? 'f' : '?'} ${rel} ${bytes.length} ${createHash('sha256').update(bytes).digest('hex')}`);
+      }
+    }
+  };
+  walk(v2);
   return out.sort();
 }
 
