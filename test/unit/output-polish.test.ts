@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { colorWanted } from '../../src/report/paint.js';
+import { completeInBash } from '../support/bash-completion.js';
 import { ROOT } from '../support/memfs-tree.js';
 import { sampleTree } from '../support/sample-tree.js';
 import { runCliOn } from '../support/run-cli.js';
@@ -80,31 +81,17 @@ describe('registry-janitor completion', () => {
     return run.stdout;
   }
 
-  /** What bash completes for `line` (the cursor at its end). */
-  function complete(file: string, line: string): string[] {
-    const words = line.split(' ');
-    const program = [
-      `source ${file}`,
-      `COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')})`,
-      `COMP_CWORD=${words.length - 1}`,
-      '_registry_janitor',
-      'printf "%s\\n" "${COMPREPLY[@]}"',
-    ].join('\n');
-    const run = spawnSync('bash', ['-c', program], { encoding: 'utf8' });
-    expect(run.status, run.stderr).toBe(0);
-    return run.stdout.split('\n').filter(Boolean);
-  }
-
   it('bash: commands, each command its own flags (garbage-collect: the reference flags), directories for --root', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rj-completion-')), 'registry-janitor.bash');
     fs.writeFileSync(file, await script('bash'));
     expect(spawnSync('bash', ['-n', file]).status).toBe(0);
-    expect(complete(file, 'registry-janitor g').sort()).toEqual(['garbage-collect', 'gc']);
-    expect(complete(file, 'registry-janitor gc --dr')).toEqual(['--dry-run']);
-    expect(complete(file, 'registry-janitor garbage-collect -').sort()).toEqual(['--delete-untagged', '--dry-run', '--help', '--quiet', '-d', '-m', '-q']);
-    expect(complete(file, 'registry-janitor tags rm --keep-l')).toEqual(['--keep-latest']);
-    expect(complete(file, 'registry-janitor completion ').sort()).toEqual(['bash', 'zsh']);
-    expect(complete(file, `registry-janitor gc --root ${path.dirname(FIXTURE)}/ex`)).toEqual([FIXTURE]);
+    const complete = (line: string): string[] => completeInBash(file, line);
+    expect(complete('registry-janitor g').sort()).toEqual(['garbage-collect', 'gc']);
+    expect(complete('registry-janitor gc --dr')).toEqual(['--dry-run']);
+    expect(complete('registry-janitor garbage-collect -').sort()).toEqual(['--delete-untagged', '--dry-run', '--help', '--quiet', '-d', '-m', '-q']);
+    expect(complete('registry-janitor tags rm --keep-l')).toEqual(['--keep-latest']);
+    expect(complete('registry-janitor completion ').sort()).toEqual(['bash', 'zsh']);
+    expect(complete(`registry-janitor gc --root ${path.dirname(FIXTURE)}/ex`)).toEqual([FIXTURE]);
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
   });
 

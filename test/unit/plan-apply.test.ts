@@ -3,7 +3,6 @@
 // hostile names), each kind of change since the plan re-reading exactly
 // its repository, apply on an unchanged tree ending where a direct run
 // ends, and an interrupted apply finished by applying again.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { runGc } from '../../src/commands/gc/index.js';
 import { PlanApplication } from '../../src/commands/gc/apply-plan.js';
 import type { Digest } from '../../src/model/digest.js';
+import { completeInBash } from '../support/bash-completion.js';
 import { runCliOn } from '../support/run-cli.js';
 import { TreeBuilder } from '../support/tree-builder.js';
 import { type MemFs, ROOT, V2, killedAfter, markLockHolderDead, memTree } from '../support/memfs-tree.js';
@@ -279,17 +279,7 @@ describe('completion', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rj-plan-completion-'));
     const file = path.join(dir, 'registry-janitor.bash');
     fs.writeFileSync(file, run.stdout);
-    const complete = (line: string): string[] => {
-      const words = line.split(' ');
-      const program = [
-        `source ${file}`,
-        `COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')})`,
-        `COMP_CWORD=${words.length - 1}`,
-        '_registry_janitor',
-        'printf "%s\\n" "${COMPREPLY[@]}"',
-      ].join('\n');
-      return spawnSync('bash', ['-c', program], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-    };
+    const complete = (line: string): string[] => completeInBash(file, line);
     expect(complete('registry-janitor pl')).toEqual(['plan']);
     expect(complete('registry-janitor plan ')).toEqual(['show', '--help']);
     expect(complete('registry-janitor plan show --j')).toEqual(['--json']);

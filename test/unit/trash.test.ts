@@ -1,7 +1,6 @@
 // --trash DIR on memfs: what gc -m, prune and tags rm would delete is moved
 // into DIR (one rename each, a write-ahead manifest), `trash restore` puts
 // every file back as it was, `trash empty` deletes for good; each refusal.
-import { spawnSync } from 'node:child_process';
 import nodeFs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { runGc } from '../../src/commands/gc/index.js';
 import type { FileStats, FileSystem } from '../../src/storage/file-system.js';
 import { TRASH_MANIFEST } from '../../src/storage/trash-manifest.js';
+import { completeInBash } from '../support/bash-completion.js';
 import { type MemFs, ROOT, V2, exists, listFiles, markLockHolderDead, memTree } from '../support/memfs-tree.js';
 import { runCliOn } from '../support/run-cli.js';
 import { forPlatform } from '../support/tree-builder.js';
@@ -336,19 +336,7 @@ describe('completion of the trash commands', () => {
     const file = path.join(dir, 'registry-janitor.bash');
     nodeFs.writeFileSync(file, run.stdout);
     nodeFs.mkdirSync(path.join(dir, 'trash-here'));
-    const complete = (line: string): string[] => {
-      const words = line.split(' ');
-      const program = [
-        `source ${file}`,
-        `COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')})`,
-        `COMP_CWORD=${words.length - 1}`,
-        '_registry_janitor',
-        'printf "%s\\n" "${COMPREPLY[@]}"',
-      ];
-      const bash = spawnSync('bash', ['-c', program.join('\n')], { encoding: 'utf8' });
-      expect(bash.status, bash.stderr).toBe(0);
-      return bash.stdout.split('\n').filter(Boolean).sort();
-    };
+    const complete = (line: string): string[] => completeInBash(file, line).sort();
     try {
       expect(complete('registry-janitor tr')).toEqual(['trash']);
       expect(complete('registry-janitor trash ')).toEqual(expect.arrayContaining(['empty', 'restore']));
