@@ -112,13 +112,14 @@ export class Vacuum {
    * filesystem. `light` (a dry run): the mount table, and a blob's `data`
    * alone (type, device); the directory listing is what makes `full` cost
    * ~50 µs a layer link on the bench tree, 981k blobs and 714k layer links
-   * on the 1M-blob tree. Returns the size of a blob's data (0 for other
+   * on the 1M-blob tree. Returns the size of a blob's data, in place or moved aside (0 for other
    * kinds, and for a target already gone).
    */
   vet(target: DeletionTarget, depth: 'full' | 'light' = 'full'): Vetted {
     if (isHousekeeping(target)) return walkHousekeeping(this.guard, target, 'vet');
     const stats = this.walkTarget(target, depth === 'full' ? 'vet' : 'preview');
-    return { size: target.kind === 'blob' ? (stats?.size ?? 0) : 0, mtimeMs: stats?.mtimeMs ?? 0 };
+    const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
+    return { size: data ? (stats?.size ?? 0) : 0, mtimeMs: stats?.mtimeMs ?? 0 };
   }
 
   /** Removes one (vetted) target, or moves it into the trash; returns the size of a blob's data (an upload's bytes; a repository: walkHousekeeping) it removed. */
