@@ -1,9 +1,9 @@
 // The commands that only read: ls (the inventory) and verify (the offline fsck).
 
 import { type Command, Option } from 'commander';
-import { type LsSort, runLs } from '../commands/ls/index.js';
+import { type LsRepo, type LsSort, runLs } from '../commands/ls/index.js';
 import { runVerify } from '../commands/verify/index.js';
-import { renderLsHuman, renderLsJson } from '../report/render-ls.js';
+import { renderLsFooterHuman, renderLsJson, renderLsRepositoryHuman } from '../report/render-ls.js';
 import { renderVerifyHuman, renderVerifyJson } from '../report/render-verify.js';
 import type { CliRun } from './cli-run.js';
 import { type CommonFlags, addRootOptions, collect, resolveRoot } from './options.js';
@@ -15,13 +15,17 @@ export function registerReadCommands(program: Command, run: CliRun): void {
     .argument('[REPO-GLOB...]', 'only repositories matching')
     .addOption(new Option('--sort <key>', 'order of tags (and repositories)').choices(['name', 'size', 'age']).default('name'))
     .action(async (globs: string[], flags: CommonFlags & { sort: LsSort }) => {
+      // Human output streams: each repository's block is written once it is
+      // accounted (under --sort size|age, all at the end, sorted). --json
+      // holds the rows: its totalSize and stamp come before them.
       const result = await runLs(io.fs, resolveRoot(io.fs, flags, io.env), {
         globs,
         sort: flags.sort,
         makeWorkers: run.workersFor(flags),
         onPhase: run.telemetry.phases(run.phaseLines(flags)),
+        ...(flags.json ? {} : { onRepository: (repo: LsRepo) => io.stdout(renderLsRepositoryHuman(repo)) }),
       });
-      io.stdout(flags.json ? renderLsJson(result, run.stamp()) : renderLsHuman(result, run.paint));
+      io.stdout(flags.json ? renderLsJson(result, run.stamp()) : renderLsFooterHuman(result, run.paint));
     });
 
   addRootOptions(program.command('verify'))
