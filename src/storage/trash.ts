@@ -234,15 +234,25 @@ export class TrashBin {
 
   /**
    * `take` for the concurrent sweep, a leaf target (a link directory, a
-   * blob, their quarantined forms): the same checks, synchronously, then
-   * the rename as an asynchronous call, several under way at once as
-   * vacuum.ts removeAsync deletes. A rename costs ~37 µs where an unlink
-   * and an rmdir cost ~400 µs (the many-small 100k tree: 64k moves aside
-   * in 2.4 s, 96k deletions in 38 s), so a window that only moves is short.
+   * blob, their quarantined forms) whose plan-time vet (vacuum.ts `vet`,
+   * `full`) passed in this same run: the cheap checks again (no mount, no
+   * symbolic link above, a blob's data a regular file on v2's device, its
+   * size), asynchronously, then the record and one rename, several under
+   * way at once. Unlike `take`, the directory is not walked again: what
+   * appeared in it since the plan moves with it and stays restorable, and
+   * `trash empty` walks every item as its kind's shape before it deletes
+   * anything (an unknown file stops it there). A rename costs ~37 µs where
+   * an unlink and an rmdir cost ~400 µs (the many-small 100k tree: 64k
+   * moves aside in 2.4 s, 96k deletions in 38 s), and the second, full
+   * vet was ~40 µs of synchronous calls per item on top (97k items: ~4 s
+   * of apply --trash's window).
    */
-  async takeAsync(guard: TargetGuard, target: DeletionTarget, vet: () => { size: number }, ops: AsyncDeletes): Promise<number | undefined> {
-    const { size } = vet();
-    return (await this.moveInAsync(guard.pathOf(pathSpecOf(target)), target, size, ops)) ? size : undefined;
+  async takeAsync(guard: TargetGuard, target: DeletionTarget, size: (where: string) => Promise<number>, ops: AsyncDeletes): Promise<number | undefined> {
+    const where = guard.pathOf(pathSpecOf(target));
+    guard.assertNoMountAt(where);
+    if (!guard.assertNoSymlinkAbove(where)) return undefined;
+    const bytes = await size(where);
+    return (await this.moveInAsync(where, target, bytes, ops)) ? bytes : undefined;
   }
 
   close(): void {

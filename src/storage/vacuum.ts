@@ -153,30 +153,20 @@ export class Vacuum {
   async removeAsync(target: DeletionTarget): Promise<number> {
     const ops = this.async;
     if (!ops || target.kind === 'tag' || target.kind === 'journal' || target.kind === 'lock' || isHousekeeping(target)) return this.remove(target);
+    const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
     if (this.trash) {
-      const size = await this.trash.takeAsync(this.guard, target, () => this.vet(target), ops);
+      const size = await this.trash.takeAsync(this.guard, target, async (where) => (data ? ((await this.statDataAsync(where, ops))?.size ?? 0) : 0), ops);
       if (size !== undefined) this.removed++;
       return size ?? 0;
     }
     const where = this.guard.pathOf(pathSpecOf(target));
     this.guard.assertNoMountAt(where);
-    const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
     const shape: LeafShape = { file: data ? BLOB_FILE : LINK_FILE, expect: data ? undefined : target.digest };
     let stats: FileStats | undefined;
     try {
       if (!this.guard.assertNoSymlinkAbove(where)) return 0;
       const file = `${where}/${shape.file}`;
-      if (data) {
-        try {
-          stats = await ops.lstat(file);
-        } catch (cause) {
-          if (errnoCode(cause) !== 'ENOENT') throw cause; // ENOENT: an interrupted removal left the directory
-        }
-        if (stats) {
-          if (!stats.isFile()) throw unexpected(file, stats);
-          this.guard.checkDevice(stats, file);
-        }
-      }
+      if (data) stats = await this.statDataAsync(where, ops);
       try {
         await ops.unlink(file);
       } catch (cause) {
@@ -194,6 +184,21 @@ export class Vacuum {
     }
     this.removed++;
     return data ? (stats?.size ?? 0) : 0;
+  }
+
+  /** A blob directory's data: a regular file on v2's device, or undefined where an interrupted removal left the directory without it. */
+  private async statDataAsync(where: string, ops: AsyncDeletes): Promise<FileStats | undefined> {
+    const file = `${where}/${BLOB_FILE}`;
+    let stats: FileStats;
+    try {
+      stats = await ops.lstat(file);
+    } catch (cause) {
+      if (errnoCode(cause) === 'ENOENT') return undefined; // an interrupted removal left the directory
+      throw new JanitorError('E_DELETE', `cannot delete ${where}: ${errnoCode(cause) ?? String(cause)}`, { path: where, cause });
+    }
+    if (!stats.isFile()) throw unexpected(file, stats);
+    this.guard.checkDevice(stats, file);
+    return stats;
   }
 
   /** `quarantine` for the concurrent sweep: the rename asynchronous on Node's fs. */
