@@ -216,12 +216,8 @@ export class TrashBin {
   }
 
   /**
-   * vacuum.ts's `remove` with --trash: the checks of a move (`vet`, light:
-   * no mount at or below it, no symbolic link above it, a blob's data a
-   * regular file on v2's device; an upload walked for its bytes), then one
-   * rename into DIR. The directory's content is not walked: it moves
-   * whole and stays restorable, and `trash empty` walks every item as its
-   * kind's shape before it deletes anything (an unknown file stops it). An
+   * vacuum.ts's `remove` with --trash: the checks of a removal (`vet`: what
+   * appeared since the plan stops the run), then one rename into DIR; an
    * emptied repository's directories are recorded, then removed (rmdir:
    * they hold nothing). The bytes moved (a blob's data, an upload's);
    * undefined when the target was gone.
@@ -238,13 +234,18 @@ export class TrashBin {
 
   /**
    * `take` for the concurrent sweep, a leaf target (a link directory, a
-   * blob, their quarantined forms): the same light checks, asynchronously,
-   * then the record and one rename, several under way at once. A rename
-   * costs ~37 µs where an unlink and an rmdir cost ~400 µs (the many-small
-   * 100k tree: 64k moves aside in 2.4 s, 96k deletions in 38 s); the full
-   * vet a deletion needs (a listing of each directory, a link's content)
-   * cost ~40 µs more per item at plan time and again at the move (97k
-   * items: ~8 s of apply --trash's window), and `trash empty` does it.
+   * blob, their quarantined forms) whose plan-time vet (vacuum.ts `vet`,
+   * `full`) passed in this same run: the cheap checks again (no mount, no
+   * symbolic link above, a blob's data a regular file on v2's device, its
+   * size), asynchronously, then the record and one rename, several under
+   * way at once. Unlike `take`, the directory is not walked again: what
+   * appeared in it since the plan moves with it and stays restorable, and
+   * `trash empty` walks every item as its kind's shape before it deletes
+   * anything (an unknown file stops it there). A rename costs ~37 µs where
+   * an unlink and an rmdir cost ~400 µs (the many-small 100k tree: 64k
+   * moves aside in 2.4 s, 96k deletions in 38 s), and the second, full
+   * vet was ~40 µs of synchronous calls per item on top (97k items: ~4 s
+   * of apply --trash's window).
    */
   async takeAsync(guard: TargetGuard, target: DeletionTarget, size: (where: string) => Promise<number>, ops: AsyncDeletes): Promise<number | undefined> {
     const where = guard.pathOf(pathSpecOf(target));

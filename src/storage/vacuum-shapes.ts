@@ -38,14 +38,14 @@ export class ShapeWalker {
 
   /**
    * Walks `where`, a directory with the shape of `target`'s kind, to vet
-   * it, remove it, or (`preview`: a dry run, a move into the trash) look at a blob's data alone.
+   * it, remove it, or (`preview`, a dry run) look at a blob's data alone.
    * The known file's stats (a blob's data, a link), undefined where there is none.
    */
   walk(where: string, target: Exclude<DeletionTarget, HousekeepingTarget>, mode: Mode | 'preview'): FileStats | undefined {
     this.guard.assertNoMountAt(where);
     try {
       if (!this.guard.assertNoSymlinkAbove(where)) return undefined;
-      if (mode === 'preview') return target.kind === 'blob' || target.kind === 'quarantinedBlob' ? this.previewData(`${where}/${BLOB_FILE}`) : undefined;
+      if (mode === 'preview') return target.kind === 'blob' ? this.previewData(`${where}/${BLOB_FILE}`) : undefined;
       const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
       if (
         mode === 'remove' &&
@@ -74,7 +74,7 @@ export class ShapeWalker {
     }
   }
 
-  /** A dry run's (and a move into the trash's) look at a blob: its data's size, type and device. */
+  /** A dry run's look at a blob: its data's size, type and device. */
   previewData(file: string): FileStats | undefined {
     let stats: FileStats;
     try {

@@ -125,8 +125,7 @@ export class Vacuum {
   /** Removes one (vetted) target, or moves it into the trash; returns the size of a blob's data (an upload's bytes; a repository: walkHousekeeping) it removed. */
   remove(target: DeletionTarget): number {
     if (!this.trash || target.kind === 'journal' || target.kind === 'lock') return this.removeForGood(target);
-    // Into the trash: an upload is walked (its bytes); a leaf or a tag gets the cheap checks (trash.ts take).
-    const size = this.trash.take(this.guard, target, () => this.vet(target, isHousekeeping(target) ? 'full' : 'light'));
+    const size = this.trash.take(this.guard, target, () => this.vet(target));
     if (size !== undefined) this.removed++;
     return size ?? 0;
   }

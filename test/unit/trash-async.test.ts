@@ -1,10 +1,10 @@
 // --trash on Node's fs, the concurrent sweep's path (vacuum.ts removeAsync,
-// trash.ts takeAsync), on a real temporary directory: the move makes the
-// light checks only and does not walk the directory, so what was written
-// into a target's directory moves with it. Nothing of it is lost: `trash
-// empty` refuses that item (it walks every item as its kind's shape) and
-// `trash restore` gives it back whole. The light checks stop the move of a
-// blob whose data is a symbolic link.
+// trash.ts takeAsync), on a real temporary directory: the move trusts the
+// run's plan-time vet and does not walk the directory again, so what was
+// written into a target's directory after the plan moves with it. Nothing
+// of it is lost: `trash empty` refuses that item (it walks every item as
+// its kind's shape) and `trash restore` gives it back whole. The cheap
+// checks stay: a symbolic link instead of a blob's data stops the move.
 import nodeFs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

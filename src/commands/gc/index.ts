@@ -196,9 +196,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     const plan = async (): Promise<void> => {
       prefetch?.blobs(index);
       const layerLinkCandidates = apply && ((name: string) => apply.layerLinkCandidates(name));
-      // A dry run deletes nothing, and --trash moves each target whole (trash.ts):
-      // `trash empty` walks every item as its shape before it deletes it.
-      const depth = options.dryRun || options.trash !== undefined ? 'light' : 'full';
+      const depth = options.dryRun ? 'light' : 'full';
       const totals = await planSweep(
         { reader, index, workers, mountPoints, depth, freshAfterMs, ...(layerLinkCandidates ? { layerLinkCandidates } : {}) },
         outcomes,
