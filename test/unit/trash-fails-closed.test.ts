@@ -1,0 +1,43 @@
+// --trash fails closed as a deleting run does: the plan's full check of
+// every target (vacuum.ts vet) is where a layer link's content is read, and
+// a link naming another digest than its path (Distribution writes such
+// alias links, e.g. _layers/sha512/X naming sha256:Y) stops the run before
+// anything moves. Without that check the blob it names could go into the
+// trash and out with `trash empty` while a kept tag needs it.
+import { describe, expect, it } from 'vitest';
+import { ROOT, exists, memTree } from '../support/memfs-tree.js';
+import { runCliOn } from '../support/run-cli.js';
+
+const TRASH = '/srv/trash';
+
+describe('--trash and a layer link naming another digest', () => {
+  for (const command of [
+    ['gc', '-m'],
+    ['gc', '-m', '-d'],
+  ]) {
+    it(`${command.join(' ')} --trash stops with E_LINK_MISMATCH, names the link, moves nothing`, async () => {
+      const mem = memTree();
+      const image = mem.tree.pushImage('app', { layers: ['base'] });
+      mem.tree.tag('app', 'v1', image.digest);
+      const kept = image.layers[0]?.digest;
+      if (!kept) throw new Error('no layer');
+      const orphan = mem.tree.putBlob('an orphan');
+      // The orphan's link in app names the kept layer.
+      mem.tree.write({ kind: 'layerLink', name: 'app', digest: orphan }, kept);
+      mem.fs.mkdirSync('/srv', { recursive: true });
+      const before = mem.files();
+      const run = await runCliOn(mem.fs, [...command, '--root', ROOT, '--trash', TRASH]);
+      if (command.includes('-d')) {
+        // A dry run deletes nothing and vets lightly: it plans, and moves nothing either.
+        expect(run.code, run.stderr).toBe(0);
+      } else {
+        expect(run.code).not.toBe(0);
+        expect(run.stderr).toMatch(/E_LINK_MISMATCH|names? .*sha256/);
+        expect(run.stderr).toContain(orphan.slice('sha256:'.length));
+      }
+      expect(mem.files()).toEqual(before);
+      const inTrash = exists(mem.fs, TRASH) ? (mem.fs.readdirSync(TRASH) as string[]) : [];
+      expect(inTrash.filter((name) => name !== 'manifest.jsonl')).toEqual([]);
+    });
+  }
+});
