@@ -56,4 +56,34 @@ describe('the recheck after the moves aside', () => {
     expect(run.json.blobsDeleted).toHaveLength(9);
     expect(direct.files()).toEqual(mem.files().filter((f) => !f.startsWith('plans/')));
   });
+
+  it("a repository first seen by the recheck (pushed during the sweep) is marked with its tags' blobs looked for: a missing layer is still reported", async () => {
+    const mem = build();
+    let pushed = false;
+    const fs = new Proxy(mem.fs, {
+      get(target, prop, receiver) {
+        if (prop === 'renameSync') {
+          return (...args: unknown[]) => {
+            const result = (target.renameSync as (...a: unknown[]) => unknown)(...args);
+            if (!pushed) {
+              // The first move aside: a push lands a new repository whose layer blob is missing.
+              pushed = true;
+              const image = mem.tree.pushImage('zzz', { layers: ['zzz-layer'] });
+              mem.tree.tag('zzz', 'v1', image.digest);
+              const layer = image.layers[0]?.digest.slice('sha256:'.length) ?? '';
+              target.unlinkSync(`${ROOT}/docker/registry/v2/blobs/sha256/${layer.slice(0, 2)}/${layer}/data`);
+            }
+            return result;
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const run = await runCliOn(fs, ['gc', '-m', '--root', ROOT, '--grace', '0s', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(pushed).toBe(true);
+    const codes = (run.json.warnings as { code: string; message: string }[]).filter((w) => w.message.startsWith('zzz:')).map((w) => w.code);
+    expect(codes).toContain('W_TAG_NEEDS_MISSING');
+  });
 });

@@ -164,8 +164,8 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     // A plan records the tags that stay (apply's verify checks them), as a real run does.
     const dryRun = options.dryRun && options.plan === undefined;
     // checkBlobs: whether a kept tag's config and layer blobs are looked for
-    // (dangling-tags.ts: a warning, it decides nothing). Not in the sweep's
-    // recheck: the mark warned about them, and in an apply, whose index
+    // (dangling-tags.ts: a warning, it decides nothing). Not when the sweep's
+    // recheck reads a repository again: its mark warned, and in an apply, whose index
     // holds only the plan's blobs, it was an lstat per kept blob of every
     // repository read again (2.5 s of a 9 s recheck on the many-small 100k tree).
     const markOne = (scan: RepoScan, checkBlobs: boolean): RepoOutcome =>
@@ -351,7 +351,8 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
         index,
         outcomes,
         freshAfterMs,
-        mark: markWith(false),
+        mark,
+        markAgain: markWith(false),
         findChanged,
         replaceOutcome: (outcome) => replaceOutcome(outcomes, outcome),
         warn,

@@ -42,8 +42,10 @@ export interface SweepContext {
   index: BlobIndex;
   outcomes: RepoOutcome[];
   freshAfterMs: number;
-  /** marks a repository read again (mark-repository.ts with the run's options). */
+  /** marks a repository read for the first time (mark-repository.ts with the run's options). */
   mark: (scan: RepoScan) => RepoOutcome;
+  /** marks one read again: the same, without looking for its tags' blobs (dangling-tags.ts: warnings the first mark gave). */
+  markAgain: (scan: RepoScan) => RepoOutcome;
   /** repositories whose watch changed since they were read (index.ts). */
   findChanged: () => string[];
   replaceOutcome: (outcome: RepoOutcome) => void;
@@ -212,8 +214,9 @@ export async function sweepAside(context: SweepContext): Promise<{ changed: bool
           scan = scanRepository(context.reader, name, context.freshAfterMs);
         }
         restored += back;
-        const fresh = context.mark(scan);
         const before = findOutcome(outcomes, name);
+        // One read before was marked with its tags' blobs looked for (its dangling-tag warnings given); a new one is now.
+        const fresh = before ? context.markAgain(scan) : context.mark(scan);
         const asOwnSweepLeftIt =
           before !== undefined &&
           back === 0 &&
