@@ -219,6 +219,16 @@ export class Vacuum {
    */
   removeTrashed(where: string, target: DeletionTarget): number {
     assertInsideRoot(this.guard.v2, where);
+    // The item itself must be a directory on the tree's device: a symbolic
+    // link planted in DIR would be listed and unlinked through, outside it.
+    let item: FileStats;
+    try {
+      item = this.guard.fs.lstatSync(where);
+    } catch (cause) {
+      throw new JanitorError('E_DELETE', `cannot check ${where}: ${errnoCode(cause) ?? String(cause)}`, { path: where, cause });
+    }
+    if (!item.isDirectory()) throw unexpected(where, item, 'trash item');
+    this.guard.checkDevice(item, where);
     if (target.kind === 'upload') return removeUploadAt(this.guard, where);
     if (isHousekeeping(target)) return 0;
     const size = this.shapes.walk(where, target, 'vet')?.size ?? 0;

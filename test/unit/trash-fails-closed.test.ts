@@ -41,3 +41,26 @@ describe('--trash and a layer link naming another digest', () => {
     });
   }
 });
+
+describe('trash empty and an item replaced by a symbolic link', () => {
+  it('refuses it, and nothing is deleted through it: the kept blob it points at stays', async () => {
+    const mem = memTree();
+    const image = mem.tree.pushImage('app', { layers: ['base'] });
+    mem.tree.tag('app', 'v1', image.digest);
+    mem.tree.putBlob('an orphan');
+    mem.fs.mkdirSync('/srv', { recursive: true });
+    expect((await runCliOn(mem.fs, ['gc', '-m', '--root', ROOT, '--trash', TRASH])).code).toBe(0);
+    const item = (mem.fs.readdirSync(TRASH) as string[]).find((name) => name !== 'manifest.jsonl');
+    if (!item) throw new Error('nothing trashed');
+    const layer = image.layers[0]?.digest.slice('sha256:'.length) ?? '';
+    const keptDir = `${ROOT}/docker/registry/v2/blobs/sha256/${layer.slice(0, 2)}/${layer}`;
+    mem.fs.rmSync(`${TRASH}/${item}`, { recursive: true });
+    mem.fs.symlinkSync(keptDir, `${TRASH}/${item}`);
+    const before = mem.files();
+    const emptied = await runCliOn(mem.fs, ['trash', 'empty', TRASH, '--json']);
+    expect(emptied.code).toBe(1);
+    expect(emptied.json.refused).toEqual([{ path: expect.any(String), reason: expect.stringContaining('symbolic link') }]);
+    expect(mem.files()).toEqual(before);
+    expect(exists(mem.fs, `${keptDir}/data`)).toBe(true);
+  });
+});
