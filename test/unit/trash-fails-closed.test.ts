@@ -36,7 +36,7 @@ describe('--trash and a layer link naming another digest', () => {
         expect(run.stderr).toContain(orphan.slice('sha256:'.length));
       }
       expect(mem.files()).toEqual(before);
-      const inTrash = exists(mem.fs, TRASH) ? (mem.fs.readdirSync(TRASH) as string[]) : [];
+      const inTrash = exists(mem.fs, TRASH) ? mem.fs.readdirSync(TRASH, { withFileTypes: true }).map((entry) => entry.name) : [];
       expect(inTrash.filter((name) => name !== 'manifest.jsonl')).toEqual([]);
     });
   }
@@ -50,11 +50,14 @@ describe('trash empty and an item replaced by a symbolic link', () => {
     mem.tree.putBlob('an orphan');
     mem.fs.mkdirSync('/srv', { recursive: true });
     expect((await runCliOn(mem.fs, ['gc', '-m', '--root', ROOT, '--trash', TRASH])).code).toBe(0);
-    const item = (mem.fs.readdirSync(TRASH) as string[]).find((name) => name !== 'manifest.jsonl');
+    const item = mem.fs
+      .readdirSync(TRASH, { withFileTypes: true })
+      .map((entry) => entry.name)
+      .find((name) => name !== 'manifest.jsonl');
     if (!item) throw new Error('nothing trashed');
     const layer = image.layers[0]?.digest.slice('sha256:'.length) ?? '';
     const keptDir = `${ROOT}/docker/registry/v2/blobs/sha256/${layer.slice(0, 2)}/${layer}`;
-    mem.fs.rmSync(`${TRASH}/${item}`, { recursive: true });
+    mem.fs.renameSync(`${TRASH}/${item}`, '/srv/moved-away');
     mem.fs.symlinkSync(keptDir, `${TRASH}/${item}`);
     const before = mem.files();
     const emptied = await runCliOn(mem.fs, ['trash', 'empty', TRASH, '--json']);
