@@ -47,11 +47,6 @@ export function renderLsFooterHuman(result: LsResult, paint: Paint = plain): str
   return lines.join('\n') + '\n';
 }
 
-/** The whole human output of a result that holds its rows (the blocks, then the footer). */
-export function renderLsHuman(result: LsResult, paint: Paint = plain): string {
-  return result.repositories.map(renderLsRepositoryHuman).join('') + renderLsFooterHuman(result, paint);
-}
-
 export function renderLsJson(result: LsResult, stamp: RunStamp): string {
   return (
     JSON.stringify({

@@ -4,12 +4,17 @@
 // --sort size still orders the repositories, handed on at the end.
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/index.js';
-import { type LsRepo, runLs } from '../../src/commands/ls/index.js';
+import { type LsRepo, type LsResult, runLs } from '../../src/commands/ls/index.js';
 import type { Digest } from '../../src/model/digest.js';
 import { formatBytes } from '../../src/report/format.js';
-import { renderLsFooterHuman, renderLsHuman, renderLsRepositoryHuman } from '../../src/report/render-ls.js';
+import { renderLsFooterHuman, renderLsRepositoryHuman } from '../../src/report/render-ls.js';
 import { ROOT, memTree } from '../support/memfs-tree.js';
 import { type ImageDescriptor, type WritableFileSystem, forPlatform, sha256 } from '../support/tree-builder.js';
+
+/** The whole human output of a result that holds its rows: the blocks, then the footer (what the CLI writes in pieces). */
+function renderLsHuman(result: LsResult): string {
+  return result.repositories.map(renderLsRepositoryHuman).join('') + renderLsFooterHuman(result);
+}
 
 const T0 = Date.UTC(2026, 0, 1);
 
