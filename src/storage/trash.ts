@@ -183,18 +183,6 @@ export class TrashBin {
     return true;
   }
 
-  /** `moveIn` with the rename asynchronous (the concurrent sweep): the record is appended, synchronously, before the rename starts. */
-  private async moveInAsync(from: string, target: DeletionTarget, size: number, ops: AsyncDeletes): Promise<boolean> {
-    const record = this.recordOf(target, size);
-    try {
-      await ops.rename(from, `${this.dir}/${record.id}`);
-    } catch (cause) {
-      return this.movedOr(cause, from);
-    }
-    this.count(record, size);
-    return true;
-  }
-
   private recordOf(target: DeletionTarget, size: number): TrashRecord {
     const { spec, ...origin } = originOf(target);
     return this.append({ ...origin, path: renderPath(spec), size });
@@ -233,26 +221,29 @@ export class TrashBin {
   }
 
   /**
-   * `take` for the concurrent sweep, a leaf target (a link directory, a
-   * blob, their quarantined forms) whose plan-time vet (vacuum.ts `vet`,
-   * `full`) passed in this same run: the cheap checks again (no mount, no
-   * symbolic link above, a blob's data a regular file on v2's device, its
-   * size), asynchronously, then the record and one rename, several under
-   * way at once. Unlike `take`, the directory is not walked again: what
-   * appeared in it since the plan moves with it and stays restorable, and
-   * `trash empty` walks every item as its kind's shape before it deletes
-   * anything (an unknown file stops it there). A rename costs ~37 µs where
-   * an unlink and an rmdir cost ~400 µs (the many-small 100k tree: 64k
-   * moves aside in 2.4 s, 96k deletions in 38 s), and the second, full
-   * vet was ~40 µs of synchronous calls per item on top (97k items: ~4 s
-   * of apply --trash's window).
+   * `take` for the concurrent sweep (vacuum.ts removeAsync), a leaf target
+   * (a link directory, a blob, their quarantined forms) that the caller
+   * checked as a deletion is checked (no mount, no symbolic link above, a
+   * blob's data a regular file on v2's device, its size) after the plan's
+   * full vet in this same run: its record, appended synchronously, then one
+   * asynchronous rename, several under way at once. The directory is not
+   * walked again: what appeared in it since the plan moves with it and
+   * stays restorable, and `trash empty` walks every item as its kind's
+   * shape before it deletes anything. A rename costs ~37 µs where an unlink
+   * and an rmdir cost ~400 µs (the many-small 100k tree: 64k moves aside in
+   * 2.4 s, 96k deletions in 38 s), and the second, full vet was ~40 µs of
+   * synchronous calls per item on top (97k items: ~4 s of apply --trash's
+   * window). False when the target was gone already.
    */
-  async takeAsync(guard: TargetGuard, target: DeletionTarget, size: (where: string) => Promise<number>, ops: AsyncDeletes): Promise<number | undefined> {
-    const where = guard.pathOf(pathSpecOf(target));
-    guard.assertNoMountAt(where);
-    if (!guard.assertNoSymlinkAbove(where)) return undefined;
-    const bytes = await size(where);
-    return (await this.moveInAsync(where, target, bytes, ops)) ? bytes : undefined;
+  async takeAsync(from: string, target: DeletionTarget, size: number, ops: AsyncDeletes): Promise<boolean> {
+    const record = this.recordOf(target, size);
+    try {
+      await ops.rename(from, `${this.dir}/${record.id}`);
+    } catch (cause) {
+      return this.movedOr(cause, from);
+    }
+    this.count(record, size);
+    return true;
   }
 
   close(): void {

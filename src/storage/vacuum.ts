@@ -154,11 +154,6 @@ export class Vacuum {
     const ops = this.async;
     if (!ops || target.kind === 'tag' || target.kind === 'journal' || target.kind === 'lock' || isHousekeeping(target)) return this.remove(target);
     const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
-    if (this.trash) {
-      const size = await this.trash.takeAsync(this.guard, target, async (where) => (data ? ((await this.statDataAsync(where, ops))?.size ?? 0) : 0), ops);
-      if (size !== undefined) this.removed++;
-      return size ?? 0;
-    }
     const where = this.guard.pathOf(pathSpecOf(target));
     this.guard.assertNoMountAt(where);
     const shape: LeafShape = { file: data ? BLOB_FILE : LINK_FILE, expect: data ? undefined : target.digest };
@@ -167,6 +162,13 @@ export class Vacuum {
       if (!this.guard.assertNoSymlinkAbove(where)) return 0;
       const file = `${where}/${shape.file}`;
       if (data) stats = await this.statDataAsync(where, ops);
+      if (this.trash) {
+        // Moved whole, after the same checks; not walked again (trash.ts takeAsync).
+        const size = stats?.size ?? 0;
+        if (!(await this.trash.takeAsync(where, target, size, ops))) return 0;
+        this.removed++;
+        return size;
+      }
       try {
         await ops.unlink(file);
       } catch (cause) {
@@ -194,7 +196,7 @@ export class Vacuum {
       stats = await ops.lstat(file);
     } catch (cause) {
       if (errnoCode(cause) === 'ENOENT') return undefined; // an interrupted removal left the directory
-      throw new JanitorError('E_DELETE', `cannot delete ${where}: ${errnoCode(cause) ?? String(cause)}`, { path: where, cause });
+      throw cause; // removeAsync says which target
     }
     if (!stats.isFile()) throw unexpected(file, stats);
     this.guard.checkDevice(stats, file);
