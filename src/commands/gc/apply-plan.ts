@@ -26,7 +26,7 @@ import { DigestList } from '../../model/digest-list.js';
 import { markRevision, selectKept } from '../../model/reachability.js';
 import type { RepoScan } from '../../model/repository.js';
 import { fingerprintRepository, watchOfFingerprint } from '../../scan/fingerprint-repository.js';
-import { listLayerLinksIn } from '../../scan/scan-repository.js';
+import { listLayerLinksIn, listRevisionDirs } from '../../scan/scan-repository.js';
 import type { TagDecision } from '../../select/select-tags.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
@@ -139,12 +139,14 @@ export class PlanApplication {
     for (const name of names) {
       const plan = this.repositories.get(name);
       const record = plan?.record;
+      // Listed before the fingerprint is taken: unchanged, it is what the plan was made on.
+      const revisionNames = plan && plan.revisions.length + plan.linkless.length > 0 ? listRevisionDirs(reader, name) : undefined;
       if (!plan || !record || fingerprintRepository(reader, name) !== record.fingerprint) {
         reread.push(name);
         this.changed.add(name);
         continue;
       }
-      outcomes.push(this.plannedOutcome(name, plan, record));
+      outcomes.push({ ...this.plannedOutcome(name, plan, record), revisionNames });
     }
     // Repositories of the plan that are gone: what it planned in them is gone with them.
     const present = new Set(names);

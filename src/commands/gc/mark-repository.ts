@@ -38,6 +38,20 @@ export interface RepoOutcome {
   deletedLinks?: Map<Digest, DeletedLinks> | undefined;
   /** remaining tags that do not pull: a revision, manifest or blob they need is missing (dangling-tags.ts). */
   danglingTags?: string[] | undefined;
+  /**
+   * The revision directories its decision was made on (linkless ones
+   * included), kept where the sweep moves revisions out of it: the recheck
+   * compares them with what is there after its own moves (sweep-aside.ts).
+   */
+  revisionNames?: DigestList | undefined;
+}
+
+/** The revision directories a scan listed (linkless ones included). */
+export function listRevisionNames(scan: RepoScan): DigestList {
+  const names = new DigestList();
+  for (const revision of scan.revisions) names.push(revision.digest);
+  for (const digest of scan.linklessRevisions) names.push(digest);
+  return names;
 }
 
 /** What a manifest to delete is tied to (recorded by the mark phase under --free, read by free-target.ts). */
@@ -137,6 +151,7 @@ export function markRepository(
       list.push(digest);
     }
   }
+  if (!options.dryRun && (outcome.manifestsDeleted.length > 0 || scan.linklessRevisions.length > 0)) outcome.revisionNames = listRevisionNames(scan);
   for (const tag of options.dryRun ? [] : remainingTags) {
     if (tag.current && kept.has(tag.current)) outcome.keptTags.push({ tag: tag.tag, digest: tag.current });
   }

@@ -27,12 +27,12 @@ import type { BlobIndex } from '../../model/blob-index.js';
 import type { Digest } from '../../model/digest.js';
 import { DigestList } from '../../model/digest-list.js';
 import type { RepoScan } from '../../model/repository.js';
-import { scanRepository } from '../../scan/scan-repository.js';
+import { scanRepository, watchAsSweptLeftIt } from '../../scan/scan-repository.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
 import type { DeletionTarget, Vacuum } from '../../storage/vacuum.js';
 import { SWEEP_IN_FLIGHT, runBounded } from '../../storage/run-bounded.js';
 import type { PhaseTimer } from '../phases.js';
-import type { RepoOutcome } from './mark-repository.js';
+import { type RepoOutcome, listRevisionNames } from './mark-repository.js';
 import { type Counted, targetsOf } from './plan-sweep.js';
 import { findOutcome } from './gc-checks.js';
 
@@ -206,6 +206,13 @@ export async function sweepAside(context: SweepContext): Promise<{ changed: bool
       // this run left in it, or needed something back, was written to.
       const written: string[] = [];
       for (const name of names) {
+        const left = findOutcome(outcomes, name);
+        // As the sweep left it (only its own moves out of revisions/<alg>): nothing to read again.
+        const now = left && watchIfOnlyOwnMoves(context, left, asideRevisions.get(name));
+        if (left && now !== undefined) {
+          context.replaceOutcome({ ...left, watch: now });
+          continue;
+        }
         let scan = scanRepository(context.reader, name, context.freshAfterMs);
         let back = 0;
         // Bounded: each pass puts back at least one item, and few were aside.
@@ -227,7 +234,7 @@ export async function sweepAside(context: SweepContext): Promise<{ changed: bool
         // What this run deleted in it stays reported; nothing more goes in it.
         context.replaceOutcome(
           before
-            ? { ...before, watch: fresh.watch, keptTags: fresh.keptTags }
+            ? { ...before, watch: fresh.watch, keptTags: fresh.keptTags, revisionNames: listRevisionNames(scan) }
             : { ...fresh, tagsRemoved: [], manifestsDeleted: new DigestList(), tagIndexEntries: new Map(), linklessRevisions: [] },
         );
       }
@@ -337,6 +344,21 @@ export async function sweepAside(context: SweepContext): Promise<{ changed: bool
   if (restored > 0)
     context.warn(makeWarning('W_RESTORED', `${restored} blobs or manifests moved aside were needed by pushes made during the sweep and were put back`));
   return { changed, stopped: !complete };
+}
+
+/**
+ * The watch of a repository the sweep moved revisions out of, when that is
+ * all that changed in it (scan-repository.ts watchAsSweptLeftIt): what is
+ * in its revisions/<alg> directories is what its decision was made on
+ * (RepoOutcome.revisionNames) less what is aside and the linkless
+ * revisions removed. Undefined otherwise: it is read again.
+ */
+function watchIfOnlyOwnMoves(context: SweepContext, outcome: RepoOutcome, aside: ReadonlySet<Digest> | undefined): string | undefined {
+  if (!outcome.revisionNames) return undefined;
+  const expected = new Set<Digest>();
+  const removed = new Set<Digest>(outcome.linklessRevisions);
+  for (const digest of outcome.revisionNames) if (!aside?.has(digest) && !removed.has(digest)) expected.add(digest);
+  return watchAsSweptLeftIt(context.reader, outcome.name, outcome.watch, expected);
 }
 
 /**

@@ -1,0 +1,176 @@
+// The sweep's recheck does not read again a repository that only its own
+// moves changed: it compares the entries of revisions/<alg> with what the
+// decision was made on, less what it moved aside (sweep-aside.ts,
+// scan-repository.ts watchAsSweptLeftIt). Anything else there (a revision
+// pushed during the sweep, one moved aside and pushed again) and the
+// repository is read again, and what it needs stays.
+import { describe, expect, it } from 'vitest';
+import { type MemFs, ROOT, memTree } from '../support/memfs-tree.js';
+import { runCliOn } from '../support/run-cli.js';
+import type { ImageDescriptor } from '../support/tree-builder.js';
+
+const PLAN = '/plans/gc.plan';
+const V2 = `${ROOT}/docker/registry/v2`;
+const REPOS = ['a', 'b', 'c'];
+
+/** Each repository: a tagged image (kept) and an untagged one (gc -m moves its revision aside). */
+function build() {
+  const mem = memTree();
+  const untagged = new Map<string, string>();
+  const images = new Map<string, { kept: ImageDescriptor; gone: ImageDescriptor }>();
+  for (const repo of REPOS) {
+    const kept = mem.tree.pushImage(repo, { layers: [`${repo}-kept`] });
+    mem.tree.tag(repo, 'v1', kept.digest);
+    const gone = mem.tree.pushImage(repo, { layers: [`${repo}-gone`] });
+    untagged.set(repo, gone.digest);
+    images.set(repo, { kept, gone });
+  }
+  mem.fs.mkdirSync('/plans', { recursive: true });
+  return { ...mem, untagged, images };
+}
+
+/**
+ * Counts, per repository, the listings of its tags' index/ directories:
+ * only a full read of the repository lists them (the mark, a read again),
+ * neither the watch nor verify. `onMoveAside` runs after the first revision
+ * moved aside (the sweep's step a), with the repository it came from.
+ */
+function instrument(fs: MemFs, onMoveAside?: (repository: string) => void): { fs: MemFs; reads: Map<string, number> } {
+  const reads = new Map<string, number>();
+  let moved = false;
+  const proxy = new Proxy(fs, {
+    get(target, prop, receiver) {
+      if (prop === 'readdirSync') {
+        return (dir: string, ...rest: unknown[]) => {
+          const hit = /\/repositories\/(.+)\/_manifests\/tags\/[^/]+\/index\/sha256$/.exec(dir);
+          if (hit) reads.set(hit[1] as string, (reads.get(hit[1] as string) ?? 0) + 1);
+          return (target.readdirSync as (...a: unknown[]) => unknown)(dir, ...rest);
+        };
+      }
+      if (prop === 'renameSync') {
+        return (from: string, ...rest: unknown[]) => {
+          const result = (target.renameSync as (...a: unknown[]) => unknown)(from, ...rest);
+          const hit = /\/repositories\/(.+)\/_manifests\/revisions\/sha256\/[0-9a-f]{64}$/.exec(from);
+          if (hit && !moved && onMoveAside) {
+            moved = true;
+            onMoveAside(hit[1] as string);
+          }
+          return result;
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { fs: proxy, reads };
+}
+
+function exists(fs: MemFs, path: string): boolean {
+  try {
+    fs.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const blobData = (digest: string): string => `${V2}/blobs/sha256/${digest.slice(7, 9)}/${digest.slice(7)}/data`;
+const revisionLink = (repo: string, digest: string): string => `${V2}/repositories/${repo}/_manifests/revisions/sha256/${digest.slice(7)}/link`;
+
+describe('the recheck after the moves aside', () => {
+  it('gc -m: no repository is read again when only the sweep moved revisions out of it; the result is unchanged', async () => {
+    const mem = build();
+    const { fs, reads } = instrument(mem.fs);
+    const run = await runCliOn(fs, ['gc', '-m', '--root', ROOT, '--grace', '0s', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    // Read once each, by the mark (before: twice, the recheck reading each again).
+    expect(Object.fromEntries(reads)).toEqual({ a: 1, b: 1, c: 1 });
+    expect(run.json.manifestsDeleted).toHaveLength(3);
+    for (const [repo, digest] of mem.untagged) expect(exists(mem.fs, revisionLink(repo, digest))).toBe(false);
+  });
+
+  it('apply: the same, for repositories the plan stands for', async () => {
+    const mem = build();
+    const plan = await runCliOn(mem.fs, ['gc', '-m', '--root', ROOT, '--plan', PLAN, '--grace', '0s', '--json']);
+    expect(plan.code, plan.stderr).toBe(0);
+    const { fs, reads } = instrument(mem.fs);
+    const applied = await runCliOn(fs, ['apply', PLAN, '--json']);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(reads.size).toBe(0);
+    expect(applied.json.blobsDeleted).toHaveLength(9);
+  });
+
+  for (const command of ['gc', 'apply'] as const) {
+    it(`${command}: a tagged image pushed during the sweep into a repository it moved a revision out of, on a blob the plan deletes, pulls afterwards`, async () => {
+      const mem = build();
+      if (command === 'apply') expect((await runCliOn(mem.fs, ['gc', '-m', '--root', ROOT, '--plan', PLAN, '--grace', '0s'])).code).toBe(0);
+      let pushed: { repo: string; digest: string; layer: string; config: string } | undefined;
+      const { fs, reads } = instrument(mem.fs, (repo) => {
+        // The same layer as the untagged image whose revision just went aside: its blob is planned to go.
+        const image = mem.tree.pushImage(repo, { layers: [`${repo}-gone`], config: `{"pushed":"during the sweep"}` });
+        mem.tree.tag(repo, 'late', image.digest);
+        pushed = { repo, digest: image.digest, layer: image.layers[0]?.digest ?? '', config: image.config.digest };
+      });
+      const run = await runCliOn(fs, command === 'gc' ? ['gc', '-m', '--root', ROOT, '--grace', '0s', '--json'] : ['apply', PLAN, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      if (!pushed) throw new Error('no revision was moved aside');
+      // That repository, and it alone, was read again after the moves: once, with its two tags (one index/ listing each).
+      const others = REPOS.filter((r) => r !== pushed?.repo);
+      expect(reads.get(pushed.repo)).toBe(command === 'gc' ? 1 + 2 : 2);
+      for (const repo of others) expect(reads.get(repo) ?? 0).toBe(command === 'gc' ? 1 : 0);
+      for (const digest of [pushed.digest, pushed.layer, pushed.config]) expect(exists(mem.fs, blobData(digest)), digest).toBe(true);
+      expect(exists(mem.fs, revisionLink(pushed.repo, pushed.digest))).toBe(true);
+      expect(run.json.blobsDeleted).not.toContain(pushed.layer);
+    });
+
+    it(`${command}: a revision moved aside and pushed again during the sweep comes back`, async () => {
+      const mem = build();
+      if (command === 'apply') expect((await runCliOn(mem.fs, ['gc', '-m', '--root', ROOT, '--plan', PLAN, '--grace', '0s'])).code).toBe(0);
+      let again: { repo: string; digest: string } | undefined;
+      const { fs } = instrument(mem.fs, (repo) => {
+        // A client pushes the same manifest again by tag: its revision directory appears again, and its tag names it.
+        const digest = mem.untagged.get(repo) as string;
+        const image = mem.tree.pushImage(repo, { layers: [`${repo}-gone`] });
+        expect(image.digest).toBe(digest);
+        mem.tree.tag(repo, 'again', image.digest);
+        again = { repo, digest };
+      });
+      const run = await runCliOn(fs, command === 'gc' ? ['gc', '-m', '--root', ROOT, '--grace', '0s', '--json'] : ['apply', PLAN, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      if (!again) throw new Error('no revision was moved aside');
+      expect(exists(mem.fs, revisionLink(again.repo, again.digest))).toBe(true);
+      expect(exists(mem.fs, blobData(again.digest))).toBe(true);
+      expect(run.json.manifestsDeleted.map((m: { digest: string }) => m.digest)).not.toContain(again.digest);
+    });
+  }
+
+  it('a manifest pushed by digest during the sweep (only revisions/<alg> changes) on a blob the plan deletes is kept with its blobs by the grace window', async () => {
+    const mem = build();
+    let pushed: { repo: string; digest: string; layer: string } | undefined;
+    const { fs, reads } = instrument(mem.fs, (repo) => {
+      // Its config and layer are linked in the repository already (no new layer link): the kept image's config, the untagged one's layer.
+      const { kept, gone } = mem.images.get(repo) as { kept: ImageDescriptor; gone: ImageDescriptor };
+      const layer = gone.layers[0] as ImageDescriptor['layers'][number];
+      const manifest = { schemaVersion: 2, mediaType: kept.mediaType, config: kept.config, layers: [layer] };
+      // memTree dates each write and every directory above it two days back; a real push changes only revisions/<alg>'s
+      // mtime (a directory added in it), and to now: within the window.
+      const repository = `${V2}/repositories/${repo}`;
+      const above = [repository, `${repository}/_manifests`, `${repository}/_manifests/revisions`].map(
+        (dir) => [dir, new Date(mem.fs.lstatSync(dir).mtimeMs)] as const,
+      );
+      const { digest } = mem.tree.pushManifest(repo, manifest, kept.mediaType, Date.now());
+      for (const [dir, mtime] of above) mem.fs.utimesSync(dir, mtime, mtime);
+      const now = new Date();
+      mem.fs.utimesSync(`${repository}/_manifests/revisions/sha256`, now, now);
+      pushed = { repo, digest, layer: layer.digest };
+    });
+    const run = await runCliOn(fs, ['gc', '-m', '--root', ROOT, '--grace', '1h', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    if (!pushed) throw new Error('no revision was moved aside');
+    expect(reads.get(pushed.repo)).toBe(2);
+    expect(exists(mem.fs, revisionLink(pushed.repo, pushed.digest))).toBe(true);
+    expect(exists(mem.fs, blobData(pushed.digest))).toBe(true);
+    expect(exists(mem.fs, blobData(pushed.layer))).toBe(true);
+    expect(run.json.blobsDeleted).not.toContain(pushed.layer);
+  });
+});
