@@ -112,6 +112,8 @@ const REPOSITORY_SCHEMA = v.strictObject({
   revisions: count,
   layers: v.array(v.picklist(['sha256', 'sha384', 'sha512'])),
   keptTags: v.array(v.tuple([tagSchema, digestSchema])),
+  /** every revision had its link and manifest when read (mark-repository.ts listRevisionNames): apply's recheck may compare names. */
+  everyRevisionRead: v.optional(v.boolean()),
 });
 
 const END_SCHEMA = v.strictObject({ type: v.literal('end'), records: count, sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)) });

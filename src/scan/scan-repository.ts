@@ -158,9 +158,9 @@ function stampTagsAndLayers(reader: TreeReader, name: string, watch: number[]): 
  * it. Its revisions/<alg> directories changed (the sweep's own moves bumped
  * their mtimes), so instead of their stamps their entries are compared:
  * they must be `expected` (what the decision was made on, less what the
- * sweep took out), each a revision directory, no more and no fewer; every
- * other stamp (revisions/, tags/ and each current link, _layers/ and each
- * _layers/<alg>) must be as `before` has it. Returns the watch now (each
+ * sweep took out), each a revision directory, no more and no fewer; each
+ * tag must name one of them; every other stamp (revisions/, tags/ and each
+ * current link, _layers/ and each _layers/<alg>) must be as `before` has it. Returns the watch now (each
  * revisions/<alg> stamped before it is listed, as scanRepository does), or
  * undefined: something else changed, and the repository is read again.
  * A name compared is exact where an mtime has a filesystem's granularity;
@@ -187,7 +187,22 @@ export function watchAsSweptLeftIt(reader: TreeReader, name: string, before: str
   }
   if (listed !== expected.size) return undefined;
   const algorithms = watch.length - 1;
-  stampTagsAndLayers(reader, name, watch);
+  // Each tag's current link is read, not only stamped: a tag moved onto a
+  // revision now aside within one tick of its stamp's clock (1-10 ms here,
+  // a second on some filesystems) leaves its stamp as it was.
+  const tags = reader.directoryMtime({ kind: 'tagsRoot', name });
+  watch.push(tags ?? -1);
+  for (const entry of tags === undefined ? [] : (reader.list({ kind: 'tagsRoot', name }, { optional: true }) ?? [])) {
+    const tag = entry.name;
+    if (!isTagName(tag)) continue;
+    const read =
+      reader.directoryMtime({ kind: 'tagCurrentDir', name, tag }) === undefined
+        ? undefined
+        : reader.readSettledLink({ kind: 'tagCurrentLink', name, tag }, undefined, { optional: true, mtime: true });
+    if (read && !expected.has(read.digest)) return undefined;
+    watch.push(read?.mtimeMs ?? -1);
+  }
+  stampLayers(reader, name, watch);
   const was = before.split(',');
   if (was.length !== watch.length || was[0] !== String(watch[0])) return undefined;
   for (let i = 1 + algorithms; i < watch.length; i++) if (was[i] !== String(watch[i])) return undefined;

@@ -1,9 +1,14 @@
 // The sweep's recheck does not read again a repository that only its own
 // moves changed: it compares the entries of revisions/<alg> with what the
 // decision was made on, less what it moved aside (sweep-aside.ts,
-// scan-repository.ts watchAsSweptLeftIt). Anything else there (a revision
-// pushed during the sweep, one moved aside and pushed again) and the
-// repository is read again, and what it needs stays.
+// scan-repository.ts watchAsSweptLeftIt). Anything else there and the
+// repository is read again, and what it needs stays: a revision pushed
+// during the sweep (by tag, or by digest: only revisions/<alg> changes), a
+// tag moved within one mtime tick onto a revision aside, a push under way
+// whose link comes later, a manifest missing when read and pushed again.
+// memTree dates every write two days back, and every directory above it:
+// sameTick() puts back the mtimes a real write in the same clock tick
+// would not have changed, so that only the names can tell.
 import { describe, expect, it } from 'vitest';
 import { type MemFs, ROOT, memTree } from '../support/memfs-tree.js';
 import { runCliOn } from '../support/run-cli.js';
@@ -63,6 +68,24 @@ function instrument(fs: MemFs, onMoveAside?: (repository: string) => void): { fs
     },
   });
   return { fs: proxy, reads };
+}
+
+/** Runs `change`, then puts back the mtime of everything that was under the repository: a write within the same clock tick. */
+function sameTick(fs: MemFs, repo: string, change: () => void): void {
+  const base = `${V2}/repositories/${repo}`;
+  const times = [base, ...listAll(fs, base)].map((path) => [path, fs.lstatSync(path).mtimeMs] as const);
+  change();
+  for (const [path, ms] of times) fs.utimesSync(path, ms / 1000, ms / 1000);
+}
+
+function listAll(fs: MemFs, dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const path = `${dir}/${entry.name}`;
+    out.push(path);
+    if (entry.isDirectory()) out.push(...listAll(fs, path));
+  }
+  return out;
 }
 
 function exists(fs: MemFs, path: string): boolean {
@@ -173,4 +196,62 @@ describe('the recheck after the moves aside', () => {
     expect(exists(mem.fs, blobData(pushed.layer))).toBe(true);
     expect(run.json.blobsDeleted).not.toContain(pushed.layer);
   });
+  for (const command of ['gc', 'apply'] as const) {
+    it(`${command}: a tag moved within one mtime tick onto a revision about to go aside keeps it`, async () => {
+      const mem = build();
+      if (command === 'apply') expect((await runCliOn(mem.fs, ['gc', '-m', '--root', ROOT, '--plan', PLAN, '--grace', '0s'])).code).toBe(0);
+      let target: { repo: string; digest: string } | undefined;
+      const { fs } = instrument(mem.fs, (moved) => {
+        // Another repository, whose untagged revision goes aside next: v1 now names it, no stamp changed.
+        const repo = REPOS.find((r) => r !== moved) as string;
+        const digest = mem.untagged.get(repo) as string;
+        sameTick(mem.fs, repo, () => mem.tree.tag(repo, 'v1', digest as ImageDescriptor['digest']));
+        target = { repo, digest };
+      });
+      const run = await runCliOn(fs, command === 'gc' ? ['gc', '-m', '--root', ROOT, '--grace', '0s', '--json'] : ['apply', PLAN, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      if (!target) throw new Error('no revision was moved aside');
+      expect(exists(mem.fs, revisionLink(target.repo, target.digest))).toBe(true);
+      expect(exists(mem.fs, blobData(target.digest))).toBe(true);
+      const layer = mem.images.get(target.repo)?.gone.layers[0]?.digest ?? '';
+      expect(exists(mem.fs, blobData(layer))).toBe(true);
+    });
+  }
+
+  it('apply: a revision without its link when the apply read it (a push under way) that gets it during the sweep keeps its blobs', async () => {
+    const mem = build();
+    expect((await runCliOn(mem.fs, ['gc', '-m', '--root', ROOT, '--plan', PLAN, '--grace', '0s'])).code).toBe(0);
+    const { kept, gone } = mem.images.get('a') as { kept: ImageDescriptor; gone: ImageDescriptor };
+    const layer = gone.layers[0] as ImageDescriptor['layers'][number];
+    const digest = mem.tree.putBlob(JSON.stringify({ schemaVersion: 2, mediaType: kept.mediaType, config: kept.config, layers: [layer] }, null, 3));
+    mem.fs.mkdirSync(`${V2}/repositories/a/_manifests/revisions/sha256/${digest.slice(7)}`, { recursive: true });
+    const { fs } = instrument(mem.fs, () => {
+      // The push finishes: its revision link (in apply, every revision not in the plan marks what it references).
+      sameTick(mem.fs, 'a', () => mem.fs.writeFileSync(revisionLink('a', digest), digest));
+    });
+    const run = await runCliOn(fs, ['apply', PLAN, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(exists(mem.fs, revisionLink('a', digest))).toBe(true);
+    expect(exists(mem.fs, blobData(layer.digest))).toBe(true);
+  });
+
+  for (const command of ['gc', 'apply'] as const) {
+    it(`${command}: a tagged manifest whose data was missing when read, pushed again during the sweep, keeps its layer`, async () => {
+      const mem = build();
+      // In a: v2 names a manifest whose only layer nothing else uses; its data is gone (the registry skips such a revision).
+      const lost = mem.tree.pushImage('a', { layers: ['a-lost-layer'] });
+      mem.tree.tag('a', 'v2', lost.digest);
+      const data = mem.fs.readFileSync(blobData(lost.digest));
+      mem.fs.unlinkSync(blobData(lost.digest));
+      if (command === 'apply') expect((await runCliOn(mem.fs, ['gc', '-m', '--root', ROOT, '--plan', PLAN, '--grace', '0s'])).code).toBe(0);
+      const { fs } = instrument(mem.fs, () => {
+        // Pushed again by digest: its data comes back under blobs/, nothing in the repository changes.
+        sameTick(mem.fs, 'a', () => mem.fs.writeFileSync(blobData(lost.digest), data));
+      });
+      const run = await runCliOn(fs, command === 'gc' ? ['gc', '-m', '--root', ROOT, '--grace', '0s', '--json'] : ['apply', PLAN, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(exists(mem.fs, blobData(lost.layers[0]?.digest ?? ''))).toBe(true);
+      expect(exists(mem.fs, blobData(lost.config.digest))).toBe(true);
+    });
+  }
 });

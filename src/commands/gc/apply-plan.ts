@@ -140,7 +140,7 @@ export class PlanApplication {
       const plan = this.repositories.get(name);
       const record = plan?.record;
       // Listed before the fingerprint is taken: unchanged, it is what the plan was made on.
-      const revisionNames = plan && plan.revisions.length + plan.linkless.length > 0 ? listRevisionDirs(reader, name) : undefined;
+      const revisionNames = record?.everyRevisionRead === true && plan && plan.revisions.length > 0 ? listRevisionDirs(reader, name) : undefined;
       if (!plan || !record || fingerprintRepository(reader, name) !== record.fingerprint) {
         reread.push(name);
         this.changed.add(name);

@@ -39,18 +39,28 @@ export interface RepoOutcome {
   /** remaining tags that do not pull: a revision, manifest or blob they need is missing (dangling-tags.ts). */
   danglingTags?: string[] | undefined;
   /**
-   * The revision directories its decision was made on (linkless ones
-   * included), kept where the sweep moves revisions out of it: the recheck
-   * compares them with what is there after its own moves (sweep-aside.ts).
+   * The revisions its decision was made on, kept where the sweep moves
+   * revisions out of it and every one was read whole (listRevisionNames):
+   * the recheck compares them with what is there after its own moves
+   * (sweep-aside.ts).
    */
   revisionNames?: DigestList | undefined;
 }
 
-/** The revision directories a scan listed (linkless ones included). */
-export function listRevisionNames(scan: RepoScan): DigestList {
+/**
+ * The revisions a scan read, when each had its link and its manifest:
+ * undefined otherwise. A linkless one may be a push under way whose link
+ * comes later, and a manifest missing may come back (pushed again by
+ * digest), each changing what the repository references with no stamp of
+ * its watch changed: such a repository is always read again.
+ */
+export function listRevisionNames(scan: RepoScan): DigestList | undefined {
+  if (scan.linklessRevisions.length > 0) return undefined;
   const names = new DigestList();
-  for (const revision of scan.revisions) names.push(revision.digest);
-  for (const digest of scan.linklessRevisions) names.push(digest);
+  for (const revision of scan.revisions) {
+    if (!revision.manifest) return undefined;
+    names.push(revision.digest);
+  }
   return names;
 }
 
@@ -151,7 +161,7 @@ export function markRepository(
       list.push(digest);
     }
   }
-  if (!options.dryRun && (outcome.manifestsDeleted.length > 0 || scan.linklessRevisions.length > 0)) outcome.revisionNames = listRevisionNames(scan);
+  if (!options.dryRun && outcome.manifestsDeleted.length > 0) outcome.revisionNames = listRevisionNames(scan);
   for (const tag of options.dryRun ? [] : remainingTags) {
     if (tag.current && kept.has(tag.current)) outcome.keptTags.push({ tag: tag.tag, digest: tag.current });
   }

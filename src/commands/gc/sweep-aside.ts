@@ -350,14 +350,13 @@ export async function sweepAside(context: SweepContext): Promise<{ changed: bool
  * The watch of a repository the sweep moved revisions out of, when that is
  * all that changed in it (scan-repository.ts watchAsSweptLeftIt): what is
  * in its revisions/<alg> directories is what its decision was made on
- * (RepoOutcome.revisionNames) less what is aside and the linkless
- * revisions removed. Undefined otherwise: it is read again.
+ * (RepoOutcome.revisionNames) less what is aside, and every tag names one
+ * of those. Undefined otherwise: it is read again.
  */
 function watchIfOnlyOwnMoves(context: SweepContext, outcome: RepoOutcome, aside: ReadonlySet<Digest> | undefined): string | undefined {
   if (!outcome.revisionNames) return undefined;
   const expected = new Set<Digest>();
-  const removed = new Set<Digest>(outcome.linklessRevisions);
-  for (const digest of outcome.revisionNames) if (!aside?.has(digest) && !removed.has(digest)) expected.add(digest);
+  for (const digest of outcome.revisionNames) if (!aside?.has(digest)) expected.add(digest);
   return watchAsSweptLeftIt(context.reader, outcome.name, outcome.watch, expected);
 }
 

@@ -70,6 +70,7 @@ export function writeGcPlan(
         revisions: o.revisions,
         layers: o.layers.map((l) => l.algorithm),
         keptTags: o.keptTags.map((t) => [t.tag, t.digest]),
+        ...(o.revisionNames ? { everyRevisionRead: true } : {}),
       });
     }
   });
