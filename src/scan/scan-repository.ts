@@ -140,69 +140,60 @@ export function watchRepository(reader: TreeReader, name: string): string {
   return watch.join(',');
 }
 
-/** The watch's stamps after the revisions: tags/ and each tag's current link, then _layers/ and each _layers/<alg>. */
-function stampTagsAndLayers(reader: TreeReader, name: string, watch: number[]): void {
-  const tags = reader.directoryMtime({ kind: 'tagsRoot', name });
-  watch.push(tags ?? -1);
-  if (tags !== undefined) {
-    for (const entry of reader.list({ kind: 'tagsRoot', name }, { optional: true }) ?? []) {
-      if (isTagName(entry.name)) watch.push(reader.mtimeOf({ kind: 'tagCurrentLink', name, tag: entry.name }) ?? -1);
-    }
-  }
-  stampLayers(reader, name, watch);
-}
-
 /**
- * The sweep's recheck of a repository it moved revisions out of
- * (sweep-aside.ts): whether the repository is exactly as the sweep left
- * it. Its revisions/<alg> directories changed (the sweep's own moves bumped
- * their mtimes), so instead of their stamps their entries are compared:
- * they must be `expected` (what the decision was made on, less what the
- * sweep took out), each a revision directory, no more and no fewer; each
- * tag must name one of them; every other stamp (revisions/, tags/ and each
- * current link, _layers/ and each _layers/<alg>) must be as `before` has it. Returns the watch now (each
- * revisions/<alg> stamped before it is listed, as scanRepository does), or
- * undefined: something else changed, and the repository is read again.
- * A name compared is exact where an mtime has a filesystem's granularity;
- * it costs one listing per revisions/<alg>, where reading the repository
- * again reads every revision link and manifest (3.9 s of an 8 s
- * apply --trash window on the many-small 100k tree, 1,400 repositories).
+ * The watch's stamps after the revisions: tags/ and each tag's current
+ * link, then _layers/ and each _layers/<alg>. With `revisions`, each
+ * current link is read, not only stamped, and must name one of them
+ * (false otherwise): a tag moved within one tick of its stamp's clock
+ * (1-10 ms here, a second on some filesystems) leaves its stamp as it was.
  */
-export function watchAsSweptLeftIt(reader: TreeReader, name: string, before: string, expected: ReadonlySet<Digest>): string | undefined {
-  const watch: number[] = [];
-  const revisions = reader.directoryMtime({ kind: 'revisionsRoot', name });
-  if (revisions === undefined) return undefined;
-  watch.push(revisions);
-  let listed = 0;
-  for (const entry of reader.list({ kind: 'revisionsRoot', name }, { optional: true }) ?? []) {
-    const algorithm = entry.name;
-    // Anything else there is refused by scanRepository: read again, it says so.
-    if (!entry.isDirectory() || !isAlgorithm(algorithm)) return undefined;
-    watch.push(reader.mtimeOf({ kind: 'revisionsAlgorithm', name, algorithm }) ?? -1);
-    for (const revision of reader.list({ kind: 'revisionsAlgorithm', name, algorithm }, { optional: true }) ?? []) {
-      const digest = revision.isDirectory() ? makeDigest(algorithm, revision.name) : undefined;
-      if (digest === undefined || !expected.has(digest)) return undefined;
-      listed++;
-    }
-  }
-  if (listed !== expected.size) return undefined;
-  const algorithms = watch.length - 1;
-  // Each tag's current link is read, not only stamped: a tag moved onto a
-  // revision now aside within one tick of its stamp's clock (1-10 ms here,
-  // a second on some filesystems) leaves its stamp as it was.
+function stampTagsAndLayers(reader: TreeReader, name: string, watch: number[], revisions?: ReadonlySet<Digest>): boolean {
   const tags = reader.directoryMtime({ kind: 'tagsRoot', name });
   watch.push(tags ?? -1);
   for (const entry of tags === undefined ? [] : (reader.list({ kind: 'tagsRoot', name }, { optional: true }) ?? [])) {
     const tag = entry.name;
     if (!isTagName(tag)) continue;
+    if (!revisions) {
+      watch.push(reader.mtimeOf({ kind: 'tagCurrentLink', name, tag }) ?? -1);
+      continue;
+    }
     const read =
       reader.directoryMtime({ kind: 'tagCurrentDir', name, tag }) === undefined
         ? undefined
         : reader.readSettledLink({ kind: 'tagCurrentLink', name, tag }, undefined, { optional: true, mtime: true });
-    if (read && !expected.has(read.digest)) return undefined;
+    if (read && !revisions.has(read.digest)) return false;
     watch.push(read?.mtimeMs ?? -1);
   }
   stampLayers(reader, name, watch);
+  return true;
+}
+
+/**
+ * The sweep's recheck of a repository it moved revisions out of
+ * (sweep-aside.ts): whether the repository is exactly as the sweep left
+ * it. Its revisions/<alg> directories changed (the sweep's own moves
+ * bumped their mtimes), so instead of their stamps their entries are
+ * compared: they must be `expected` (what the decision was made on, less
+ * what the sweep took out), no more and no fewer; each tag must name one
+ * of them; every other stamp (revisions/, tags/ and each current link,
+ * _layers/ and each _layers/<alg>) must be as `before` has it. Returns the
+ * watch now (each revisions/<alg> stamped before it is listed, as
+ * scanRepository does), or undefined: something else changed, and the
+ * repository is read again. A name compared is exact where an mtime has a
+ * filesystem's granularity; it costs one listing per revisions/<alg> and
+ * a read per tag link, where reading the repository again reads every
+ * revision link and manifest (3.9 s of a 24 s apply --trash window on the
+ * many-small 100k tree, 1,400 repositories; 0.9 s this way).
+ */
+export function watchAsSweptLeftIt(reader: TreeReader, name: string, before: string, expected: ReadonlySet<Digest>): string | undefined {
+  const revisions = reader.directoryMtime({ kind: 'revisionsRoot', name });
+  if (revisions === undefined) return undefined;
+  const watch = [revisions];
+  const listed = listRevisionDirs(reader, name, (algorithm) => watch.push(reader.mtimeOf({ kind: 'revisionsAlgorithm', name, algorithm }) ?? -1));
+  if (!listed || listed.length !== expected.size) return undefined;
+  for (const digest of listed) if (!expected.has(digest)) return undefined;
+  const algorithms = watch.length - 1;
+  if (!stampTagsAndLayers(reader, name, watch, expected)) return undefined;
   const was = before.split(',');
   if (was.length !== watch.length || was[0] !== String(watch[0])) return undefined;
   for (let i = 1 + algorithms; i < watch.length; i++) if (was[i] !== String(watch[i])) return undefined;
@@ -210,15 +201,19 @@ export function watchAsSweptLeftIt(reader: TreeReader, name: string, before: str
 }
 
 /**
- * The revision directories of a repository (revisions/<alg>/<hex>), for the
- * sweep's recheck (RepoOutcome.revisionNames, in an apply); undefined when anything else
- * is there (the recheck then reads the repository again).
+ * The revision directories of a repository (revisions/<alg>/<hex>);
+ * undefined when anything else is there (scanRepository refuses it: the
+ * recheck reads the repository again, and says so). `beforeListing` runs
+ * before each revisions/<alg> is listed (a stamp, watchAsSweptLeftIt).
+ * For the sweep's recheck: RepoOutcome.revisionNames in an apply, and the
+ * comparison itself.
  */
-export function listRevisionDirs(reader: TreeReader, name: string): DigestList | undefined {
+export function listRevisionDirs(reader: TreeReader, name: string, beforeListing?: (algorithm: Algorithm) => void): DigestList | undefined {
   const names = new DigestList();
   for (const entry of reader.list({ kind: 'revisionsRoot', name }, { optional: true }) ?? []) {
     const algorithm = entry.name;
     if (!entry.isDirectory() || !isAlgorithm(algorithm)) return undefined;
+    beforeListing?.(algorithm);
     for (const revision of reader.list({ kind: 'revisionsAlgorithm', name, algorithm }, { optional: true }) ?? []) {
       const digest = revision.isDirectory() ? makeDigest(algorithm, revision.name) : undefined;
       if (digest === undefined) return undefined;

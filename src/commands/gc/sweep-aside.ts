@@ -201,16 +201,17 @@ export async function sweepAside(context: SweepContext): Promise<{ changed: bool
       const names = context.findChanged();
       if (names.length === 0) break;
       // Step a changed the watch of every repository it moved a revision
-      // out of (revisions/<alg>'s mtime) or removed a tag from (tags/'s):
-      // each is read again all the same, and only one that holds more than
-      // this run left in it, or needed something back, was written to.
+      // out of (revisions/<alg>'s mtime) or removed a tag from (tags/'s).
+      // One whose only change is its revisions moved aside is not read
+      // again (watchIfOnlyOwnMoves); any other is, and only one that holds
+      // more than this run left in it, or needed something back, was
+      // written to.
       const written: string[] = [];
       for (const name of names) {
-        const left = findOutcome(outcomes, name);
-        // As the sweep left it (only its own moves out of revisions/<alg>): nothing to read again.
-        const now = left && watchIfOnlyOwnMoves(context, left, asideRevisions.get(name));
-        if (left && now !== undefined) {
-          context.replaceOutcome({ ...left, watch: now });
+        const before = findOutcome(outcomes, name);
+        const now = before && watchIfOnlyOwnMoves(context, before, asideRevisions.get(name));
+        if (before && now !== undefined) {
+          context.replaceOutcome({ ...before, watch: now });
           continue;
         }
         let scan = scanRepository(context.reader, name, context.freshAfterMs);
@@ -221,7 +222,6 @@ export async function sweepAside(context: SweepContext): Promise<{ changed: bool
           scan = scanRepository(context.reader, name, context.freshAfterMs);
         }
         restored += back;
-        const before = findOutcome(outcomes, name);
         // One read before was marked with its tags' blobs looked for (its dangling-tag warnings given); a new one is now.
         const fresh = before ? context.markAgain(scan) : context.mark(scan);
         const asOwnSweepLeftIt =
