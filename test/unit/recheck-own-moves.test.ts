@@ -5,7 +5,8 @@
 // repository is read again, and what it needs stays: a revision pushed
 // during the sweep (by tag, or by digest: only revisions/<alg> changes), a
 // tag moved within one mtime tick onto a revision aside, a push under way
-// whose link comes later, a manifest missing when read and pushed again.
+// whose link comes later, a manifest missing when read and pushed again, a
+// revision deleted and another pushed by digest (the count unchanged).
 // memTree dates every write two days back, and every directory above it:
 // sameTick() puts back the mtimes a real write in the same clock tick
 // would not have changed, so that only the names can tell.
@@ -215,6 +216,47 @@ describe('the recheck after the moves aside', () => {
       expect(exists(mem.fs, blobData(target.digest))).toBe(true);
       const layer = mem.images.get(target.repo)?.gone.layers[0]?.digest ?? '';
       expect(exists(mem.fs, blobData(layer))).toBe(true);
+    });
+  }
+
+  for (const command of ['gc', 'apply'] as const) {
+    it(`${command}: a child deleted and a manifest pushed by digest within one mtime tick (as many revisions as before) keeps the new one's blobs`, async () => {
+      // Each repository: an index tagged v1 over two children (kept by -m), and an untagged image (its revision goes aside).
+      const mem = memTree();
+      const images = new Map<string, { child: ImageDescriptor; gone: ImageDescriptor }>();
+      for (const repo of REPOS) {
+        const child = mem.tree.pushImage(repo, { layers: [`${repo}-child-1`] });
+        const other = mem.tree.pushImage(repo, { layers: [`${repo}-child-2`] });
+        mem.tree.tag(repo, 'v1', mem.tree.pushIndex(repo, [child, other]).digest);
+        images.set(repo, { child, gone: mem.tree.pushImage(repo, { layers: [`${repo}-gone`] }) });
+      }
+      mem.fs.mkdirSync('/plans', { recursive: true });
+      if (command === 'apply') expect((await runCliOn(mem.fs, ['gc', '-m', '--root', ROOT, '--plan', PLAN, '--grace', '0s'])).code).toBe(0);
+      let swapped: { repo: string; digest: string; layer: string } | undefined;
+      const { fs, reads } = instrument(mem.fs, (repo) => {
+        // In the repository a revision just went aside from: a DELETE of the first child (no tag names it, so the
+        // registry touches no tag) and a push by digest of a manifest on the untagged image's layer, a blob the
+        // plan deletes. Its revisions/<alg> holds as many entries as the sweep left, under other names.
+        const { child, gone } = images.get(repo) as { child: ImageDescriptor; gone: ImageDescriptor };
+        const layer = gone.layers[0] as ImageDescriptor['layers'][number];
+        const base = `${V2}/repositories/${repo}`;
+        const times = [base, ...listAll(mem.fs, base)].map((path) => [path, mem.fs.lstatSync(path).mtimeMs] as const);
+        mem.fs.rmSync(revisionLink(repo, child.digest).slice(0, -'/link'.length), { recursive: true });
+        const manifest = { schemaVersion: 2, mediaType: child.mediaType, config: child.config, layers: [layer] };
+        const { digest } = mem.tree.pushManifest(repo, manifest, child.mediaType, Date.now());
+        for (const [path, ms] of times) if (exists(mem.fs, path)) mem.fs.utimesSync(path, ms / 1000, ms / 1000);
+        swapped = { repo, digest, layer: layer.digest };
+      });
+      // gc: an untagged manifest is kept by the grace window alone (apply: every revision outside the plan marks its blobs).
+      const run = await runCliOn(fs, command === 'gc' ? ['gc', '-m', '--root', ROOT, '--grace', '1h', '--json'] : ['apply', PLAN, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      if (!swapped) throw new Error('no revision was moved aside');
+      // Read again after the moves (one index/ listing: its one tag), and the new manifest pulls: its data, its layer.
+      expect(reads.get(swapped.repo)).toBe(command === 'gc' ? 2 : 1);
+      expect(exists(mem.fs, revisionLink(swapped.repo, swapped.digest))).toBe(true);
+      expect(exists(mem.fs, blobData(swapped.digest))).toBe(true);
+      expect(exists(mem.fs, blobData(swapped.layer))).toBe(true);
+      expect(run.json.blobsDeleted).not.toContain(swapped.layer);
     });
   }
 
