@@ -241,7 +241,8 @@ describe('the recheck after the moves aside', () => {
         const layer = gone.layers[0] as ImageDescriptor['layers'][number];
         const base = `${V2}/repositories/${repo}`;
         const times = [base, ...listAll(mem.fs, base)].map((path) => [path, mem.fs.lstatSync(path).mtimeMs] as const);
-        mem.fs.rmSync(revisionLink(repo, child.digest).slice(0, -'/link'.length), { recursive: true });
+        mem.fs.unlinkSync(revisionLink(repo, child.digest));
+        mem.fs.rmdirSync(revisionLink(repo, child.digest).slice(0, -'/link'.length));
         const manifest = { schemaVersion: 2, mediaType: child.mediaType, config: child.config, layers: [layer] };
         const { digest } = mem.tree.pushManifest(repo, manifest, child.mediaType, Date.now());
         for (const [path, ms] of times) if (exists(mem.fs, path)) mem.fs.utimesSync(path, ms / 1000, ms / 1000);
