@@ -7,7 +7,7 @@
 // and on memfs; scan-pool.ts adds worker threads on the real filesystem.
 
 import type { Algorithm, Digest } from '../model/digest.js';
-import { type DeletionTarget, Vacuum } from '../storage/vacuum.js';
+import { type DeletionTarget, Vacuum, type VetDepth } from '../storage/vacuum.js';
 import type { RepoScan } from '../model/repository.js';
 import { type ScanOptions, scanRepository } from './scan-repository.js';
 import { hashBlob } from './hash-blob.js';
@@ -51,7 +51,7 @@ export function sizeBlobs(reader: TreeReader, digests: readonly Digest[]): Sized
 
 /** A share of the plan phase's vetting: a shard of blobs, or a batch of other targets. */
 export type VetJob = ({ shard: BlobShard } | { targets: DeletionTarget[]; mountPoints: readonly string[] }) & {
-  depth: 'full' | 'light';
+  depth: VetDepth;
   /** the grace window's start: a blob whose data was written after it is fresh. */
   freshAfterMs: number;
 };
@@ -82,7 +82,8 @@ export function runVetJob(reader: TreeReader, job: VetJob): VetOutcome {
     const shard = reader.pathOf({ kind: 'blobShard', algorithm, prefix });
     for (const hex of hexes) {
       const digest = `${algorithm}:${hex}` as Digest;
-      const { size, mtimeMs } = job.depth === 'light' ? vacuum.previewShardBlob(shard, hex) : vacuum.vet({ kind: 'blob', digest }, 'full');
+      // A blob moved into the trash (`move`) is renamed whole: its data's lstat is the check (vacuum.ts checkMove says why).
+      const { size, mtimeMs } = job.depth === 'full' ? vacuum.vet({ kind: 'blob', digest }, 'full') : vacuum.previewShardBlob(shard, hex);
       if (mtimeMs > job.freshAfterMs) outcome.fresh.push(digest);
       else outcome.bytes += size;
     }

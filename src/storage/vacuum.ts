@@ -72,6 +72,12 @@ function quarantinedTargetOf(item: AsideItem): DeletionTarget {
     : { kind: 'quarantinedRevision', repository: item.repository, digest: item.digest };
 }
 
+/**
+ * How closely the plan phase checks a target (Vacuum.vet): `full` before a
+ * deletion, `move` before a move into the trash (--trash), `light` in a dry run.
+ */
+export type VetDepth = 'full' | 'move' | 'light';
+
 /** What vetting learned of a target: a blob's data size, and the mtime of its data or link (an upload: vacuum-housekeeping.ts). */
 export interface Vetted {
   size: number;
@@ -112,12 +118,18 @@ export class Vacuum {
    * filesystem. `light` (a dry run): the mount table, and a blob's `data`
    * alone (type, device); the directory listing is what makes `full` cost
    * ~50 µs a layer link on the bench tree, 981k blobs and 714k layer links
-   * on the 1M-blob tree. Returns the size of a blob's data, in place or moved aside (0 for other
-   * kinds, and for a target already gone).
+   * on the 1M-blob tree. `move` (--trash: the directory is renamed whole,
+   * never walked): `light`, and each link read (checkMove). Returns the
+   * size of a blob's data, in place or moved aside (0 for other kinds, and
+   * for a target already gone).
    */
-  vet(target: DeletionTarget, depth: 'full' | 'light' = 'full'): Vetted {
+  vet(target: DeletionTarget, depth: VetDepth = 'full'): Vetted {
     if (isHousekeeping(target)) return walkHousekeeping(this.guard, target, 'vet');
-    const stats = this.walkTarget(target, depth === 'full' ? 'vet' : 'preview');
+    if (depth === 'move' && (target.kind === 'layerLink' || target.kind === 'revision' || target.kind === 'tagIndexEntry')) {
+      this.checkMove(target);
+      return { size: 0, mtimeMs: 0 };
+    }
+    const stats = this.walkTarget(target, depth === 'light' ? 'preview' : 'vet');
     const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
     return { size: data ? (stats?.size ?? 0) : 0, mtimeMs: stats?.mtimeMs ?? 0 };
   }
@@ -206,6 +218,35 @@ export class Vacuum {
   /** `quarantine` for the concurrent sweep: the rename asynchronous on Node's fs. */
   quarantineAsync(item: AsideItem): Promise<boolean> {
     return this.aside.moveAsideAsync(item, this.async);
+  }
+
+  /**
+   * `vet`'s `move` check of a link directory that goes into the trash
+   * whole: no mount at or below it, no symbolic link above it, and its
+   * `link` (opened without following a symbolic link) names the digest of
+   * its path. The registry reads a link's content, not its path: one naming
+   * another digest (an alias) stops the run, as the full check does
+   * (test/unit/trash-fails-closed.test.ts). Not listed: what else is in it
+   * (a crashed write's temporary file, anything unknown) moves with it,
+   * stays restorable, and stops `trash empty`, which walks every item as
+   * its kind's shape before it deletes anything. The listing is 5 of the
+   * full check's 9 system calls per target (open, fstat, two getdents64,
+   * close; then the link's lstat, open, read, close).
+   */
+  private checkMove(target: Extract<DeletionTarget, { kind: 'layerLink' | 'revision' | 'tagIndexEntry' }>): void {
+    const where = this.guard.pathOf(pathSpecOf(target));
+    this.guard.assertNoMountAt(where);
+    try {
+      if (!this.guard.assertNoSymlinkAbove(where)) return;
+      this.guard.checkLinkContent(`${where}/${LINK_FILE}`, target.digest);
+    } catch (cause) {
+      if (cause instanceof JanitorError) throw cause;
+      // No link: a revision directory without one (a push under way, an interrupted removal), or gone already (a rerun).
+      if (errnoCode(cause) === 'ENOENT') return;
+      if (errnoCode(cause) === 'ELOOP')
+        throw new JanitorError('E_SYMLINK', `symbolic link inside the registry tree: ${where}/${LINK_FILE}`, { path: where, cause });
+      throw new JanitorError('E_DELETE', `cannot check ${where}: ${errnoCode(cause) ?? String(cause)}`, { path: where, cause });
+    }
   }
 
   /** The known file's stats (a blob's data, a link), undefined where there is none. */

@@ -196,7 +196,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     const plan = async (): Promise<void> => {
       prefetch?.blobs(index);
       const layerLinkCandidates = apply && ((name: string) => apply.layerLinkCandidates(name));
-      const depth = options.dryRun ? 'light' : 'full';
+      const depth = options.dryRun ? 'light' : options.trash !== undefined ? 'move' : 'full';
       const totals = await planSweep(
         { reader, index, workers, mountPoints, depth, freshAfterMs, ...(layerLinkCandidates ? { layerLinkCandidates } : {}) },
         outcomes,

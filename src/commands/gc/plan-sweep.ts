@@ -10,7 +10,9 @@
 //                        inventory counts as gone only if it is still missing
 //                        now, never because an earlier listing lacked it
 // d. other targets       tags, tag index entries, revisions, layer links:
-//                        vetted, fully in a real run, lightly in a dry run
+//                        vetted, fully in a real run, each link read with
+//                        --trash (moved whole, never walked: vacuum.ts),
+//                        lightly in a dry run
 
 import type { BlobIndex } from '../../model/blob-index.js';
 import type { Digest } from '../../model/digest.js';
@@ -19,7 +21,7 @@ import type { StorageWorkers, VetJob } from '../../scan/storage-workers.js';
 import { listLayerLinksIn } from '../../scan/scan-repository.js';
 import type { LayerDirectory } from '../../model/repository.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
-import type { DeletionTarget } from '../../storage/vacuum.js';
+import type { DeletionTarget, VetDepth } from '../../storage/vacuum.js';
 import type { RepoOutcome } from './mark-repository.js';
 
 /** What the sweep adds each target to, in gc's SweepCounts (index.ts). */
@@ -35,7 +37,7 @@ export interface PlanContext {
   index: BlobIndex;
   workers: StorageWorkers;
   mountPoints: readonly string[];
-  depth: 'full' | 'light';
+  depth: VetDepth;
   /** the grace window's start (+Infinity: no window). */
   freshAfterMs: number;
   /** apply (apply-plan.ts): the layer links that may go in a repository, in place of its listing. */
@@ -107,7 +109,7 @@ export async function planSweep(context: PlanContext, outcomes: readonly RepoOut
 
   // d. other targets: a light look at them is the mount table alone, and a
   // tree with a mount inside was refused before it was read.
-  if (depth === 'full' || mountPoints.length > 0) await workers.vet(targetJobs(outcomes, mountPoints, depth, freshAfterMs));
+  if (depth !== 'light' || mountPoints.length > 0) await workers.vet(targetJobs(outcomes, mountPoints, depth, freshAfterMs));
   return totals;
 }
 
@@ -151,7 +153,7 @@ export function* targetsOf(outcomes: readonly RepoOutcome[], layerLinks = true):
 }
 
 /** Target batches, produced as the threads take them. */
-function* targetJobs(outcomes: readonly RepoOutcome[], mountPoints: readonly string[], depth: 'full' | 'light', freshAfterMs: number): Generator<VetJob> {
+function* targetJobs(outcomes: readonly RepoOutcome[], mountPoints: readonly string[], depth: VetDepth, freshAfterMs: number): Generator<VetJob> {
   let batch: DeletionTarget[] = [];
   for (const [target] of targetsOf(outcomes)) {
     batch.push(target);
@@ -164,6 +166,6 @@ function* targetJobs(outcomes: readonly RepoOutcome[], mountPoints: readonly str
 }
 
 /** The unmarked blobs, a fan-out shard a job, each made as a thread takes it. */
-function* blobJobs(index: BlobIndex, mountPoints: readonly string[], depth: 'full' | 'light', freshAfterMs: number): Generator<VetJob> {
+function* blobJobs(index: BlobIndex, mountPoints: readonly string[], depth: VetDepth, freshAfterMs: number): Generator<VetJob> {
   for (const [algorithm, prefix, hexes] of index.unmarkedShards()) yield { shard: { algorithm, prefix, hexes, mountPoints }, depth, freshAfterMs };
 }
