@@ -71,8 +71,8 @@ export function addVetOutcome(total: VetOutcome, part: VetOutcome): VetOutcome {
 
 /**
  * Runs one vetting job (vacuum.ts) and sums the blob sizes; in-process and
- * in workers. Vetting reads every target's directory (~50 µs a layer link
- * on the bench tree, most of it the readdir), so it is spread over -j.
+ * in workers. A full vet reads every target's directory (~50 µs a layer
+ * link on the bench tree, most of it the readdir), so it is spread over -j.
  */
 export function runVetJob(reader: TreeReader, job: VetJob): VetOutcome {
   const vacuum = new Vacuum(reader.fs, reader.v2, 'shard' in job ? job.shard.mountPoints : job.mountPoints);

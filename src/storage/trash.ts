@@ -225,7 +225,8 @@ export class TrashBin {
    * (a link directory, a blob, their quarantined forms) that the caller
    * checked as a deletion is checked (no mount, no symbolic link above, a
    * blob's data a regular file on v2's device, its size) after the plan's
-   * full vet in this same run: its record, appended synchronously, then one
+   * check in this same run (vacuum.ts vet 'move': each link read, no
+   * directory listed): its record, appended synchronously, then one
    * asynchronous rename, several under way at once. The directory is not
    * walked again: what appeared in it since the plan moves with it and
    * stays restorable, and `trash empty` walks every item as its kind's

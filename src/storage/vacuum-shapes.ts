@@ -45,7 +45,7 @@ export class ShapeWalker {
     this.guard.assertNoMountAt(where);
     try {
       if (!this.guard.assertNoSymlinkAbove(where)) return undefined;
-      if (mode === 'preview') return target.kind === 'blob' ? this.previewData(`${where}/${BLOB_FILE}`) : undefined;
+      if (mode === 'preview') return target.kind === 'blob' || target.kind === 'quarantinedBlob' ? this.previewData(`${where}/${BLOB_FILE}`) : undefined;
       const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
       if (
         mode === 'remove' &&

@@ -19,7 +19,7 @@
 // moves a stale lock aside and unlinks it; the journal and the lock
 // themselves are removed here.)
 // With --trash DIR (trash.ts), `remove` moves each target but this tool's
-// own files into DIR instead, one rename after the same checks (a
+// own files into DIR instead, one rename after the checks of a move (a
 // quarantined one recorded where it was before it went aside; an emptied
 // repository's directories recorded, then removed); `removeTrashed` is
 // `trash empty`'s deletion of one item, walked as the shape of its kind.
@@ -46,7 +46,10 @@
 // walks the same shape and refuses anything unexpected (an unknown entry, a
 // symbolic link, a FIFO or device, a link whose content names another
 // digest, another filesystem: target-guard.ts). `remove` walks it again at
-// deletion time and refuses what appeared since. Within a directory the
+// deletion time and refuses what appeared since. With --trash a target is
+// renamed whole, never walked, and is checked for that (`vet` 'move',
+// checkMove): its directory is not listed, what else is in it goes into the
+// trash with it, and `trash empty` walks each item before deleting it. Within a directory the
 // files go first and the directory last, so a crash leaves a directory
 // without its link file, which the registry ignores and the next run
 // removes.
@@ -103,8 +106,27 @@ export class Vacuum {
     this.guard = new TargetGuard(fs, v2, mountPoints);
     this.shapes = new ShapeWalker(fs, this.guard);
     this.trash = trash;
-    // A copy aside of what the registry wrote again (same digest: same bytes) is deleted, never trashed: nothing is lost.
-    this.aside = new Quarantine(this.guard, (item) => void this.removeForGood(quarantinedTargetOf(item)));
+    this.aside = new Quarantine(this.guard, (item) => this.dropAsideCopy(quarantinedTargetOf(item)));
+  }
+
+  /**
+   * The copy aside of a blob or revision the registry wrote again meanwhile
+   * (same digest: same bytes): deleted, nothing is lost, once it is vetted
+   * as a deletion is. With --trash a target was checked for a move only
+   * (checkMove: its directory not listed), so one holding anything unknown
+   * goes into the trash instead, never deleted, and never left aside
+   * (`trash restore` leaves it there: its origin is taken).
+   */
+  private dropAsideCopy(target: DeletionTarget): void {
+    try {
+      this.vet(target, 'full');
+    } catch (cause) {
+      // Without --trash it stops the run with nothing of it deleted (restoreAll puts back the rest first).
+      if (!this.trash || !(cause instanceof JanitorError)) throw cause;
+      this.trash.take(this.guard, target, () => this.vet(target, 'move'));
+      return;
+    }
+    this.removeForGood(target);
   }
 
   /** `<name>.<uuid>.tmp` files of crashed registry writes removed. */
@@ -125,19 +147,23 @@ export class Vacuum {
    */
   vet(target: DeletionTarget, depth: VetDepth = 'full'): Vetted {
     if (isHousekeeping(target)) return walkHousekeeping(this.guard, target, 'vet');
-    if (depth === 'move' && (target.kind === 'layerLink' || target.kind === 'revision' || target.kind === 'tagIndexEntry')) {
+    const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
+    if (
+      depth === 'move' &&
+      (target.kind === 'layerLink' || target.kind === 'revision' || target.kind === 'tagIndexEntry' || target.kind === 'quarantinedRevision')
+    ) {
       this.checkMove(target);
       return { size: 0, mtimeMs: 0 };
     }
-    const stats = this.walkTarget(target, depth === 'light' ? 'preview' : 'vet');
-    const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
+    // A blob's `move` check is its data's lstat (`preview`); a tag's is the full walk (prune's few).
+    const stats = this.walkTarget(target, depth === 'full' || (depth === 'move' && !data) ? 'vet' : 'preview');
     return { size: data ? (stats?.size ?? 0) : 0, mtimeMs: stats?.mtimeMs ?? 0 };
   }
 
   /** Removes one (vetted) target, or moves it into the trash; returns the size of a blob's data (an upload's bytes; a repository: walkHousekeeping) it removed. */
   remove(target: DeletionTarget): number {
     if (!this.trash || target.kind === 'journal' || target.kind === 'lock') return this.removeForGood(target);
-    const size = this.trash.take(this.guard, target, () => this.vet(target));
+    const size = this.trash.take(this.guard, target, () => this.vet(target, 'move'));
     if (size !== undefined) this.removed++;
     return size ?? 0;
   }
@@ -223,28 +249,33 @@ export class Vacuum {
   /**
    * `vet`'s `move` check of a link directory that goes into the trash
    * whole: no mount at or below it, no symbolic link above it, and its
-   * `link` (opened without following a symbolic link) names the digest of
-   * its path. The registry reads a link's content, not its path: one naming
-   * another digest (an alias) stops the run, as the full check does
-   * (test/unit/trash-fails-closed.test.ts). Not listed: what else is in it
-   * (a crashed write's temporary file, anything unknown) moves with it,
-   * stays restorable, and stops `trash empty`, which walks every item as
-   * its kind's shape before it deletes anything. The listing is 5 of the
-   * full check's 9 system calls per target (open, fstat, two getdents64,
-   * close; then the link's lstat, open, read, close).
+   * `link` a regular file on v2's device (lstat'ed before it is opened)
+   * whose content names the digest of its path. The registry reads a
+   * link's content, not its path: one naming another digest (an alias)
+   * stops the run, as the full check does
+   * (test/unit/trash-move-check.test.ts). Not listed: what else is in the
+   * directory moves into the trash with it and stays restorable; `trash
+   * empty` walks every item as its kind's shape before it deletes
+   * anything, so it deletes a crashed write's `<name>.<uuid>.tmp` with its
+   * item (as gc would) and refuses an item holding anything unknown. The
+   * listing is 5 of the full check's 9 system calls a target (open, fstat,
+   * two getdents64, close; then the link's lstat, open, read, close).
    */
-  private checkMove(target: Extract<DeletionTarget, { kind: 'layerLink' | 'revision' | 'tagIndexEntry' }>): void {
+  private checkMove(target: Extract<DeletionTarget, { kind: 'layerLink' | 'revision' | 'tagIndexEntry' | 'quarantinedRevision' }>): void {
     const where = this.guard.pathOf(pathSpecOf(target));
+    const link = `${where}/${LINK_FILE}`;
     this.guard.assertNoMountAt(where);
     try {
       if (!this.guard.assertNoSymlinkAbove(where)) return;
-      this.guard.checkLinkContent(`${where}/${LINK_FILE}`, target.digest);
+      // A regular file on v2's device before it is opened (a device node's open reaches its driver).
+      const stats = this.guard.fs.lstatSync(link);
+      if (!stats.isFile()) throw unexpected(link, stats);
+      this.guard.checkDevice(stats, link);
+      this.guard.checkLinkContent(link, target.digest);
     } catch (cause) {
       if (cause instanceof JanitorError) throw cause;
       // No link: a revision directory without one (a push under way, an interrupted removal), or gone already (a rerun).
       if (errnoCode(cause) === 'ENOENT') return;
-      if (errnoCode(cause) === 'ELOOP')
-        throw new JanitorError('E_SYMLINK', `symbolic link inside the registry tree: ${where}/${LINK_FILE}`, { path: where, cause });
       throw new JanitorError('E_DELETE', `cannot check ${where}: ${errnoCode(cause) ?? String(cause)}`, { path: where, cause });
     }
   }
@@ -287,6 +318,19 @@ export class Vacuum {
   /** Puts a quarantined item back, or deletes its copy there when the registry wrote it again (quarantine.ts). */
   restore(item: AsideItem): void {
     this.aside.putBack(item);
+  }
+
+  /** Puts back every item, each tried even when one before it failed (nothing stays hidden for another's sake); then throws the first failure. */
+  restoreAll(items: Iterable<AsideItem>): void {
+    let failure: unknown;
+    for (const item of items) {
+      try {
+        this.aside.putBack(item);
+      } catch (cause) {
+        failure ??= cause;
+      }
+    }
+    if (failure !== undefined) throw failure;
   }
 
   /** `trash restore`: puts one item of the trash back where its record says (trash.ts). */

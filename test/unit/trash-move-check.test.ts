@@ -119,4 +119,66 @@ describe('gc -m --trash checks each target for a move', () => {
     expect(snapshot(v2).filter((line) => !line.includes('/_janitor/'))).toEqual(before);
     expect(nodeFs.readFileSync(outside, 'utf8')).toBe(layer);
   });
+
+  it('stops at a tag index entry naming another digest, nothing moved', async () => {
+    const { root, v2, kept, gone, trashDir } = setUp();
+    // v1 named the untagged image before it named the kept one: its index entry for it goes with the revision.
+    const entry = `${v2}/repositories/app/_manifests/tags/v1/index/sha256/${gone.digest.slice('sha256:'.length)}`;
+    nodeFs.mkdirSync(entry, { recursive: true });
+    nodeFs.writeFileSync(`${entry}/link`, kept.digest);
+    const before = snapshot(v2);
+    const run = await runCliOn(nodeFileSystem, ['gc', '-m', '--root', root, '--grace', '0s', '--trash', trashDir, '--json']);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain(`link ${entry}/link names ${kept.digest}`);
+    expect(snapshot(v2).filter((line) => !line.includes('/_janitor/'))).toEqual(before);
+  });
+});
+
+/**
+ * What an interrupted gc -m --trash can leave aside: the untagged image's
+ * layer (a stray in its directory, which a move's check does not list),
+ * pushed again meanwhile (its home is there again), and the kept image's
+ * revision (a push during the sweep needed it). Blobs are put back before
+ * revisions (quarantine.ts list), so the layer's copy comes first.
+ */
+function setUpAside() {
+  const at = setUp();
+  const hex = at.layer.slice('sha256:'.length);
+  const copy = `${at.v2}/_janitor/quarantine/sha256/${hex.slice(0, 2)}/${hex}`;
+  nodeFs.mkdirSync(path.dirname(copy), { recursive: true });
+  nodeFs.cpSync(at.blobDir, copy, { recursive: true });
+  nodeFs.writeFileSync(`${copy}/unknown`, 'in the copy aside');
+  const keptHex = at.kept.digest.slice('sha256:'.length);
+  const revision = `${at.v2}/repositories/app/_manifests/revisions/sha256/${keptHex}`;
+  const revisionAside = `${at.v2}/_janitor/quarantine-revisions/app/sha256/${keptHex}`;
+  nodeFs.mkdirSync(path.dirname(revisionAside), { recursive: true });
+  nodeFs.renameSync(revision, revisionAside);
+  return { ...at, copy, revision };
+}
+
+describe('a copy aside holding something unknown, of a blob the registry wrote again', () => {
+  it('with --trash goes into the trash: nothing deleted, nothing left aside, the kept revision back', async () => {
+    const { root, blobDir, copy, revision, trashDir } = setUpAside();
+    const data = nodeFs.readFileSync(`${blobDir}/data`, 'hex');
+    for (let run = 0; run < 2; run++) {
+      const result = await runCliOn(nodeFileSystem, ['gc', '-m', '--root', root, '--grace', '0s', '--trash', trashDir, '--json']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(nodeFs.existsSync(copy)).toBe(false);
+      expect(nodeFs.existsSync(`${revision}/link`)).toBe(true);
+    }
+    expect(snapshot(trashDir).filter((line) => line.endsWith(` ${Buffer.from('in the copy aside').toString('hex')}`))).toHaveLength(1);
+    // The untagged image's layer is the run's to move: it is in the trash too, with its data.
+    expect(nodeFs.existsSync(blobDir)).toBe(false);
+    expect(snapshot(trashDir).filter((line) => line.endsWith(` ${data}`)).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('without --trash stops the run naming it, deletes nothing of it, and puts the kept revision back first', async () => {
+    const { root, blobDir, copy, revision } = setUpAside();
+    const result = await runCliOn(nodeFileSystem, ['gc', '-m', '--root', root, '--grace', '0s', '--json']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(`${copy}/unknown`);
+    expect(nodeFs.readFileSync(`${copy}/unknown`, 'utf8')).toBe('in the copy aside');
+    expect(nodeFs.readFileSync(`${copy}/data`, 'hex')).toBe(nodeFs.readFileSync(`${blobDir}/data`, 'hex'));
+    expect(nodeFs.existsSync(`${revision}/link`)).toBe(true);
+  });
 });

@@ -116,7 +116,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
             { path },
           ),
         );
-      else for (const item of leftAside) vacuum.restore(item);
+      else vacuum.restoreAll(leftAside);
     }
     const journalTags = groupByRepository(apply ? apply.journalTags() : (resumed?.tags ?? []));
     const directories = new DirectoriesSeen();
@@ -383,7 +383,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       // Never leave anything hidden: what is still aside goes back (and if
       // that fails too, the next real run puts it back first).
       try {
-        for (const item of vacuum.listQuarantine()) vacuum.restore(item);
+        vacuum.restoreAll(vacuum.listQuarantine());
       } catch (restoreError) {
         warn(
           makeWarning(
