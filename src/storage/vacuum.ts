@@ -322,12 +322,12 @@ export class Vacuum {
 
   /** Puts back every item, each tried even when one before it failed (nothing stays hidden for another's sake); then throws the first failure. */
   restoreAll(items: Iterable<AsideItem>): void {
-    let failure: unknown;
+    let failure: Error | undefined;
     for (const item of items) {
       try {
         this.aside.putBack(item);
       } catch (cause) {
-        failure ??= cause;
+        failure ??= cause instanceof Error ? cause : new Error(String(cause));
       }
     }
     if (failure !== undefined) throw failure;
