@@ -6,7 +6,8 @@
 // - what the listing would have refused (an unknown file in a blob's or a
 //   layer link's directory) moves into the trash with its target, `trash
 //   empty` refuses those items, `trash restore` gives them back whole, and a
-//   run without --trash still stops before deleting anything;
+//   run without --trash still stops before deleting anything (memfs too,
+//   whose moves are synchronous and take each target's move check again);
 // - a link naming another digest, or a symbolic link in place of a link
 //   (opened without following it), still stops the run before anything
 //   moves.
@@ -15,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nodeFileSystem } from '../../src/storage/file-system.js';
+import { ROOT, exists, listFiles, memTree } from '../support/memfs-tree.js';
 import { runCliOn } from '../support/run-cli.js';
 import { TreeBuilder } from '../support/tree-builder.js';
 
@@ -94,6 +96,23 @@ describe('gc -m --trash checks each target for a move', () => {
     expect(nodeFs.readFileSync(`${blobDir}/unknown`, 'utf8')).toBe('in the blob directory');
     expect(nodeFs.readFileSync(`${layerDir}/unknown`, 'utf8')).toBe('in the layer link directory');
     expect(nodeFs.readFileSync(`${layerDir}/link`, 'utf8')).toBe(layer);
+  });
+
+  it('on a filesystem without asynchronous calls (memfs: each move synchronous) the same: the unknown file moves with its blob', async () => {
+    const mem = memTree();
+    const kept = mem.tree.pushImage('app', { layers: ['kept layer'] });
+    mem.tree.tag('app', 'v1', kept.digest);
+    const gone = mem.tree.pushImage('app', { layers: ['gone layer'] });
+    const hex = (gone.layers[0]?.digest ?? '').slice('sha256:'.length);
+    const blobDir = `${ROOT}/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}`;
+    mem.fs.writeFileSync(`${blobDir}/unknown`, 'in the blob directory');
+    mem.fs.mkdirSync('/srv', { recursive: true });
+    const run = await runCliOn(mem.fs, ['gc', '-m', '--root', ROOT, '--grace', '0s', '--trash', '/srv/trash', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(exists(mem.fs, blobDir)).toBe(false);
+    const moved = listFiles(mem.fs, '/srv/trash').filter((file) => file.endsWith('/unknown'));
+    expect(moved).toHaveLength(1);
+    expect(mem.fs.readFileSync(`/srv/trash/${moved[0] ?? ''}`, 'utf8')).toBe('in the blob directory');
   });
 
   it('stops at a layer link naming another digest (an alias of a kept layer), nothing moved', async () => {
