@@ -4,13 +4,16 @@
 // rename takes it whole. On a real temporary directory (Node's fs, the
 // concurrent sweep's path):
 // - what the listing would have refused (an unknown file in a blob's or a
-//   layer link's directory) moves into the trash with its target, `trash
+//   layer link's directory) moves into the trash with its target (on memfs
+//   too, whose moves are synchronous and take the move check again), `trash
 //   empty` refuses those items, `trash restore` gives them back whole, and a
-//   run without --trash still stops before deleting anything (memfs too,
-//   whose moves are synchronous and take each target's move check again);
+//   run without --trash still stops before deleting anything;
 // - a link naming another digest, or a symbolic link in place of a link
-//   (opened without following it), still stops the run before anything
-//   moves.
+//   (lstat'ed before it is opened), still stops the run before anything
+//   moves;
+// - a copy aside of a blob the registry wrote again, holding something
+//   unknown, goes into the trash (without --trash: stops the run, nothing of
+//   it deleted), and everything else aside is put back.
 import nodeFs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
