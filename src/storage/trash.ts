@@ -253,7 +253,13 @@ export class TrashBin {
 
   private append(fields: Omit<TrashRecord, 'id' | 'time'>): TrashRecord {
     const record: TrashRecord = { id: `${this.runId}-${this.seq++}`, ...fields, time: new Date(this.now()).toISOString() };
-    this.fs.writeSync(this.fd, `${JSON.stringify(record)}\n`);
+    try {
+      this.fs.writeSync(this.fd, `${JSON.stringify(record)}\n`);
+    } catch (cause) {
+      // Before its item moves (write-ahead): nothing moved for this record.
+      const path = `${this.dir}/${TRASH_MANIFEST}`;
+      throw new JanitorError('E_DELETE', `cannot write ${path}: ${errnoCode(cause) ?? String(cause)}`, { path, cause });
+    }
     return record;
   }
 }

@@ -64,7 +64,7 @@ import { type HousekeepingTarget, isHousekeeping, removeUploadAt, walkHousekeepi
 import { type LeafShape, type Mode, ShapeWalker } from './vacuum-shapes.js';
 import { type RestoreOutcome, type TrashBin, restoreItem } from './trash.js';
 import type { TrashRecord } from './trash-manifest.js';
-import { assertInsideRoot } from './tree-reader.js';
+import { assertInsideRoot, retryUnsettledLink } from './tree-reader.js';
 
 export type { DeletionTarget } from './deletion-target.js';
 
@@ -271,7 +271,8 @@ export class Vacuum {
       const stats = this.guard.fs.lstatSync(link);
       if (!stats.isFile()) throw unexpected(link, stats);
       this.guard.checkDevice(stats, link);
-      this.guard.checkLinkContent(link, target.digest);
+      // Distribution 2.8 truncates a link before it writes it again: read it again as the full check does.
+      retryUnsettledLink(() => this.guard.checkLinkContent(link, target.digest));
     } catch (cause) {
       if (cause instanceof JanitorError) throw cause;
       // No link: a revision directory without one (a push under way, an interrupted removal), or gone already (a rerun).

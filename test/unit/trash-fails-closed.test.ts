@@ -3,7 +3,9 @@
 // a link naming another digest than its path (Distribution writes such
 // alias links, e.g. _layers/sha512/X naming sha256:Y) stops the run before
 // anything moves. Without that check the blob it names could go into the
-// trash and out with `trash empty` while a kept tag needs it.
+// trash and out with `trash empty` while a kept tag needs it. A full disk
+// while the manifest is written stops the run too, with one line, and
+// everything moved aside goes back.
 import { describe, expect, it } from 'vitest';
 import { ROOT, exists, memTree } from '../support/memfs-tree.js';
 import { runCliOn } from '../support/run-cli.js';
@@ -65,5 +67,47 @@ describe('trash empty and an item replaced by a symbolic link', () => {
     expect(emptied.json.refused).toEqual([{ path: expect.any(String), reason: expect.stringContaining('symbolic link') }]);
     expect(mem.files()).toEqual(before);
     expect(exists(mem.fs, `${keptDir}/data`)).toBe(true);
+  });
+});
+
+describe('a full disk while the trash records what moves', () => {
+  it('stops with one line naming the manifest, and everything moved aside goes back: nothing hidden, nothing lost', async () => {
+    const mem = memTree();
+    const kept = mem.tree.pushImage('app', { layers: ['base'] });
+    mem.tree.tag('app', 'v1', kept.digest);
+    // Untagged: its revision and blobs go aside first (no trash record), then into the trash after the recheck.
+    const gone = mem.tree.pushImage('app', { layers: ['gone'] });
+    mem.fs.mkdirSync('/srv', { recursive: true });
+    const before = mem.files();
+    let manifestFd: number | undefined;
+    let writes = 0;
+    const full = new Proxy(mem.fs, {
+      get(target, prop, receiver) {
+        if (prop === 'openSync')
+          return (path: string, ...rest: unknown[]) => {
+            const fd = (target.openSync as (...a: unknown[]) => number)(path, ...rest);
+            if (path === `${TRASH}/manifest.jsonl`) manifestFd = fd;
+            return fd;
+          };
+        if (prop === 'writeSync')
+          return (fd: number, ...rest: unknown[]) => {
+            // The header goes in; the first record does not.
+            if (fd === manifestFd && ++writes > 1) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+            return (target.writeSync as (...a: unknown[]) => unknown)(fd, ...rest);
+          };
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const run = await runCliOn(full, ['gc', '-m', '--root', ROOT, '--grace', '0s', '--trash', TRASH]);
+    expect(writes).toBeGreaterThan(1);
+    expect(mem.files().filter((file) => !file.includes('_janitor/'))).toEqual(before);
+    for (const digest of [gone.digest, gone.layers[0]?.digest ?? '', kept.digest]) {
+      const hex = digest.slice('sha256:'.length);
+      expect(exists(mem.fs, `${ROOT}/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`), digest).toBe(true);
+    }
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`cannot write ${TRASH}/manifest.jsonl: ENOSPC`);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 });

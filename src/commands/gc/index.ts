@@ -112,7 +112,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
         warn(
           makeWarning(
             'W_QUARANTINE_LEFT',
-            `${leftAside.length} blobs or revisions are in ${path}* from an interrupted sweep; a real run puts them back first`,
+            `${leftAside.length} blobs or revisions are in ${path}* from an interrupted sweep; a real run puts them back first (or stops, naming what it cannot)`,
             { path },
           ),
         );
@@ -377,21 +377,26 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       timer.run('verify', () => verifyKeptTags(reader, outcomes));
       if (journaled) complete();
     } catch (error) {
-      if (!(error instanceof JanitorError)) throw error;
-      result.sweepError = error;
-      if (!housekept) abandonHousekeeping(result.housekeeping);
-      // Never leave anything hidden: what is still aside goes back (and if
-      // that fails too, the next real run puts it back first).
+      const known = error instanceof JanitorError;
+      if (known) {
+        result.sweepError = error;
+        if (!housekept) abandonHousekeeping(result.housekeeping);
+      }
+      // Never leave anything hidden, whatever stopped the sweep (an
+      // unexpected error too: ENOSPC writing the trash's manifest): what is
+      // still aside goes back, and if that fails too, the next real run puts
+      // it back first (or stops, naming it, at a copy holding anything unknown).
       try {
         vacuum.restoreAll(vacuum.listQuarantine());
       } catch (restoreError) {
         warn(
           makeWarning(
             'W_RESTORE_FAILED',
-            `could not put back what the sweep moved aside: ${describeError(restoreError)}; the next real run puts it back first`,
+            `could not put back what the sweep moved aside: ${describeError(restoreError)}; the next real run puts it back first (or stops, naming what it cannot)`,
           ),
         );
       }
+      if (!known) throw error;
     }
     result.temporaryFiles = vacuum.temporaryFiles;
     return result;
