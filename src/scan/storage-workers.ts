@@ -82,7 +82,7 @@ export function runVetJob(reader: TreeReader, job: VetJob): VetOutcome {
     const shard = reader.pathOf({ kind: 'blobShard', algorithm, prefix });
     for (const hex of hexes) {
       const digest = `${algorithm}:${hex}` as Digest;
-      // A blob moved into the trash (`move`) is renamed whole: its data's lstat is the check (vacuum.ts checkMove says why).
+      // A blob moved into the trash (`move`) is renamed whole: its data's lstat is the check (vacuum-shapes.ts checkMove says why).
       const { size, mtimeMs } = job.depth === 'full' ? vacuum.vet({ kind: 'blob', digest }, 'full') : vacuum.previewShardBlob(shard, hex);
       if (mtimeMs > job.freshAfterMs) outcome.fresh.push(digest);
       else outcome.bytes += size;

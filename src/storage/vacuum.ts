@@ -48,11 +48,11 @@
 // digest, another filesystem: target-guard.ts). `remove` walks it again at
 // deletion time and refuses what appeared since. With --trash a target is
 // renamed whole, never walked, and is checked for that (`vet` 'move',
-// checkMove): its directory is not listed, what else is in it goes into the
-// trash with it, and `trash empty` walks each item before deleting it. Within a directory the
-// files go first and the directory last, so a crash leaves a directory
-// without its link file, which the registry ignores and the next run
-// removes.
+// vacuum-shapes.ts checkMove): its directory is not listed, what else is in
+// it goes into the trash with it, and `trash empty` walks each item before
+// deleting it. Within a directory the files go first and the directory
+// last, so a crash leaves a directory without its link file, which the
+// registry ignores and the next run removes.
 
 import { JanitorError, errnoCode } from '../errors.js';
 import { type AsyncDeletes, type FileStats, type FileSystem, asyncDeletesOf } from './file-system.js';
@@ -64,7 +64,7 @@ import { type HousekeepingTarget, isHousekeeping, removeUploadAt, walkHousekeepi
 import { type LeafShape, type Mode, ShapeWalker } from './vacuum-shapes.js';
 import { type RestoreOutcome, type TrashBin, restoreItem } from './trash.js';
 import type { TrashRecord } from './trash-manifest.js';
-import { assertInsideRoot, retryUnsettledLink } from './tree-reader.js';
+import { assertInsideRoot } from './tree-reader.js';
 
 export type { DeletionTarget } from './deletion-target.js';
 
@@ -113,9 +113,9 @@ export class Vacuum {
    * The copy aside of a blob or revision the registry wrote again meanwhile
    * (same digest: same bytes): deleted, nothing is lost, once it is vetted
    * as a deletion is. With --trash a target was checked for a move only
-   * (checkMove: its directory not listed), so one holding anything unknown
-   * goes into the trash instead, never deleted, and never left aside
-   * (`trash restore` leaves it there: its origin is taken).
+   * (vacuum-shapes.ts checkMove: its directory not listed), so one holding
+   * anything unknown goes into the trash instead, never deleted, and never
+   * left aside (`trash restore` leaves it there: its origin is taken).
    */
   private dropAsideCopy(target: DeletionTarget): void {
     try {
@@ -141,22 +141,15 @@ export class Vacuum {
    * alone (type, device); the directory listing is what makes `full` cost
    * ~50 µs a layer link on the bench tree, 981k blobs and 714k layer links
    * on the 1M-blob tree. `move` (--trash: the directory is renamed whole,
-   * never walked): `light`, and each link read (checkMove). Returns the
+   * never walked): `light`, and each link read (vacuum-shapes.ts
+   * checkMove). Returns the
    * size of a blob's data, in place or moved aside (0 for other kinds, and
    * for a target already gone).
    */
   vet(target: DeletionTarget, depth: VetDepth = 'full'): Vetted {
     if (isHousekeeping(target)) return walkHousekeeping(this.guard, target, 'vet');
+    const stats = this.walkTarget(target, depth === 'full' ? 'vet' : depth === 'light' ? 'preview' : 'move');
     const data = target.kind === 'blob' || target.kind === 'quarantinedBlob';
-    if (
-      depth === 'move' &&
-      (target.kind === 'layerLink' || target.kind === 'revision' || target.kind === 'tagIndexEntry' || target.kind === 'quarantinedRevision')
-    ) {
-      this.checkMove(target);
-      return { size: 0, mtimeMs: 0 };
-    }
-    // A blob's `move` check is its data's lstat (`preview`); a tag's is the full walk (prune's few).
-    const stats = this.walkTarget(target, depth === 'full' || (depth === 'move' && !data) ? 'vet' : 'preview');
     return { size: data ? (stats?.size ?? 0) : 0, mtimeMs: stats?.mtimeMs ?? 0 };
   }
 
@@ -246,43 +239,8 @@ export class Vacuum {
     return this.aside.moveAsideAsync(item, this.async);
   }
 
-  /**
-   * `vet`'s `move` check of a link directory that goes into the trash
-   * whole: no mount at or below it, no symbolic link above it, and its
-   * `link` a regular file on v2's device (lstat'ed before it is opened)
-   * whose content names the digest of its path. The registry reads a
-   * link's content, not its path: one naming another digest (an alias)
-   * stops the run, as the full check does
-   * (test/unit/trash-move-check.test.ts). Not listed: what else is in the
-   * directory moves into the trash with it and stays restorable; `trash
-   * empty` walks every item as its kind's shape before it deletes
-   * anything, so it deletes a crashed write's `<name>.<uuid>.tmp` with its
-   * item (as gc would) and refuses an item holding anything unknown. The
-   * listing is 5 of the full check's 9 system calls a target (open, fstat,
-   * two getdents64, close; then the link's lstat, open, read, close).
-   */
-  private checkMove(target: Extract<DeletionTarget, { kind: 'layerLink' | 'revision' | 'tagIndexEntry' | 'quarantinedRevision' }>): void {
-    const where = this.guard.pathOf(pathSpecOf(target));
-    const link = `${where}/${LINK_FILE}`;
-    this.guard.assertNoMountAt(where);
-    try {
-      if (!this.guard.assertNoSymlinkAbove(where)) return;
-      // A regular file on v2's device before it is opened (a device node's open reaches its driver).
-      const stats = this.guard.fs.lstatSync(link);
-      if (!stats.isFile()) throw unexpected(link, stats);
-      this.guard.checkDevice(stats, link);
-      // Distribution 2.8 truncates a link before it writes it again: read it again as the full check does.
-      retryUnsettledLink(() => this.guard.checkLinkContent(link, target.digest));
-    } catch (cause) {
-      if (cause instanceof JanitorError) throw cause;
-      // No link: a revision directory without one (a push under way, an interrupted removal), or gone already (a rerun).
-      if (errnoCode(cause) === 'ENOENT') return;
-      throw new JanitorError('E_DELETE', `cannot check ${where}: ${errnoCode(cause) ?? String(cause)}`, { path: where, cause });
-    }
-  }
-
   /** The known file's stats (a blob's data, a link), undefined where there is none. */
-  private walkTarget(target: Exclude<DeletionTarget, HousekeepingTarget>, mode: Mode | 'preview'): FileStats | undefined {
+  private walkTarget(target: Exclude<DeletionTarget, HousekeepingTarget>, mode: Mode | 'preview' | 'move'): FileStats | undefined {
     return this.shapes.walk(this.guard.pathOf(pathSpecOf(target)), target, mode);
   }
 
