@@ -98,6 +98,15 @@ function exists(fs: MemFs, path: string): boolean {
   }
 }
 
+/** The plan `apply` applies: gc -m's, with no grace window. */
+async function writePlan(fs: MemFs): Promise<void> {
+  expect((await runCliOn(fs, ['gc', '-m', '--root', ROOT, '--plan', PLAN, '--grace', '0s'])).code).toBe(0);
+}
+
+/** The run under test: `gc -m` (with `grace`), or `apply` of the plan. */
+const argsOf = (command: 'gc' | 'apply', grace = '0s'): string[] =>
+  command === 'gc' ? ['gc', '-m', '--root', ROOT, '--grace', grace, '--json'] : ['apply', PLAN, '--json'];
+
 const blobData = (digest: string): string => `${V2}/blobs/sha256/${digest.slice(7, 9)}/${digest.slice(7)}/data`;
 const revisionLink = (repo: string, digest: string): string => `${V2}/repositories/${repo}/_manifests/revisions/sha256/${digest.slice(7)}/link`;
 
@@ -127,7 +136,7 @@ describe('the recheck after the moves aside', () => {
   for (const command of ['gc', 'apply'] as const) {
     it(`${command}: a tagged image pushed during the sweep into a repository it moved a revision out of, on a blob the plan deletes, pulls afterwards`, async () => {
       const mem = build();
-      if (command === 'apply') expect((await runCliOn(mem.fs, ['gc', '-m', '--root', ROOT, '--plan', PLAN, '--grace', '0s'])).code).toBe(0);
+      if (command === 'apply') await writePlan(mem.fs);
       let pushed: { repo: string; digest: string; layer: string; config: string } | undefined;
       const { fs, reads } = instrument(mem.fs, (repo) => {
         // The same layer as the untagged image whose revision just went aside: its blob is planned to go.
@@ -135,7 +144,7 @@ describe('the recheck after the moves aside', () => {
         mem.tree.tag(repo, 'late', image.digest);
         pushed = { repo, digest: image.digest, layer: image.layers[0]?.digest ?? '', config: image.config.digest };
       });
-      const run = await runCliOn(fs, command === 'gc' ? ['gc', '-m', '--root', ROOT, '--grace', '0s', '--json'] : ['apply', PLAN, '--json']);
+      const run = await runCliOn(fs, argsOf(command));
       expect(run.code, run.stderr).toBe(0);
       if (!pushed) throw new Error('no revision was moved aside');
       // That repository, and it alone, was read again after the moves: once, with its two tags (one index/ listing each).
@@ -149,7 +158,7 @@ describe('the recheck after the moves aside', () => {
 
     it(`${command}: a revision moved aside and pushed again during the sweep comes back`, async () => {
       const mem = build();
-      if (command === 'apply') expect((await runCliOn(mem.fs, ['gc', '-m', '--root', ROOT, '--plan', PLAN, '--grace', '0s'])).code).toBe(0);
+      if (command === 'apply') await writePlan(mem.fs);
       let again: { repo: string; digest: string } | undefined;
       const { fs } = instrument(mem.fs, (repo) => {
         // A client pushes the same manifest again by tag: its revision directory appears again, and its tag names it.
@@ -159,7 +168,7 @@ describe('the recheck after the moves aside', () => {
         mem.tree.tag(repo, 'again', image.digest);
         again = { repo, digest };
       });
-      const run = await runCliOn(fs, command === 'gc' ? ['gc', '-m', '--root', ROOT, '--grace', '0s', '--json'] : ['apply', PLAN, '--json']);
+      const run = await runCliOn(fs, argsOf(command));
       expect(run.code, run.stderr).toBe(0);
       if (!again) throw new Error('no revision was moved aside');
       expect(exists(mem.fs, revisionLink(again.repo, again.digest))).toBe(true);
@@ -200,7 +209,7 @@ describe('the recheck after the moves aside', () => {
   for (const command of ['gc', 'apply'] as const) {
     it(`${command}: a tag moved within one mtime tick onto a revision about to go aside keeps it`, async () => {
       const mem = build();
-      if (command === 'apply') expect((await runCliOn(mem.fs, ['gc', '-m', '--root', ROOT, '--plan', PLAN, '--grace', '0s'])).code).toBe(0);
+      if (command === 'apply') await writePlan(mem.fs);
       let target: { repo: string; digest: string } | undefined;
       const { fs } = instrument(mem.fs, (moved) => {
         // Another repository, whose untagged revision goes aside next: v1 now names it, no stamp changed.
@@ -209,7 +218,7 @@ describe('the recheck after the moves aside', () => {
         sameTick(mem.fs, repo, () => mem.tree.tag(repo, 'v1', digest as ImageDescriptor['digest']));
         target = { repo, digest };
       });
-      const run = await runCliOn(fs, command === 'gc' ? ['gc', '-m', '--root', ROOT, '--grace', '0s', '--json'] : ['apply', PLAN, '--json']);
+      const run = await runCliOn(fs, argsOf(command));
       expect(run.code, run.stderr).toBe(0);
       if (!target) throw new Error('no revision was moved aside');
       expect(exists(mem.fs, revisionLink(target.repo, target.digest))).toBe(true);
@@ -231,7 +240,7 @@ describe('the recheck after the moves aside', () => {
         images.set(repo, { child, gone: mem.tree.pushImage(repo, { layers: [`${repo}-gone`] }) });
       }
       mem.fs.mkdirSync('/plans', { recursive: true });
-      if (command === 'apply') expect((await runCliOn(mem.fs, ['gc', '-m', '--root', ROOT, '--plan', PLAN, '--grace', '0s'])).code).toBe(0);
+      if (command === 'apply') await writePlan(mem.fs);
       let swapped: { repo: string; digest: string; layer: string } | undefined;
       const { fs, reads } = instrument(mem.fs, (repo) => {
         // In the repository a revision just went aside from: a DELETE of the first child (no tag names it, so the
@@ -249,7 +258,7 @@ describe('the recheck after the moves aside', () => {
         swapped = { repo, digest, layer: layer.digest };
       });
       // gc: an untagged manifest is kept by the grace window alone (apply: every revision outside the plan marks its blobs).
-      const run = await runCliOn(fs, command === 'gc' ? ['gc', '-m', '--root', ROOT, '--grace', '1h', '--json'] : ['apply', PLAN, '--json']);
+      const run = await runCliOn(fs, argsOf(command, '1h'));
       expect(run.code, run.stderr).toBe(0);
       if (!swapped) throw new Error('no revision was moved aside');
       // Read again after the moves (one index/ listing: its one tag), and the new manifest pulls: its data, its layer.
@@ -263,7 +272,7 @@ describe('the recheck after the moves aside', () => {
 
   it('apply: a revision without its link when the apply read it (a push under way) that gets it during the sweep keeps its blobs', async () => {
     const mem = build();
-    expect((await runCliOn(mem.fs, ['gc', '-m', '--root', ROOT, '--plan', PLAN, '--grace', '0s'])).code).toBe(0);
+    await writePlan(mem.fs);
     const { kept, gone } = mem.images.get('a') as { kept: ImageDescriptor; gone: ImageDescriptor };
     const layer = gone.layers[0] as ImageDescriptor['layers'][number];
     const digest = mem.tree.putBlob(JSON.stringify({ schemaVersion: 2, mediaType: kept.mediaType, config: kept.config, layers: [layer] }, null, 3));
@@ -286,12 +295,12 @@ describe('the recheck after the moves aside', () => {
       mem.tree.tag('a', 'v2', lost.digest);
       const data = mem.fs.readFileSync(blobData(lost.digest));
       mem.fs.unlinkSync(blobData(lost.digest));
-      if (command === 'apply') expect((await runCliOn(mem.fs, ['gc', '-m', '--root', ROOT, '--plan', PLAN, '--grace', '0s'])).code).toBe(0);
+      if (command === 'apply') await writePlan(mem.fs);
       const { fs } = instrument(mem.fs, () => {
         // Pushed again by digest: its data comes back under blobs/, nothing in the repository changes.
         sameTick(mem.fs, 'a', () => mem.fs.writeFileSync(blobData(lost.digest), data));
       });
-      const run = await runCliOn(fs, command === 'gc' ? ['gc', '-m', '--root', ROOT, '--grace', '0s', '--json'] : ['apply', PLAN, '--json']);
+      const run = await runCliOn(fs, argsOf(command));
       expect(run.code, run.stderr).toBe(0);
       expect(exists(mem.fs, blobData(lost.layers[0]?.digest ?? ''))).toBe(true);
       expect(exists(mem.fs, blobData(lost.config.digest))).toBe(true);
