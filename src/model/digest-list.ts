@@ -6,24 +6,31 @@
 import { type Digest, splitDigest } from './digest.js';
 
 const SHA256_BYTES = 32;
+// Most lists stay empty (a dry run of plain gc deletes no manifest and no
+// layer link in most repositories): the buffer is allocated at the first
+// push, and the array of other algorithms' digests at the first of them. Two 512-byte buffers allocated up front for each of the 14,000
+// repositories of the many-small 1M tree were ~15 MB of the run's peak.
+const FIRST_CAPACITY = SHA256_BYTES * 16;
+const EMPTY = Buffer.alloc(0);
 
 export class DigestList implements Iterable<Digest> {
-  private packed = Buffer.alloc(SHA256_BYTES * 16);
+  private packed: Buffer = EMPTY;
   private packedCount = 0;
-  private readonly others: Digest[] = [];
+  /** digests of other algorithms (rare): made at the first. */
+  private others: Digest[] | undefined;
 
   get length(): number {
-    return this.packedCount + this.others.length;
+    return this.packedCount + (this.others?.length ?? 0);
   }
 
   push(digest: Digest): void {
     const { algorithm, hex } = splitDigest(digest);
     if (algorithm !== 'sha256') {
-      this.others.push(digest);
+      (this.others ??= []).push(digest);
       return;
     }
     if ((this.packedCount + 1) * SHA256_BYTES > this.packed.length) {
-      const grown = Buffer.alloc(this.packed.length * 2);
+      const grown = Buffer.alloc(Math.max(FIRST_CAPACITY, this.packed.length * 2));
       this.packed.copy(grown);
       this.packed = grown;
     }
@@ -35,6 +42,6 @@ export class DigestList implements Iterable<Digest> {
     for (let i = 0; i < this.packedCount; i++) {
       yield `sha256:${this.packed.toString('hex', i * SHA256_BYTES, (i + 1) * SHA256_BYTES)}` as Digest;
     }
-    yield* this.others;
+    if (this.others) yield* this.others;
   }
 }

@@ -1,0 +1,48 @@
+// DigestList (model/digest-list.ts) holds the deletion lists of every
+// repository: sha256 digests packed as raw bytes in a buffer allocated at
+// the first push and doubled as it fills, anything else kept as strings.
+// Every length across the first allocation and two doublings comes back
+// exactly, in order, sha256 first.
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { Digest } from '../../src/model/digest.js';
+import { DigestList } from '../../src/model/digest-list.js';
+
+const sha256 = (n: number): Digest => `sha256:${createHash('sha256').update(String(n)).digest('hex')}` as Digest;
+const sha512 = (n: number): Digest => `sha512:${createHash('sha512').update(String(n)).digest('hex')}` as Digest;
+
+describe('DigestList', () => {
+  it('is empty until the first push', () => {
+    const list = new DigestList();
+    expect(list.length).toBe(0);
+    expect([...list]).toEqual([]);
+  });
+
+  it.each([1, 15, 16, 17, 32, 33, 100])('gives back %i sha256 digests in order', (count) => {
+    const list = new DigestList();
+    const pushed = Array.from({ length: count }, (_, i) => sha256(i));
+    for (const digest of pushed) list.push(digest);
+    expect(list.length).toBe(count);
+    expect([...list]).toEqual(pushed);
+  });
+
+  it('keeps other algorithms beside the packed ones, after them', () => {
+    const list = new DigestList();
+    list.push(sha512(1));
+    list.push(sha256(1));
+    list.push(sha512(2));
+    list.push(sha256(2));
+    expect(list.length).toBe(4);
+    expect([...list]).toEqual([sha256(1), sha256(2), sha512(1), sha512(2)]);
+  });
+
+  it('has no shared state between lists', () => {
+    const a = new DigestList();
+    const b = new DigestList();
+    a.push(sha256(1));
+    expect([...b]).toEqual([]);
+    b.push(sha256(2));
+    expect([...a]).toEqual([sha256(1)]);
+    expect([...b]).toEqual([sha256(2)]);
+  });
+});
