@@ -28,7 +28,7 @@ export interface RepoOutcome {
   linklessRevisions: Digest[];
   /** candidates the grace window spared: rule-selected tags pushed, and manifests written, within it. */
   keptByGrace: { tags: number; manifests: number };
-  /** the repository's watch when it was read (scan-repository.ts watchRepository). */
+  /** the repository's watch when it was read (scan-repository.ts watchRepository); empty in a dry run. */
   watch: string;
   /** its _layers/<alg> directories when it was read, each fresh or not (RepoScan.layers). */
   layers: LayerDirectory[];
@@ -81,7 +81,11 @@ export function markRepository(
     freshAfterMs?: number | undefined;
     /** --free: record what each manifest to delete marks and is tied to. */
     recordLinks?: boolean | undefined;
-    /** a dry run: no verify phase, so no keptTags (a tag name and digest each: ~240 MB on a 20M-blob tree). */
+    /**
+     * a dry run: no verify phase, so no keptTags (a tag name and digest each:
+     * ~240 MB on a 20M-blob tree), and no revalidation, so no watch (~300
+     * bytes a repository, 4 MB of the many-small 1M tree's 14,000).
+     */
     dryRun?: boolean | undefined;
     /** whether a config or layer blob is on disk, for the tags that do not pull (undefined: not checked). */
     blobExists?: ((digest: Digest) => boolean) | undefined;
@@ -127,7 +131,7 @@ export function markRepository(
     linklessRevisions: scan.linklessRevisions,
     keptTags: [],
     keptByGrace,
-    watch: scan.watch,
+    watch: options.dryRun ? '' : scan.watch,
     layers: scan.layers,
   };
   const remainingTags = tags.filter((t) => !removedTags.has(t.tag));
