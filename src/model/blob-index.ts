@@ -12,7 +12,7 @@
 // Digests that are marked but have no blob on disk (the reference counts them
 // as marked too) are rare and live in a plain Set.
 
-import { type Algorithm, type Digest, HEX_LENGTH, splitDigest } from './digest.js';
+import { type Algorithm, type Digest, HEX_LENGTH } from './digest.js';
 
 const EXISTS = 1;
 const MARKED = 2;
@@ -73,6 +73,31 @@ class ShardTable {
   hexAfterShard(position: number): string {
     return this.keys.toString('hex', position * this.keyLength, (position + 1) * this.keyLength);
   }
+}
+
+// Each character code's value as a hex digit, 16 for anything else.
+// Uppercase is read as lowercase, as Buffer.write(hex, 'hex') did before
+// this: a manifest naming a blob in capitals keeps the blob on disk (the
+// registry refuses such a digest, so keeping it costs nothing but space).
+const HEX_VALUE = new Uint8Array(128).fill(16);
+for (let c = 0; c < 10; c++) HEX_VALUE[48 + c] = c;
+for (let c = 0; c < 6; c++) HEX_VALUE[65 + c] = HEX_VALUE[97 + c] = 10 + c;
+
+/**
+ * Writes the hex from `start` to the end of `text` into `into` as bytes;
+ * false at any other character. A lookup decodes each digest it is given:
+ * Buffer.write(hex, 'hex') crosses into C++ for it; this way the mark phase
+ * of gc -d on the many-small 100k tree took 1.90 s against 2.11 s (medians
+ * of 5, with the lookups' other allocations gone too).
+ */
+function decodeHex(text: string, start: number, into: Buffer): boolean {
+  for (let i = start, at = 0; i < text.length; i += 2, at++) {
+    const high = HEX_VALUE[text.charCodeAt(i)] ?? 16;
+    const low = HEX_VALUE[text.charCodeAt(i + 1)] ?? 16;
+    if ((high | low) > 15) return false;
+    into[at] = (high << 4) | low;
+  }
+  return true;
 }
 
 const NO_TABLE = new ShardTable('sha256', [], Buffer.alloc(64));
@@ -199,11 +224,10 @@ export class BlobIndex {
 
   /** The digest's position in its shard's table (which this.found is then), or -1. */
   private locate(digest: Digest): number {
-    const { algorithm, hex } = splitDigest(digest);
+    const colon = digest.indexOf(':');
+    const algorithm = digest.slice(0, colon) as Algorithm;
     const shards = this.tables.get(algorithm);
-    // A hex of another length would leave the last lookup's bytes in the scratch.
-    if (!shards || hex.length !== HEX_LENGTH[algorithm]) return -1;
-    this.scratch.write(hex, 0, 'hex');
+    if (!shards || digest.length - colon - 1 !== HEX_LENGTH[algorithm] || !decodeHex(digest, colon + 1, this.scratch)) return -1;
     const table = shards[this.scratch[0] ?? 0];
     if (!table) return -1;
     this.found = table;

@@ -55,6 +55,11 @@ describe('BlobIndex', () => {
             expect(index.survives(digest)).toBe(existing.has(hex) && marked.has(hex));
           }
           expect(index.has(`sha512:${'0'.repeat(128)}` as Digest)).toBe(false);
+          // Capitals name the same bytes (kept, never a reason to delete); any other character names nothing.
+          for (const hex of all.slice(0, 3)) {
+            expect(index.has(`sha256:${hex.toUpperCase()}` as Digest)).toBe(true);
+            expect(index.has(`sha256:${hex.slice(0, -1)}g` as Digest)).toBe(false);
+          }
 
           const unmarked = [...existing].filter((hex) => !marked.has(hex)).sort();
           const seen: string[] = [];
