@@ -272,6 +272,12 @@ function ratios(shapes: Map<TreeShape, Row[]>): void {
     ['janitor ls', 'janitor gc -m -d'],
   ];
   for (const [ours, other] of pairs) {
+    // A pair with a row missing on every shape (the -j 1 rows, the baseline) prints no line.
+    const present = names.some((name) => {
+      const rows = shapes.get(name) ?? [];
+      return rows.some((r) => r.label === ours) && rows.some((r) => r.label === other);
+    });
+    if (!present) continue;
     const cells = names.map((name) => {
       const rows = shapes.get(name) ?? [];
       const a = rows.find((r) => r.label === ours);
