@@ -77,8 +77,9 @@ class ShardTable {
 
 // Each character code's value as a hex digit, 16 for anything else.
 // Uppercase is read as lowercase, as Buffer.write(hex, 'hex') did before
-// this: a manifest naming a blob in capitals keeps the blob on disk (the
-// registry refuses such a digest, so keeping it costs nothing but space).
+// this. No digest in capitals reaches the index today (parseDigest and
+// makeDigest refuse them: a manifest naming one does not parse); if one
+// ever does, it keeps the blob of the same bytes rather than lose it.
 const HEX_VALUE = new Uint8Array(128).fill(16);
 for (let c = 0; c < 10; c++) HEX_VALUE[48 + c] = c;
 for (let c = 0; c < 6; c++) HEX_VALUE[65 + c] = HEX_VALUE[97 + c] = 10 + c;
@@ -118,7 +119,14 @@ export class BlobIndex {
     if (!shards) this.tables.set(algorithm, (shards = new Array<ShardTable | undefined>(SHARDS).fill(undefined)));
     const table = new ShardTable(algorithm, hexes, this.scratch);
     const byte = Number.parseInt(prefix, 16);
-    this.existing += table.count - (shards[byte]?.count ?? 0);
+    // A shard listed again replaces its table, marks and all (no caller
+    // does it after marking; the counts stay true if one ever does).
+    const replaced = shards[byte];
+    if (replaced) {
+      this.existing -= replaced.count;
+      for (const flags of replaced.flags) if ((flags & MARKED) !== 0) this.markedExisting--;
+    }
+    this.existing += table.count;
     shards[byte] = table;
   }
 

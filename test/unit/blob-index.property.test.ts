@@ -81,6 +81,17 @@ describe('BlobIndex', () => {
     );
   });
 
+  it('keeps its counts when a shard is listed again after marks', () => {
+    const [a, b, c] = ['ab01', 'ab02', 'ab03'].map((start) => start.padEnd(64, '0'));
+    const index = new BlobIndex();
+    index.addShard('sha256', 'ab', [a!, b!]);
+    index.mark(`sha256:${a}` as Digest);
+    index.addShard('sha256', 'ab', [a!, c!]);
+    expect(index.blobCount).toBe(2);
+    expect(index.unmarkedCount).toBe(2);
+    expect([...index.unmarkedShards()].flatMap(([, , hexes]) => hexes)).toEqual([a, c]);
+  });
+
   it('finds every one of 20,000 digests in one shard, and none of 20,000 others', () => {
     const present = Array.from({ length: 20_000 }, (_, i) => `ab${i.toString(16).padStart(62, '0')}`);
     const onDisk = new Set(present);
