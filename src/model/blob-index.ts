@@ -18,6 +18,33 @@ const EXISTS = 1;
 const MARKED = 2;
 const SHARDS = 256;
 
+// Each character code's value as a hex digit, 16 for anything else.
+// Uppercase is read as lowercase, as Buffer.write(hex, 'hex') did before
+// this. No digest in capitals reaches the index today (parseDigest and
+// makeDigest refuse them: a manifest naming one does not parse); if one
+// ever does, it keeps the blob of the same bytes rather than lose it.
+const HEX_VALUE = new Uint8Array(128).fill(16);
+for (let c = 0; c < 10; c++) HEX_VALUE[48 + c] = c;
+for (let c = 0; c < 6; c++) HEX_VALUE[65 + c] = HEX_VALUE[97 + c] = 10 + c;
+
+/**
+ * Writes the hex from `start` to the end of `text` into `into` as bytes,
+ * from its byte `at`; false at any other character. Each shard's keys and
+ * each lookup's digest are decoded here: Buffer.write(hex, 'hex') crosses
+ * into C++ for it; this way the mark phase of gc -d on the many-small 100k
+ * tree took 1.90 s against 2.11 s (medians of 5, with the lookups' other
+ * allocations gone too).
+ */
+function decodeHex(text: string, start: number, into: Buffer, at = 0): boolean {
+  for (let i = start, to = at; i < text.length; i += 2, to++) {
+    const high = HEX_VALUE[text.charCodeAt(i)] ?? 16;
+    const low = HEX_VALUE[text.charCodeAt(i + 1)] ?? 16;
+    if ((high | low) > 15) return false;
+    into[to] = (high << 4) | low;
+  }
+  return true;
+}
+
 class ShardTable {
   /** bytes a key holds: the digest's, less the first (the shard's name). */
   readonly keyLength: number;
@@ -26,7 +53,7 @@ class ShardTable {
   readonly flags: Uint8Array;
 
   /** `hexes`: the shard's digests as lowercase hex, in any order, duplicates allowed. */
-  constructor(algorithm: Algorithm, hexes: readonly string[], scratch: Buffer) {
+  constructor(algorithm: Algorithm, hexes: readonly string[]) {
     // Lowercase hex sorts as its bytes do ('0'-'9' before 'a'-'f').
     const sorted = [...hexes].sort();
     this.keyLength = HEX_LENGTH[algorithm] / 2 - 1;
@@ -36,8 +63,8 @@ class ShardTable {
     for (const hex of sorted) {
       if (hex === previous) continue;
       previous = hex;
-      scratch.write(hex, 0, 'hex');
-      scratch.copy(keys, count * this.keyLength, 1, 1 + this.keyLength);
+      // Listed names and plan digests are checked hex before they come here (scan-blobs.ts, plan-file.ts).
+      if (hex.length !== HEX_LENGTH[algorithm] || !decodeHex(hex, 2, keys, count * this.keyLength)) throw new Error(`not a ${algorithm} digest: ${hex}`);
       count++;
     }
     this.count = count;
@@ -75,33 +102,7 @@ class ShardTable {
   }
 }
 
-// Each character code's value as a hex digit, 16 for anything else.
-// Uppercase is read as lowercase, as Buffer.write(hex, 'hex') did before
-// this. No digest in capitals reaches the index today (parseDigest and
-// makeDigest refuse them: a manifest naming one does not parse); if one
-// ever does, it keeps the blob of the same bytes rather than lose it.
-const HEX_VALUE = new Uint8Array(128).fill(16);
-for (let c = 0; c < 10; c++) HEX_VALUE[48 + c] = c;
-for (let c = 0; c < 6; c++) HEX_VALUE[65 + c] = HEX_VALUE[97 + c] = 10 + c;
-
-/**
- * Writes the hex from `start` to the end of `text` into `into` as bytes;
- * false at any other character. A lookup decodes each digest it is given:
- * Buffer.write(hex, 'hex') crosses into C++ for it; this way the mark phase
- * of gc -d on the many-small 100k tree took 1.90 s against 2.11 s (medians
- * of 5, with the lookups' other allocations gone too).
- */
-function decodeHex(text: string, start: number, into: Buffer): boolean {
-  for (let i = start, at = 0; i < text.length; i += 2, at++) {
-    const high = HEX_VALUE[text.charCodeAt(i)] ?? 16;
-    const low = HEX_VALUE[text.charCodeAt(i + 1)] ?? 16;
-    if ((high | low) > 15) return false;
-    into[at] = (high << 4) | low;
-  }
-  return true;
-}
-
-const NO_TABLE = new ShardTable('sha256', [], Buffer.alloc(64));
+const NO_TABLE = new ShardTable('sha256', []);
 
 export class BlobIndex {
   /** per algorithm, the table of each shard by its byte (0-255); a shard not on disk has none. */
@@ -117,7 +118,7 @@ export class BlobIndex {
   addShard(algorithm: Algorithm, prefix: string, hexes: readonly string[]): void {
     let shards = this.tables.get(algorithm);
     if (!shards) this.tables.set(algorithm, (shards = new Array<ShardTable | undefined>(SHARDS).fill(undefined)));
-    const table = new ShardTable(algorithm, hexes, this.scratch);
+    const table = new ShardTable(algorithm, hexes);
     const byte = Number.parseInt(prefix, 16);
     // A shard listed again replaces its table, marks and all (no caller
     // does it after marking; the counts stay true if one ever does).

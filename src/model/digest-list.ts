@@ -8,7 +8,8 @@ import { type Digest, splitDigest } from './digest.js';
 const SHA256_BYTES = 32;
 // Most lists stay empty (a dry run of plain gc deletes no manifest and no
 // layer link in most repositories): the buffer is allocated at the first
-// push, and the array of other algorithms' digests at the first of them. Two 512-byte buffers allocated up front for each of the 14,000
+// push, and the array of other algorithms' digests at the first of them.
+// Two 512-byte buffers allocated up front for each of the 14,000
 // repositories of the many-small 1M tree were ~15 MB of the run's peak.
 const FIRST_CAPACITY = SHA256_BYTES * 16;
 const EMPTY = Buffer.alloc(0);

@@ -142,9 +142,8 @@ export class Vacuum {
    * ~50 µs a layer link on the bench tree, 981k blobs and 714k layer links
    * on the 1M-blob tree. `move` (--trash: the directory is renamed whole,
    * never walked): `light`, and each link read (vacuum-shapes.ts
-   * checkMove). Returns the
-   * size of a blob's data, in place or moved aside (0 for other kinds, and
-   * for a target already gone).
+   * checkMove). Returns the size of a blob's data, in place or moved aside
+   * (0 for other kinds, and for a target already gone).
    */
   vet(target: DeletionTarget, depth: VetDepth = 'full'): Vetted {
     if (isHousekeeping(target)) return walkHousekeeping(this.guard, target, 'vet');
