@@ -1,7 +1,7 @@
-// ls streams its rows: each repository is accounted (its KeepContext built
-// and dropped) and handed on before the next one's account starts, the
-// human output written a block at a time is the whole-result rendering, and
-// --sort size still orders the repositories, handed on at the end.
+// ls streams its rows: each repository is accounted (from its draft) and
+// handed on before the next one's account starts, the human output written
+// a block at a time is the whole-result rendering, and --sort size still
+// orders the repositories, handed on at the end.
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/index.js';
 import { type LsRepo, type LsResult, runLs } from '../../src/commands/ls/index.js';

@@ -5,23 +5,22 @@
 // 1. inventory  find the repositories
 // 2. scan       every repository, matched or not: blobs are shared across
 //               repositories, so what a tag frees depends on all of them.
-//               The scans are held until their repository is accounted.
-// 3. size       count, over all repositories, how many kept revisions mark
-//               each blob when no tag is removed (the baseline), then stat
-//               every blob so counted, on the -j threads. The counts and
-//               sizes live in one compact BlobTally (blob-tally.ts); no
-//               per-repository state outlives its count here.
-// 4. account    one matched repository at a time, in name order
-//               (account-repository.ts): per tag, its closure's distinct
-//               blobs (size), and what a `prune REPO:TAG` of that one tag
-//               would free (frees): the keep rule itself
-//               (model/reachability.ts selectKeptIn, the function gc and
-//               prune call) is asked with removedTags = {that tag}, and the
-//               blobs every repository then marks are compared with those
-//               it marks with no tag removed. Blobs already unmarked (what a
-//               plain gc frees anyway) are not counted. The repository's
-//               KeepContext and baseline are rebuilt from its scan (no I/O)
-//               and dropped, with the scan, once its row is made.
+//               As each scan arrives, what its repository's kept revisions
+//               mark when no tag is removed (the baseline) is counted into
+//               one compact BlobTally (blob-tally.ts), and a listed
+//               repository is drafted (draft-repository.ts): per tag, its
+//               closure's distinct blobs and the blobs that a `prune
+//               REPO:TAG` of that one tag takes markers from (the keep rule
+//               itself, model/reachability.ts selectKeptIn, asked with
+//               removedTags = {that tag}). Then the scan is dropped: a
+//               draft holds blobs as 4-byte slots, no manifest and no
+//               digest string but its rows' own.
+// 3. size       stat every blob given a slot, on the -j threads; then the
+//               tally lets the digests go, keeping the slots.
+// 4. account    one listed repository at a time, in name order
+//               (account-repository.ts): a tag frees the blobs whose every
+//               marker, over all repositories, it takes. Blobs already
+//               unmarked (what a plain gc frees anyway) are not counted.
 //
 // Output: with `onRepository`, each row goes to it as soon as it is made
 // when sorting by name (the default: the repositories are accounted in name
@@ -40,8 +39,9 @@ import { findRepositories } from '../../scan/find-repositories.js';
 import { InProcessWorkers, type StorageWorkers, batchesOf } from '../../scan/storage-workers.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
 import { compileRepositoryGlobs } from '../../select/repository-glob.js';
-import { type LsRepo, type LsSort, accountRepository, countBaselineMarkers } from './account-repository.js';
+import { type LsRepo, type LsSort, accountRepository } from './account-repository.js';
 import { BlobTally } from './blob-tally.js';
+import { type RepoDraft, countRepository } from './draft-repository.js';
 
 export type { LsRepo, LsSort } from './account-repository.js';
 
@@ -95,26 +95,26 @@ export async function runLs(fs: FileSystem, rootNamed: string, options: LsOption
   }
 
   // 2. scan, 3. size: on the read-side threads (-j).
-  let scans: RepoScan[] = [];
-  // The listed repositories' scans, last name first (popped as accounted).
-  let pending: RepoScan[] = [];
   const tally = new BlobTally();
+  const drafts: RepoDraft[] = [];
   const workers = options.makeWorkers?.(reader) ?? new InProcessWorkers(reader);
   try {
     // No tag index: ls asks what removing a tag frees, which its index does not change.
-    await timer.runAsync('scan', () => workers.scanRepositories(names, (scan) => void scans.push(scan), undefined, { tagIndex: false }));
-    scans.sort((a, b) => (a.name < b.name ? -1 : 1));
-    for (const scan of scans) if (match(scan.name)) result.warnings.push(...scan.warnings);
+    const takeScan = (scan: RepoScan): void => {
+      if (match(scan.name)) drafts.push(countRepository(scan, tally, true));
+      else countRepository(scan, tally, false);
+    };
+    await timer.runAsync('scan', () => workers.scanRepositories(names, takeScan, undefined, { tagIndex: false }));
+    // Last name first: popped as accounted, so each draft goes with its row.
+    drafts.sort((a, b) => (a.name < b.name ? 1 : -1));
+    for (let i = drafts.length - 1; i >= 0; i--) result.warnings.push(...(drafts[i]?.warnings ?? []));
 
-    await timer.runAsync('size', () => {
-      for (const scan of scans) countBaselineMarkers(scan, tally);
-      // Only the listed repositories' scans are needed from here: the others go now.
-      pending = scans.filter((scan) => match(scan.name)).reverse();
-      scans = [];
-      return workers.size(batchesOf(tally.sortedDigests(), SIZE_BATCH), (sized) => {
+    await timer.runAsync('size', () =>
+      workers.size(batchesOf(tally.sortedDigests(), SIZE_BATCH), (sized) => {
         for (const { digest, bytes } of sized) tally.setSize(digest, bytes);
-      });
-    });
+      }),
+    );
+    tally.forgetDigests();
   } finally {
     await workers.close();
   }
@@ -123,9 +123,9 @@ export async function runLs(fs: FileSystem, rootNamed: string, options: LsOption
   const held: LsRepo[] = [];
   const emitAtOnce = options.sort === 'name' && options.onRepository !== undefined;
   timer.run('account', () => {
-    for (let scan = pending.pop(); scan !== undefined; scan = pending.pop()) {
-      options.onAccount?.(scan.name);
-      const repo = accountRepository(scan, tally, options.sort);
+    for (let draft = drafts.pop(); draft !== undefined; draft = drafts.pop()) {
+      options.onAccount?.(draft.name);
+      const repo = accountRepository(draft, tally, options.sort);
       result.repositoryCount++;
       result.tagCount += repo.tags.length;
       if (emitAtOnce) options.onRepository?.(repo);
