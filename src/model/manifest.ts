@@ -41,14 +41,24 @@ import { JsonObject, type JsonValue, UNREAD, type Variant, findVariants, readJso
 
 export type ManifestKind = 'schema1' | 'schema2' | 'list' | 'oci-manifest' | 'oci-index';
 
-export const MEDIA_TYPES: Readonly<Record<string, ManifestKind>> = {
-  'application/vnd.docker.distribution.manifest.v1+json': 'schema1',
-  'application/vnd.docker.distribution.manifest.v1+prettyjws': 'schema1',
-  'application/vnd.docker.distribution.manifest.v2+json': 'schema2',
-  'application/vnd.docker.distribution.manifest.list.v2+json': 'list',
-  'application/vnd.oci.image.manifest.v1+json': 'oci-manifest',
-  'application/vnd.oci.image.index.v1+json': 'oci-index',
-};
+// A Map, not an object: a media type read from a manifest is any string, and
+// an object would answer "constructor" or "toString" with what it inherits
+// (a function taken for a kind, the manifest's config and layers never read).
+const MEDIA_TYPES: ReadonlyMap<string, ManifestKind> = new Map([
+  ['application/vnd.docker.distribution.manifest.v1+json', 'schema1'],
+  ['application/vnd.docker.distribution.manifest.v1+prettyjws', 'schema1'],
+  ['application/vnd.docker.distribution.manifest.v2+json', 'schema2'],
+  ['application/vnd.docker.distribution.manifest.list.v2+json', 'list'],
+  ['application/vnd.oci.image.manifest.v1+json', 'oci-manifest'],
+  ['application/vnd.oci.image.index.v1+json', 'oci-index'],
+]);
+
+/**
+ * A known media type as this module's own string: the one read is a slice
+ * of the manifest's text, and kept (a RepoScan's, ls's rows) it would keep
+ * all that text alive (~2 KB a manifest, where the name is ~45 bytes).
+ */
+const MEDIA_TYPE_NAMES: ReadonlyMap<string, string> = new Map([...MEDIA_TYPES.keys()].map((name) => [name, name]));
 
 const SCHEMA1_MEDIA_TYPE = 'application/vnd.docker.distribution.manifest.v1+prettyjws';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -181,7 +191,7 @@ function readKinds(doc: JsonObject, reader: ManifestReader): KindReading {
   if (versions.includes(2)) {
     for (const mediaType of mediaTypes) {
       if (mediaType === '') continue;
-      const kind = MEDIA_TYPES[mediaType];
+      const kind = MEDIA_TYPES.get(mediaType);
       if (!kind || kind === 'schema1') {
         throw new JanitorError('E_UNKNOWN_MEDIA_TYPE', `unknown manifest media type ${JSON.stringify(mediaType)} in ${path}`, { path });
       }
@@ -200,10 +210,10 @@ function readKinds(doc: JsonObject, reader: ManifestReader): KindReading {
   const lastVersion = versions[versions.length - 1];
   const lastType = mediaTypes[mediaTypes.length - 1];
   // Known whenever it is not '': with schemaVersion 2 every media type was checked above.
-  const lastTypeKind = lastType === undefined || lastType === '' ? undefined : MEDIA_TYPES[lastType];
+  const lastTypeKind = lastType === undefined || lastType === '' ? undefined : MEDIA_TYPES.get(lastType);
   let served: { kind: ManifestKind; mediaType: string };
   if (lastVersion === 1) served = { kind: 'schema1', mediaType: SCHEMA1_MEDIA_TYPE };
-  else if (lastType !== undefined && lastTypeKind !== undefined) served = { kind: lastTypeKind, mediaType: lastType };
+  else if (lastType !== undefined && lastTypeKind !== undefined) served = { kind: lastTypeKind, mediaType: MEDIA_TYPE_NAMES.get(lastType) ?? lastType };
   else if (Array.isArray(manifestsVariants[manifestsVariants.length - 1]?.value)) served = { kind: 'oci-index', mediaType: OCI_INDEX };
   else served = { kind: 'oci-manifest', mediaType: OCI_MANIFEST };
   const [firstKind] = kinds; // there is one: every way through above adds a kind or fails

@@ -47,7 +47,11 @@ const UNIX_SCHEME = 'unix://';
 const UNIX_TLS_SCHEME = 'unix+tls://';
 
 /** Ports Go resolves by service name in an addr like `:http` (from /etc/services). */
-const SERVICE_PORTS: Record<string, number> = { http: 80, https: 443 };
+// A Map: the name comes from the config, and an object would answer "constructor" with a function.
+const SERVICE_PORTS: ReadonlyMap<string, number> = new Map([
+  ['http', 80],
+  ['https', 443],
+]);
 
 /** Go's plain-HTTP-to-TLS-server answer (net/http): a 400 whose body says so. */
 const HTTP_TO_TLS_BODY = 'Client sent an HTTP request to an HTTPS server';
@@ -77,7 +81,7 @@ function splitListenAddress(addr: string, file: string): { host: string; port: n
   } else if (portText === '') {
     return undefined; // port 0 in Go: an unknowable random port
   } else {
-    const known = SERVICE_PORTS[portText.toLowerCase()];
+    const known = SERVICE_PORTS.get(portText.toLowerCase());
     if (known === undefined) {
       throw new JanitorError('E_CONFIG', `registry config ${file}: cannot tell which port http.addr ${addr} listens on`, { path: file });
     }

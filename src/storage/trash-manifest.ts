@@ -131,7 +131,7 @@ export function targetOfRecord(spec: PathSpec): DeletionTarget | undefined {
 export function checkRecord(value: unknown): { record: TrashRecord; spec: PathSpec } | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const r = value as Partial<Record<keyof TrashRecord, unknown>>;
-  if (typeof r.id !== 'string' || !TRASH_ID.test(r.id) || typeof r.kind !== 'string' || !(r.kind in SPEC_KINDS)) return undefined;
+  if (typeof r.id !== 'string' || !TRASH_ID.test(r.id) || typeof r.kind !== 'string' || !Object.hasOwn(SPEC_KINDS, r.kind)) return undefined;
   if (typeof r.path !== 'string' || typeof r.time !== 'string' || Number.isNaN(Date.parse(r.time))) return undefined;
   if (typeof r.size !== 'number' || !Number.isSafeInteger(r.size) || r.size < 0) return undefined;
   const kind = r.kind as TrashKind;

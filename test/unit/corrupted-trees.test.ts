@@ -68,6 +68,17 @@ describe('a damaged tree fails closed and deletes nothing', () => {
     await expectFailsClosed(fs, files, 'E_UNKNOWN_MEDIA_TYPE', 'application/vnd.example.thing+json');
   });
 
+  // The names an object inherits: a lookup in a plain object would answer
+  // them with a function (taken for a kind, the config never read).
+  for (const mediaType of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    it(`a manifest whose media type is ${JSON.stringify(mediaType)}`, async () => {
+      const { fs, tree, files, sample } = sampleTree();
+      const odd = tree.pushManifest('team/web', { schemaVersion: 2, mediaType, config: { digest: sample.orphan, size: 3 }, layers: [] }, 'x');
+      tree.tag('team/web', 'odd', odd.digest);
+      await expectFailsClosed(fs, files, 'E_UNKNOWN_MEDIA_TYPE', JSON.stringify(mediaType));
+    });
+  }
+
   it('a manifest whose layer descriptor has no digest', async () => {
     const { fs, tree, files, sample } = sampleTree();
     const bad = tree.pushManifest(

@@ -124,6 +124,10 @@ describe('probeRegistryUrls', () => {
     expect(probeRegistryUrls(at(':5000', '  net: udp\n'))).toEqual([]); // Go: unknown address type
     expect(probeRegistryUrls(undefined)).toEqual([]);
     expect(() => probeRegistryUrls(at(':registry'))).toThrow(/cannot tell which port http.addr :registry listens on/);
+    // Names every object inherits: a port is not looked up in an object's prototype.
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      expect(() => probeRegistryUrls(at(`:${name}`))).toThrow(`cannot tell which port http.addr :${name} listens on`);
+    }
   });
 
   it('adds --registry-url, normalised to /v2/, and refuses other schemes as usage errors', () => {

@@ -143,19 +143,22 @@ describe('--trash', () => {
     expect(manifestLines(mem.fs)).toHaveLength(2);
   });
 
-  it('a record edited to point outside the root, or cut short, restores nothing out of place: its item stays, the rest come back', async () => {
+  it('a record edited to point outside the root, cut short or given an inherited kind, restores nothing out of place: its item stays, the rest come back', async () => {
     const mem = build();
     await runCliOn(mem.fs, ['gc', '-m', '--root', ROOT, '--trash', TRASH]);
     const lines = manifestLines(mem.fs);
-    const [first, second] = [JSON.parse(lines[1] ?? '') as { id: string }, JSON.parse(lines[2] ?? '') as { id: string }];
+    const [first, second, third] = [1, 2, 3].map((i) => JSON.parse(lines[i] ?? '') as { id: string });
+    if (!first || !second || !third) throw new Error('fewer than three items trashed');
     lines[1] = JSON.stringify({ ...first, path: '../../etc' });
     lines[2] = (lines[2] ?? '').slice(0, 40);
+    // A name every object inherits: not a kind (a lookup in an object would find a function).
+    lines[3] = JSON.stringify({ ...third, kind: 'constructor' });
     mem.fs.writeFileSync(`${TRASH}/${TRASH_MANIFEST}`, `${lines.join('\n')}\n`);
     const restored = await runCliOn(mem.fs, ['trash', 'restore', TRASH, '--json']);
     expect(restored.code).toBe(1);
-    expect(restored.json.unnamed.sort()).toEqual([first.id, second.id].sort());
-    expect(restored.json.restored).toBe(lines.length - 3);
-    expect(restored.json.warnings.map((w: { code: string }) => w.code)).toEqual(['W_TRASH_LINE', 'W_TRASH_LINE']);
+    expect(restored.json.unnamed.sort()).toEqual([first.id, second.id, third.id].sort());
+    expect(restored.json.restored).toBe(lines.length - 4);
+    expect(restored.json.warnings.map((w: { code: string }) => w.code)).toEqual(['W_TRASH_LINE', 'W_TRASH_LINE', 'W_TRASH_LINE']);
     expect(exists(mem.fs, '/etc')).toBe(false);
     expect(exists(mem.fs, `${TRASH}/${first.id}`)).toBe(true);
     expect(exists(mem.fs, `${TRASH}/${second.id}`)).toBe(true);
