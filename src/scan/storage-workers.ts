@@ -39,9 +39,17 @@ export interface SizedBlob {
   bytes: number;
 }
 
-/** `items` in slices of `size`, made as the threads take them (hash and size jobs). */
-export function* batchesOf<T>(items: readonly T[], size: number): Generator<T[]> {
-  for (let at = 0; at < items.length; at += size) yield items.slice(at, at + size);
+/** `items` in batches of `size`, made (and `items` read) as the threads take them (hash and size jobs). */
+export function* batchesOf<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let batch: T[] = [];
+  for (const item of items) {
+    batch.push(item);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
 }
 
 /** One size job: an lstat of each blob's data (TreeReader.dataSize). */

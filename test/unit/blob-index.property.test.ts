@@ -75,6 +75,14 @@ describe('BlobIndex', () => {
           const kept: string[] = [];
           index.forEachMarkedExisting((digest) => kept.push(digest));
           expect(kept).toEqual(markedExisting.sort().map((hex) => `sha256:${hex}`));
+
+          // Ordinals: 0 to blobCount - 1 in digest order, -1 without a blob; existingDigests in the same order.
+          const inOrder = [...existing].sort();
+          inOrder.forEach((hex, ordinal) => expect(index.ordinalOf(`sha256:${hex}` as Digest)).toBe(ordinal));
+          for (const hex of extraMarks) if (!existing.has(hex)) expect(index.ordinalOf(`sha256:${hex}` as Digest)).toBe(-1);
+          expect(index.ordinalOf(`sha512:${'0'.repeat(128)}` as Digest)).toBe(-1);
+          expect([...index.existingDigests(() => true)]).toEqual(inOrder.map((hex) => `sha256:${hex}`));
+          expect([...index.existingDigests((ordinal) => ordinal % 2 === 1)]).toEqual(inOrder.filter((_, i) => i % 2 === 1).map((hex) => `sha256:${hex}`));
         },
       ),
       { numRuns: 300 },
@@ -90,6 +98,17 @@ describe('BlobIndex', () => {
     expect(index.blobCount).toBe(2);
     expect(index.unmarkedCount).toBe(2);
     expect([...index.unmarkedShards()].flatMap(([, , hexes]) => hexes)).toEqual([a, c]);
+  });
+
+  it('numbers the blobs again when a shard is added after they were numbered', () => {
+    const [a, b] = ['ab01', 'cd01'].map((start) => start.padEnd(64, '0'));
+    const early = '0101'.padEnd(64, '0');
+    const index = new BlobIndex();
+    index.addShard('sha256', 'ab', [a!]);
+    index.addShard('sha256', 'cd', [b!]);
+    expect(index.ordinalOf(`sha256:${b}` as Digest)).toBe(1);
+    index.addShard('sha256', '01', [early]);
+    expect([early, a, b].map((hex) => index.ordinalOf(`sha256:${hex}` as Digest))).toEqual([0, 1, 2]);
   });
 
   it('finds every one of 20,000 digests in one shard, and none of 20,000 others', () => {

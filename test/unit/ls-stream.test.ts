@@ -124,6 +124,21 @@ describe('ls streams its rows', () => {
     expect(parsed.totalSize).toBe(whole.totalSize);
   });
 
+  it('a blob a manifest names but the tree lacks counts 0 bytes in every figure', async () => {
+    const w = world();
+    const layer = w.solo.layers[0];
+    if (!layer) throw new Error('solo has no layer');
+    const data = w.mem.tree.pathOf({ kind: 'blobData', digest: layer.digest });
+    w.mem.fs.unlinkSync(data);
+    w.mem.fs.rmdirSync(data.slice(0, data.lastIndexOf('/')));
+    const { rows, result } = await streamLs(w.mem.fs, 'name');
+    const solo = rows[1]?.tags.find((t) => t.tag === 'solo');
+    expect(solo?.size).toBe(ownBytes(w.solo) - layer.size);
+    expect(solo?.frees).toBe(ownBytes(w.solo) - layer.size);
+    expect(rows[1]?.size).toBe(w.index.size + ownBytes(w.amd) + ownBytes(w.arm, [shared(w)]) + ownBytes(w.solo) - layer.size + ownBytes(w.old));
+    expect(result.totalSize).toBe(ownBytes(w.base, [shared(w)]) + (rows[1]?.size ?? 0) + ownBytes(w.tool, [shared(w)]));
+  });
+
   it('--sort size orders the repositories by size, handed on after every account', async () => {
     const w = world();
     const { events, rows, result } = await streamLs(w.mem.fs, 'size');

@@ -37,10 +37,12 @@ const compareTags = {
  * is removed: the blobs whose every marker it takes. Blobs already unmarked
  * (what a plain gc frees anyway) are not among them.
  */
-function freedBy(tag: DraftTag, tally: BlobTally): number {
+function freedBy(tag: DraftTag, slots: Uint32Array, tally: BlobTally): number {
+  const lost = slots.subarray(tag.at + tag.blobCount, tag.at + tag.blobCount + tag.lostCount);
+  const uses = slots.subarray(tag.at + tag.blobCount + tag.lostCount, tag.at + tag.blobCount + 2 * tag.lostCount);
   let freed = 0;
-  tag.lost.forEach((slot, i) => {
-    if (tally.markersOf(slot) === tag.lostUses[i]) freed += tally.sizeOf(slot);
+  lost.forEach((slot, i) => {
+    if (tally.markersOf(slot) === uses[i]) freed += tally.sizeOf(slot);
   });
   return freed;
 }
@@ -50,13 +52,16 @@ function freedBy(tag: DraftTag, tally: BlobTally): number {
  * the tally's listed total. `tally` has every repository's markers, sized.
  */
 export function accountRepository(draft: RepoDraft, tally: BlobTally, sort: LsSort): LsRepo {
-  const repo: LsRepo = { name: draft.name, tags: [], untagged: [], size: tally.sumOf(draft.blobs) };
+  const { slots } = draft;
+  const blobs = slots.subarray(0, draft.blobCount);
+  const repo: LsRepo = { name: draft.name, tags: [], untagged: [], size: tally.sumOf(blobs) };
   for (const tag of draft.tags) {
     const { tag: name, digest, pushedMs, mediaType, platforms } = tag;
-    repo.tags.push({ tag: name, digest, pushedMs, mediaType, platforms, size: tally.sumOf(tag.blobs), frees: freedBy(tag, tally) });
+    const size = tally.sumOf(slots.subarray(tag.at, tag.at + tag.blobCount));
+    repo.tags.push({ tag: name, digest, pushedMs, mediaType, platforms, size, frees: freedBy(tag, slots, tally) });
   }
   for (const { digest, mediaType, slot } of draft.untagged) repo.untagged.push({ digest, mediaType, size: tally.sizeOf(slot) });
-  tally.addListed(draft.blobs);
+  tally.addListed(blobs);
   repo.tags.sort(compareTags[sort]);
   return repo;
 }

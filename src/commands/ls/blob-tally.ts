@@ -1,63 +1,55 @@
-// What ls knows of every blob the scanned revisions name, in all
-// repositories, by slot: how many kept revisions mark it (with no tag
-// removed), its size, and whether a listed repository has counted it in the
-// total yet.
+// What ls knows of every blob on disk, by its ordinal in the run's
+// BlobIndex (model/blob-index.ts): how many kept revisions mark it (with no
+// tag removed), its size, whether some repository names it (to be sized),
+// and whether a listed repository has counted it in the total yet.
 //
-// One Map from digest to a slot, and typed arrays by slot: two
-// Map<Digest, number> (markers, sizes) and a Set<Digest> (listed) cost three
-// hash entries a blob; here it is one entry and 13 bytes. The drafts
-// (draft-repository.ts) hold slots, not digests, so once the blobs are sized
-// the Map and its digest strings are let go (forgetDigests): the account
-// phase reads only the typed arrays.
+// Typed arrays by ordinal, 13 bytes a blob beside the index's 32: a Map
+// from digest string to a slot cost ~150 bytes a blob (the key string, a
+// slice header, the entry), ~190 MB on the many-small 1M tree, and V8 caps
+// a Map at 2^24 (16.7M) entries, short of the 20M blobs the tool must
+// handle. A digest with no blob on disk has slot -1: it counts 0 bytes in
+// every figure, as a missing blob's size did before.
 
+import type { BlobIndex } from '../../model/blob-index.js';
 import type { Digest } from '../../model/digest.js';
 
+const WANTED = 1;
+const LISTED = 2;
+
 export class BlobTally {
-  private slots: Map<Digest, number> | undefined = new Map();
-  private markers = new Uint32Array(1024);
-  private sizes = new Float64Array(0);
-  private listed = new Uint8Array(0);
+  private readonly markers: Uint32Array;
+  private readonly sizes: Float64Array;
+  private readonly flags: Uint8Array;
   /** the sum of the sizes of the blobs listed so far. */
   listedBytes = 0;
 
-  /** `digest`'s slot, made on first sight (call before sizing). */
+  /** `index`: every blob on disk, listed before the scan (no shard is added after). */
+  constructor(private readonly index: BlobIndex) {
+    this.markers = new Uint32Array(index.blobCount);
+    this.sizes = new Float64Array(index.blobCount);
+    this.flags = new Uint8Array(index.blobCount);
+  }
+
+  /** `digest`'s slot, its blob then to be sized; -1 when it has no blob on disk. */
   slotOf(digest: Digest): number {
-    const slots = this.counting();
-    let slot = slots.get(digest);
-    if (slot === undefined) {
-      slot = slots.size;
-      slots.set(digest, slot);
-      if (slot === this.markers.length) {
-        const grown = new Uint32Array(this.markers.length * 2);
-        grown.set(this.markers);
-        this.markers = grown;
-      }
-    }
+    const slot = this.index.ordinalOf(digest);
+    if (slot >= 0) this.flags[slot] = (this.flags[slot] ?? 0) | WANTED;
     return slot;
   }
 
   /** One more kept revision marks the blob in `slot` (call before sizing). */
   countMarker(slot: number): void {
-    this.markers[slot] = (this.markers[slot] ?? 0) + 1;
+    if (slot >= 0) this.markers[slot] = (this.markers[slot] ?? 0) + 1;
   }
 
-  /** Every digest given a slot, sorted: what to size. Ends the counting. */
-  sortedDigests(): Digest[] {
-    const slots = this.counting();
-    this.markers = this.markers.slice(0, slots.size);
-    this.sizes = new Float64Array(slots.size);
-    this.listed = new Uint8Array(slots.size);
-    return [...slots.keys()].sort();
+  /** The blobs some repository names, in digest order, made as they are taken: what to size. */
+  wantedDigests(): Generator<Digest> {
+    return this.index.existingDigests((slot) => ((this.flags[slot] ?? 0) & WANTED) !== 0);
   }
 
   setSize(digest: Digest, bytes: number): void {
-    const slot = this.counting().get(digest);
-    if (slot !== undefined) this.sizes[slot] = bytes;
-  }
-
-  /** Ends the sizing: the digests are let go, the slots stay. */
-  forgetDigests(): void {
-    this.slots = undefined;
+    const slot = this.index.ordinalOf(digest);
+    if (slot >= 0) this.sizes[slot] = bytes;
   }
 
   /** Kept revisions that mark the blob in `slot` with no tag removed. */
@@ -65,7 +57,7 @@ export class BlobTally {
     return this.markers[slot] ?? 0;
   }
 
-  /** Its size; 0 for a blob never sized (missing). */
+  /** Its size; 0 for a blob with no data (never sized, or missing). */
   sizeOf(slot: number): number {
     return this.sizes[slot] ?? 0;
   }
@@ -80,14 +72,10 @@ export class BlobTally {
   /** Counts `slots` into listedBytes, each blob once however many repositories list it. */
   addListed(slots: Iterable<number>): void {
     for (const slot of slots) {
-      if (this.listed[slot] === 1) continue;
-      this.listed[slot] = 1;
+      const flags = this.flags[slot] ?? LISTED;
+      if ((flags & LISTED) !== 0) continue;
+      this.flags[slot] = flags | LISTED;
       this.listedBytes += this.sizes[slot] ?? 0;
     }
-  }
-
-  private counting(): Map<Digest, number> {
-    if (!this.slots) throw new Error('BlobTally: the digests were let go after sizing');
-    return this.slots;
   }
 }

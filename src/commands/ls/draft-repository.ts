@@ -24,11 +24,15 @@ export interface DraftTag {
   pushedMs: number;
   mediaType: string | undefined;
   platforms: string[];
-  /** the distinct blobs of the tag's closure (its size). */
-  blobs: Uint32Array;
-  /** the blobs that lose markers when this tag alone is removed, and how many each (same order). */
-  lost: Uint32Array;
-  lostUses: Uint32Array;
+  /**
+   * Where its lists start in the draft's `slots`: the distinct blobs of the
+   * tag's closure (its size, `blobCount` of them), then the blobs that lose
+   * markers when this tag alone is removed (`lostCount`), then how many
+   * markers each loses (`lostCount`, same order).
+   */
+  at: number;
+  blobCount: number;
+  lostCount: number;
 }
 
 export interface RepoDraft {
@@ -36,8 +40,14 @@ export interface RepoDraft {
   tags: DraftTag[];
   /** revisions no tag reaches, in scan order, with their own blob's slot. */
   untagged: { digest: Digest; mediaType: string | undefined; slot: number }[];
-  /** the distinct blobs of all the repository's readable revisions. */
-  blobs: Uint32Array;
+  /**
+   * Every list of the draft end to end: first the distinct blobs of all the
+   * repository's readable revisions (`blobCount`), then each tag's. One
+   * array a repository: a typed array costs ~250 bytes besides its data, and
+   * three a tag came to ~100 MB on the many-small 1M tree (140k tags).
+   */
+  slots: Uint32Array;
+  blobCount: number;
   warnings: Warning[];
 }
 
@@ -66,21 +76,28 @@ export function countRepository(scan: RepoScan, tally: BlobTally, draft: boolean
   const marks = new Map<Digest, Uint32Array>();
   for (const revision of scan.revisions) {
     if (!revision.manifest) continue;
-    const slots = Uint32Array.from(new Set(refsOf(revision)), (digest) => tally.slotOf(digest));
+    // A digest with no blob on disk (slot -1) counts 0 bytes in every figure: left out.
+    const slots = Uint32Array.from([...new Set(refsOf(revision))].map((digest) => tally.slotOf(digest)).filter((slot) => slot >= 0));
     marks.set(revision.digest, slots);
     if (baseline.has(revision.digest)) for (const slot of slots) tally.countMarker(slot);
   }
   if (!draft) return undefined;
 
-  const blobsOf = (revisions: Iterable<Digest>): Uint32Array => {
-    const out = new Set<number>();
-    for (const d of revisions) for (const slot of marks.get(d) ?? []) out.add(slot);
-    return Uint32Array.from(out);
+  // The draft's lists, appended in the order RepoDraft.slots has them.
+  const slots: number[] = [];
+  const appendBlobsOf = (revisions: Iterable<Digest>): number => {
+    const distinct = new Set<number>();
+    for (const d of revisions) for (const slot of marks.get(d) ?? []) distinct.add(slot);
+    for (const slot of distinct) slots.push(slot);
+    return distinct.size;
   };
-  const result: RepoDraft = { name: scan.name, tags: [], untagged: [], blobs: blobsOf(context.readable), warnings: scan.warnings };
+  const blobCount = appendBlobsOf(context.readable);
+  const tags: DraftTag[] = [];
   for (const tag of scan.tags) {
     const revision = tag.current ? byDigest.get(tag.current) : undefined;
     const closure = tag.current ? closeOver(context.graph, [tag.current]) : new Set<Digest>();
+    const at = slots.length;
+    const tagBlobCount = appendBlobsOf(closure);
     // What a `prune REPO:TAG` of this tag alone stops keeping, as prune decides.
     const kept = selectKeptIn(context, { deleteUntagged: false, removedTags: new Set([tag.tag]) });
     const lostUses = new Map<number, number>();
@@ -88,21 +105,25 @@ export function countRepository(scan: RepoScan, tally: BlobTally, draft: boolean
       if (kept.has(digest)) continue;
       for (const slot of marks.get(digest) ?? []) lostUses.set(slot, (lostUses.get(slot) ?? 0) + 1);
     }
-    result.tags.push({
+    // One at a time: a spread of a large repository's lists would overflow the call's arguments.
+    for (const slot of lostUses.keys()) slots.push(slot);
+    for (const uses of lostUses.values()) slots.push(uses);
+    tags.push({
       tag: tag.tag,
       digest: tag.current,
       pushedMs: tag.pushedMs,
       mediaType: revision?.manifest?.mediaType,
       platforms: revision?.manifest?.platforms.map(platformName) ?? [],
-      blobs: blobsOf(closure),
-      lost: Uint32Array.from(lostUses.keys()),
-      lostUses: Uint32Array.from(lostUses.values()),
+      at,
+      blobCount: tagBlobCount,
+      lostCount: lostUses.size,
     });
   }
+  const untagged: RepoDraft['untagged'] = [];
   for (const revision of scan.revisions) {
     if (context.tagged.has(revision.digest)) continue;
-    // Its own blob's slot, made if no revision marks it (a missing manifest): sized like any other.
-    result.untagged.push({ digest: revision.digest, mediaType: revision.manifest?.mediaType, slot: tally.slotOf(revision.digest) });
+    // Its own blob's slot (-1: no blob, 0 bytes).
+    untagged.push({ digest: revision.digest, mediaType: revision.manifest?.mediaType, slot: tally.slotOf(revision.digest) });
   }
-  return result;
+  return { name: scan.name, tags, untagged, slots: Uint32Array.from(slots), blobCount, warnings: scan.warnings };
 }

@@ -2,21 +2,23 @@
 // platforms, size, and the bytes that removing that tag alone would free),
 // untagged revisions, totals.
 //
-// 1. inventory  find the repositories
+// 1. inventory  find the repositories; list the blob fan-out shards into a
+//               BlobIndex (as gc does): each blob's ordinal there is its
+//               slot in the BlobTally (blob-tally.ts), ~45 bytes a blob in
+//               all and no Map of digest strings.
 // 2. scan       every repository, matched or not: blobs are shared across
 //               repositories, so what a tag frees depends on all of them.
 //               As each scan arrives, what its repository's kept revisions
 //               mark when no tag is removed (the baseline) is counted into
-//               one compact BlobTally (blob-tally.ts), and a listed
-//               repository is drafted (draft-repository.ts): per tag, its
-//               closure's distinct blobs and the blobs that a `prune
-//               REPO:TAG` of that one tag takes markers from (the keep rule
-//               itself, model/reachability.ts selectKeptIn, asked with
+//               the tally, and a listed repository is drafted
+//               (draft-repository.ts): per tag, its closure's distinct
+//               blobs and the blobs that a `prune REPO:TAG` of that one tag
+//               takes markers from (the keep rule itself,
+//               model/reachability.ts selectKeptIn, asked with
 //               removedTags = {that tag}). Then the scan is dropped: a
 //               draft holds blobs as 4-byte slots, no manifest and no
 //               digest string but its rows' own.
-// 3. size       stat every blob given a slot, on the -j threads; then the
-//               tally lets the digests go, keeping the slots.
+// 3. size       stat every blob some repository names, on the -j threads.
 // 4. account    one listed repository at a time, in name order
 //               (account-repository.ts): a tag frees the blobs whose every
 //               marker, over all repositories, it takes. Blobs already
@@ -36,6 +38,7 @@ import { openTree } from '../skeleton.js';
 import type { PhaseListener } from '../phases.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import { findRepositories } from '../../scan/find-repositories.js';
+import { scanBlobs } from '../../scan/scan-blobs.js';
 import { InProcessWorkers, type StorageWorkers, batchesOf } from '../../scan/storage-workers.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
 import { compileRepositoryGlobs } from '../../select/repository-glob.js';
@@ -46,7 +49,7 @@ import { type RepoDraft, countRepository } from './draft-repository.js';
 export type { LsRepo, LsSort } from './account-repository.js';
 
 // Blobs per size job (an lstat each, ~10 µs warm): a message per few tens of milliseconds.
-const SIZE_BATCH = 4096;
+const SIZE_BATCH = 512;
 
 export interface LsResult {
   root: string;
@@ -88,14 +91,14 @@ export async function runLs(fs: FileSystem, rootNamed: string, options: LsOption
   const match = options.globs.length > 0 ? compileRepositoryGlobs(options.globs, 'ls') : () => true;
 
   // 1. inventory
-  const names = timer.run('inventory', () => findRepositories(reader, warn));
+  const { names, blobs } = timer.run('inventory', () => ({ names: findRepositories(reader, warn), blobs: scanBlobs(reader) }));
   const matched = names.filter((n) => match(n));
   if (options.globs.length > 0 && matched.length === 0) {
     throw new JanitorError('E_NOT_FOUND', `no repository matches ${options.globs.join(' ')}`);
   }
 
   // 2. scan, 3. size: on the read-side threads (-j).
-  const tally = new BlobTally();
+  const tally = new BlobTally(blobs);
   const drafts: RepoDraft[] = [];
   const workers = options.makeWorkers?.(reader) ?? new InProcessWorkers(reader);
   try {
@@ -110,11 +113,10 @@ export async function runLs(fs: FileSystem, rootNamed: string, options: LsOption
     for (let i = drafts.length - 1; i >= 0; i--) result.warnings.push(...(drafts[i]?.warnings ?? []));
 
     await timer.runAsync('size', () =>
-      workers.size(batchesOf(tally.sortedDigests(), SIZE_BATCH), (sized) => {
+      workers.size(batchesOf(tally.wantedDigests(), SIZE_BATCH), (sized) => {
         for (const { digest, bytes } of sized) tally.setSize(digest, bytes);
       }),
     );
-    tally.forgetDigests();
   } finally {
     await workers.close();
   }
