@@ -37,9 +37,9 @@ const compareTags = {
  * is removed: the blobs whose every marker it takes. Blobs already unmarked
  * (what a plain gc frees anyway) are not among them.
  */
-function freedBy(tag: DraftTag, slots: Uint32Array, tally: BlobTally): number {
-  const lost = slots.subarray(tag.at + tag.blobCount, tag.at + tag.blobCount + tag.lostCount);
-  const uses = slots.subarray(tag.at + tag.blobCount + tag.lostCount, tag.at + tag.blobCount + 2 * tag.lostCount);
+function freedBy(tag: DraftTag, draft: RepoDraft, tally: BlobTally): number {
+  const lost = draft.lost.subarray(tag.lostAt, tag.lostAt + tag.lostCount);
+  const uses = draft.lost.subarray(tag.lostAt + tag.lostCount, tag.lostAt + 2 * tag.lostCount);
   let freed = 0;
   lost.forEach((slot, i) => {
     if (tally.markersOf(slot) === uses[i]) freed += tally.sizeOf(slot);
@@ -47,18 +47,33 @@ function freedBy(tag: DraftTag, slots: Uint32Array, tally: BlobTally): number {
   return freed;
 }
 
+/** The distinct blobs of the revisions numbered `revisions`. */
+function blobsOf(draft: RepoDraft, revisions: Iterable<number>): Set<number> {
+  const blobs = new Set<number>();
+  for (const i of revisions) for (const slot of draft.marks.subarray(draft.markStarts[i], draft.markStarts[i + 1])) blobs.add(slot);
+  return blobs;
+}
+
 /**
  * The repository's row, its tags in `sort` order; its blobs are added to
  * the tally's listed total. `tally` has every repository's markers, sized.
  */
 export function accountRepository(draft: RepoDraft, tally: BlobTally, sort: LsSort): LsRepo {
-  const { slots } = draft;
-  const blobs = slots.subarray(0, draft.blobCount);
+  const blobs = blobsOf(
+    draft,
+    Array.from({ length: draft.markStarts.length - 1 }, (_, i) => i),
+  );
   const repo: LsRepo = { name: draft.name, tags: [], untagged: [], size: tally.sumOf(blobs) };
+  // Tags on one digest share a closure, so its size is summed once.
+  const sizeOf = new Map<number, number>();
   for (const tag of draft.tags) {
     const { tag: name, digest, pushedMs, mediaType, platforms } = tag;
-    const size = tally.sumOf(slots.subarray(tag.at, tag.at + tag.blobCount));
-    repo.tags.push({ tag: name, digest, pushedMs, mediaType, platforms, size, frees: freedBy(tag, slots, tally) });
+    let size = sizeOf.get(tag.closureAt);
+    if (size === undefined || tag.closureCount === 0) {
+      size = tally.sumOf(blobsOf(draft, draft.closures.subarray(tag.closureAt, tag.closureAt + tag.closureCount)));
+      if (tag.closureCount > 0) sizeOf.set(tag.closureAt, size);
+    }
+    repo.tags.push({ tag: name, digest, pushedMs, mediaType, platforms, size, frees: freedBy(tag, draft, tally) });
   }
   for (const { digest, mediaType, slot } of draft.untagged) repo.untagged.push({ digest, mediaType, size: tally.sizeOf(slot) });
   tally.addListed(blobs);

@@ -10,6 +10,14 @@
 // strings: on the many-small 1M tree, holding the scans until their
 // account took ls to 726 MB; the digests of a repository's rows (its tags'
 // and untagged revisions') are all a draft keeps as strings.
+//
+// What a draft holds grows with the repository, never with tags times
+// blobs (6,000 tags on one 20,000-layer image would be 120M entries): each
+// revision's blobs once; each tag's closure as revision numbers, shared by
+// the tags on one digest; and the blobs each tag alone takes markers from,
+// which come from the revisions only that tag reaches: a revision another
+// tag (or an untagged root) also reaches loses nothing when one is removed,
+// so no revision is counted for two tags.
 
 import type { Digest } from '../../model/digest.js';
 import type { Platform } from '../../model/manifest.js';
@@ -24,14 +32,14 @@ export interface DraftTag {
   pushedMs: number;
   mediaType: string | undefined;
   platforms: string[];
+  /** the revision numbers of the tag's closure: `closureCount` of them from `closureAt` in RepoDraft.closures. */
+  closureAt: number;
+  closureCount: number;
   /**
-   * Where its lists start in the draft's `slots`: the distinct blobs of the
-   * tag's closure (its size, `blobCount` of them), then the blobs that lose
-   * markers when this tag alone is removed (`lostCount`), then how many
-   * markers each loses (`lostCount`, same order).
+   * From `lostAt` in RepoDraft.lost: the blobs that lose markers when this
+   * tag alone is removed (`lostCount`), then how many each loses (same order).
    */
-  at: number;
-  blobCount: number;
+  lostAt: number;
   lostCount: number;
 }
 
@@ -40,15 +48,32 @@ export interface RepoDraft {
   tags: DraftTag[];
   /** revisions no tag reaches, in scan order, with their own blob's slot. */
   untagged: { digest: Digest; mediaType: string | undefined; slot: number }[];
-  /**
-   * Every list of the draft end to end: first the distinct blobs of all the
-   * repository's readable revisions (`blobCount`), then each tag's. One
-   * array a repository: a typed array costs ~250 bytes besides its data, and
-   * three a tag came to ~100 MB on the many-small 1M tree (140k tags).
-   */
-  slots: Uint32Array;
-  blobCount: number;
+  /** each readable revision's distinct blobs, end to end: revision i's from markStarts[i] to markStarts[i + 1]. */
+  marks: Uint32Array;
+  markStarts: Uint32Array;
+  closures: Uint32Array;
+  lost: Uint32Array;
   warnings: Warning[];
+}
+
+/** A Uint32Array built by appending: 4 bytes an entry where a number[] takes 8, and no 112M-entry array limit. */
+class Uint32Builder {
+  private data = new Uint32Array(64);
+  length = 0;
+
+  push(value: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Uint32Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = value;
+  }
+
+  /** The entries appended, in an array of their own. */
+  build(): Uint32Array {
+    return this.data.slice(0, this.length);
+  }
 }
 
 /** What a revision marks when kept; nothing for one whose manifest is missing (never kept). */
@@ -72,58 +97,67 @@ export function countRepository(scan: RepoScan, tally: BlobTally, draft: boolean
   const context = new KeepContext(scan);
   const baseline = selectKeptIn(context, { deleteUntagged: false });
   const byDigest = new Map(scan.revisions.map((r) => [r.digest, r]));
-  // Each revision's distinct blobs as slots, once: the baseline's markers now, the draft's sets below.
-  const marks = new Map<Digest, Uint32Array>();
+  // Each readable revision's number and distinct blobs as slots, once: the baseline's markers now, the draft's lists below.
+  const numbers = new Map<Digest, number>();
+  const marks = new Uint32Builder();
+  const markStarts = new Uint32Builder();
   for (const revision of scan.revisions) {
     if (!revision.manifest) continue;
-    // A digest with no blob on disk (slot -1) counts 0 bytes in every figure: left out.
-    const slots = Uint32Array.from([...new Set(refsOf(revision))].map((digest) => tally.slotOf(digest)).filter((slot) => slot >= 0));
-    marks.set(revision.digest, slots);
-    if (baseline.has(revision.digest)) for (const slot of slots) tally.countMarker(slot);
+    numbers.set(revision.digest, numbers.size);
+    markStarts.push(marks.length);
+    const counted = baseline.has(revision.digest);
+    for (const digest of new Set(refsOf(revision))) {
+      const slot = tally.slotOf(digest);
+      // A digest with no blob on disk (slot -1) counts 0 bytes in every figure: left out.
+      if (slot < 0) continue;
+      marks.push(slot);
+      if (counted) tally.countMarker(slot);
+    }
   }
+  markStarts.push(marks.length);
   if (!draft) return undefined;
 
-  // The draft's lists, appended in the order RepoDraft.slots has them.
-  const slots: number[] = [];
-  const appendBlobsOf = (revisions: Iterable<Digest>): number => {
-    const distinct = new Set<number>();
-    for (const d of revisions) for (const slot of marks.get(d) ?? []) distinct.add(slot);
-    for (const slot of distinct) slots.push(slot);
-    return distinct.size;
-  };
-  const blobCount = appendBlobsOf(context.readable);
-  const tags: DraftTag[] = [];
+  const result: Omit<RepoDraft, 'marks' | 'markStarts' | 'closures' | 'lost'> = { name: scan.name, tags: [], untagged: [], warnings: scan.warnings };
+  const built = { marks: marks.build(), markStarts: markStarts.build() };
+  const closures = new Uint32Builder();
+  const lost = new Uint32Builder();
+  // Tags on one digest have one closure: stored once.
+  const closureOf = new Map<Digest, { closureAt: number; closureCount: number }>();
   for (const tag of scan.tags) {
     const revision = tag.current ? byDigest.get(tag.current) : undefined;
-    const closure = tag.current ? closeOver(context.graph, [tag.current]) : new Set<Digest>();
-    const at = slots.length;
-    const tagBlobCount = appendBlobsOf(closure);
+    let closure = tag.current ? closureOf.get(tag.current) : { closureAt: 0, closureCount: 0 };
+    if (!closure && tag.current) {
+      const closureAt = closures.length;
+      for (const digest of closeOver(context.graph, [tag.current])) closures.push(numbers.get(digest) ?? 0);
+      closure = { closureAt, closureCount: closures.length - closureAt };
+      closureOf.set(tag.current, closure);
+    }
     // What a `prune REPO:TAG` of this tag alone stops keeping, as prune decides.
     const kept = selectKeptIn(context, { deleteUntagged: false, removedTags: new Set([tag.tag]) });
     const lostUses = new Map<number, number>();
     for (const digest of baseline) {
       if (kept.has(digest)) continue;
-      for (const slot of marks.get(digest) ?? []) lostUses.set(slot, (lostUses.get(slot) ?? 0) + 1);
+      const i = numbers.get(digest) ?? 0;
+      for (const slot of built.marks.subarray(built.markStarts[i], built.markStarts[i + 1])) lostUses.set(slot, (lostUses.get(slot) ?? 0) + 1);
     }
-    // One at a time: a spread of a large repository's lists would overflow the call's arguments.
-    for (const slot of lostUses.keys()) slots.push(slot);
-    for (const uses of lostUses.values()) slots.push(uses);
-    tags.push({
+    const lostAt = lost.length;
+    for (const slot of lostUses.keys()) lost.push(slot);
+    for (const uses of lostUses.values()) lost.push(uses);
+    result.tags.push({
       tag: tag.tag,
       digest: tag.current,
       pushedMs: tag.pushedMs,
       mediaType: revision?.manifest?.mediaType,
       platforms: revision?.manifest?.platforms.map(platformName) ?? [],
-      at,
-      blobCount: tagBlobCount,
+      ...(closure ?? { closureAt: 0, closureCount: 0 }),
+      lostAt,
       lostCount: lostUses.size,
     });
   }
-  const untagged: RepoDraft['untagged'] = [];
   for (const revision of scan.revisions) {
     if (context.tagged.has(revision.digest)) continue;
     // Its own blob's slot (-1: no blob, 0 bytes).
-    untagged.push({ digest: revision.digest, mediaType: revision.manifest?.mediaType, slot: tally.slotOf(revision.digest) });
+    result.untagged.push({ digest: revision.digest, mediaType: revision.manifest?.mediaType, slot: tally.slotOf(revision.digest) });
   }
-  return { name: scan.name, tags, untagged, slots: Uint32Array.from(slots), blobCount, warnings: scan.warnings };
+  return { ...result, ...built, closures: closures.build(), lost: lost.build() };
 }

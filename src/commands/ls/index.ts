@@ -81,7 +81,10 @@ const compareRepositories = {
 };
 
 function newestPush(repo: LsRepo): number {
-  return Math.max(0, ...repo.tags.map((t) => t.pushedMs));
+  // A loop, not Math.max(...): a spread of 125k tags overflows the call's arguments.
+  let newest = 0;
+  for (const tag of repo.tags) newest = Math.max(newest, tag.pushedMs);
+  return newest;
 }
 
 export async function runLs(fs: FileSystem, rootNamed: string, options: LsOptions): Promise<LsResult> {
@@ -91,11 +94,14 @@ export async function runLs(fs: FileSystem, rootNamed: string, options: LsOption
   const match = options.globs.length > 0 ? compileRepositoryGlobs(options.globs, 'ls') : () => true;
 
   // 1. inventory
-  const { names, blobs } = timer.run('inventory', () => ({ names: findRepositories(reader, warn), blobs: scanBlobs(reader) }));
-  const matched = names.filter((n) => match(n));
-  if (options.globs.length > 0 && matched.length === 0) {
-    throw new JanitorError('E_NOT_FOUND', `no repository matches ${options.globs.join(' ')}`);
-  }
+  const { names, blobs } = timer.run('inventory', () => {
+    const found = findRepositories(reader, warn);
+    // Before the blobs are listed: a glob that matches nothing says so, whatever blobs/ holds.
+    if (options.globs.length > 0 && !found.some((n) => match(n))) {
+      throw new JanitorError('E_NOT_FOUND', `no repository matches ${options.globs.join(' ')}`);
+    }
+    return { names: found, blobs: scanBlobs(reader) };
+  });
 
   // 2. scan, 3. size: on the read-side threads (-j).
   const tally = new BlobTally(blobs);
