@@ -17,13 +17,17 @@
 //   of the top-level manifests untagged: every CI build pushes an image,
 //   the rolling tag (latest) moves on, and only the newest builds keep a
 //   tag. About 10% of builds are multi-arch indexes.
+// - settled (issue 13: a registry swept on a schedule): many-small, but
+//   every build has a tag except each repository's oldest (what was pushed
+//   over since the last sweep), so `gc -m` finds little to delete (~9% of
+//   the blobs with the orphans, against about half in many-small).
 
 import fs from 'node:fs';
 import type { Descriptor, WritableFileSystem } from '../../test/support/tree-builder.js';
 import { TreeBuilder, forPlatform } from '../../test/support/tree-builder.js';
 
-export type TreeShape = 'few-large' | 'many-small';
-export const TREE_SHAPES: readonly TreeShape[] = ['few-large', 'many-small'];
+export type TreeShape = 'few-large' | 'many-small' | 'settled';
+export const TREE_SHAPES: readonly TreeShape[] = ['few-large', 'many-small', 'settled'];
 
 export interface GenerateOptions {
   blobs: number;
@@ -57,7 +61,7 @@ const BLOBS_PER_REPOSITORY = 2000;
 const SHARED_BASE_LAYERS = 64;
 
 export function generateTree(options: GenerateOptions, filesystem: WritableFileSystem = fs): GeneratedStats {
-  if (options.shape === 'many-small') return generateManySmall(options, filesystem);
+  if (options.shape === 'many-small' || options.shape === 'settled') return generateManySmall(options, filesystem, options.shape === 'settled');
   const { random, pick, tree, stats, count, unique, repositoryCount, blobsPerRepository, now } = startTree(options, filesystem, BLOBS_PER_REPOSITORY);
 
   for (let r = 0; r < repositoryCount; r++) {
@@ -116,7 +120,7 @@ export function generateTree(options: GenerateOptions, filesystem: WritableFileS
 // many-small: 1,400 repositories per 100k blobs.
 const MANY_SMALL_BLOBS_PER_REPOSITORY = 100_000 / 1_400;
 
-function generateManySmall(options: GenerateOptions, filesystem: WritableFileSystem): GeneratedStats {
+function generateManySmall(options: GenerateOptions, filesystem: WritableFileSystem, settled: boolean): GeneratedStats {
   const { random, pick, tree, stats, count, unique, repositoryCount, blobsPerRepository, now } = startTree(
     options,
     filesystem,
@@ -151,7 +155,8 @@ function generateManySmall(options: GenerateOptions, filesystem: WritableFileSys
     // Tags: `latest` re-pushed on every one of the last builds (its index
     // keeps them all), then per-build tags on the newest; older builds stay
     // untagged, as in a CI registry.
-    const wanted = Math.min(pushed.length, 6 + pick(9));
+    // Settled: every build but the oldest (pushed over since the last sweep).
+    const wanted = settled ? Math.max(1, pushed.length - 1) : Math.min(pushed.length, 6 + pick(9));
     const rolling = Math.min(pushed.length, 4 + pick(8));
     for (let i = pushed.length - rolling; i < pushed.length; i++) tree.tag(name, 'latest', pushed[i]!.digest, now - (pushed.length - i) * 3600_000);
     stats.tags++;

@@ -1,4 +1,4 @@
-// npm run bench:plan -- [--blobs N] [--shape many-small|few-large] [--changed PERCENT] [--seed S]
+// npm run bench:plan -- [--blobs N] [--shape many-small|settled|few-large] [--changed PERCENT] [--seed S]
 //                       [--dir DIR] [--scratch DIR] [--janitor PATH] [--keep] [--trash]
 //
 // Issue 13's measurement: how much of the maintenance window a plan saves.
@@ -40,7 +40,7 @@ const DELETION_PHASES = ['sweep', 'recheck', 'sweep-blobs'];
 // The width of the tables' first column.
 const LABEL = 44;
 const USAGE =
-  'usage: npm run bench:plan -- [--blobs N] [--shape many-small|few-large] [--changed PERCENT] [--seed S] [--dir DIR] [--scratch DIR] [--janitor PATH] [--keep] [--trash]';
+  'usage: npm run bench:plan -- [--blobs N] [--shape many-small|settled|few-large] [--changed PERCENT] [--seed S] [--dir DIR] [--scratch DIR] [--janitor PATH] [--keep] [--trash]';
 
 class UsageError extends Error {}
 
