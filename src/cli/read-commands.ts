@@ -22,6 +22,7 @@ export function registerReadCommands(program: Command, run: CliRun): void {
         globs,
         sort: flags.sort,
         makeWorkers: run.workersFor(flags),
+        prefetch: flags.prefetch,
         onPhase: run.telemetry.phases(run.phaseLines(flags)),
         ...(flags.json ? {} : { onRepository: (repo: LsRepo) => io.stdout(renderLsRepositoryHuman(repo)) }),
       });

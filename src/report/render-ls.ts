@@ -51,6 +51,7 @@ export function renderLsJson(result: LsResult, stamp: RunStamp): string {
   return (
     JSON.stringify({
       ...stamp,
+      prefetched: result.prefetched,
       root: result.root,
       v2: result.v2 ?? null,
       totalSize: result.totalSize,

@@ -33,6 +33,19 @@ describe('--prefetch', () => {
     }
   });
 
+  it('changes nothing ls finds, with or without it', () => {
+    const root = copyTree(FIXTURE, path.join(work, 'ls'));
+    ageTree(root);
+    const off = runJanitor(['ls', '--json', '--prefetch', '0', '--root', root]);
+    const on = runJanitor(['ls', '--json', '--prefetch', '64', '--root', root]);
+    expect(off.status).toBe(0);
+    expect(on.status).toBe(0);
+    expect(off.json.prefetched).toBe(false);
+    expect(on.json.prefetched).toBe(true);
+    expect((on.json.repositories as unknown[]).length).toBeGreaterThan(0);
+    expect(withoutTimes({ ...on.json, prefetched: undefined })).toEqual(withoutTimes({ ...off.json, prefetched: undefined }));
+  });
+
   it('a symlinked revisions/ is still refused, and nothing outside the root is read into a decision', () => {
     const root = copyTree(FIXTURE, path.join(work, 'symlink'));
     const revisions = path.join(v2Of(root), 'repositories/library/nginx/_manifests/revisions');

@@ -38,6 +38,7 @@ import { openTree } from '../skeleton.js';
 import type { PhaseListener } from '../phases.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import { findRepositories } from '../../scan/find-repositories.js';
+import { type PrefetchSetting, Prefetcher } from '../../scan/prefetch.js';
 import { scanBlobs } from '../../scan/scan-blobs.js';
 import { InProcessWorkers, type StorageWorkers, batchesOf } from '../../scan/storage-workers.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
@@ -61,6 +62,8 @@ export interface LsResult {
   tagCount: number;
   /** distinct blobs referenced by the listed repositories. */
   totalSize: number;
+  /** whether a prefetcher warmed the cache (--prefetch; auto: only on a cold one). */
+  prefetched: boolean;
   warnings: Warning[];
 }
 
@@ -68,6 +71,8 @@ export interface LsOptions {
   globs: string[];
   sort: LsSort;
   makeWorkers?: (reader: TreeReader) => StorageWorkers;
+  /** reads kept in flight ahead of the inventory and the scan (scan/prefetch.ts); none by default. */
+  prefetch?: PrefetchSetting;
   onPhase?: PhaseListener;
   /** takes each row instead of `repositories` (see the header: at once under --sort name). */
   onRepository?: (repo: LsRepo) => void;
@@ -89,31 +94,45 @@ function newestPush(repo: LsRepo): number {
 
 export async function runLs(fs: FileSystem, rootNamed: string, options: LsOptions): Promise<LsResult> {
   const { root, v2, reader, warnings, warn, timer } = openTree(fs, rootNamed, options.onPhase);
-  const result: LsResult = { root, v2, repositories: [], repositoryCount: 0, tagCount: 0, totalSize: 0, warnings };
+  const result: LsResult = { root, v2, repositories: [], repositoryCount: 0, tagCount: 0, totalSize: 0, prefetched: false, warnings };
   if (!reader) return result;
   const match = options.globs.length > 0 ? compileRepositoryGlobs(options.globs, 'ls') : () => true;
 
+  // Warms the page cache ahead of the inventory and the scan (--prefetch); it decides nothing.
+  const prefetch = Prefetcher.start(reader, options.prefetch ?? { width: 0, probe: false });
+  result.prefetched = prefetch?.running ?? false;
+
   // 1. inventory
   const { names, blobs } = timer.run('inventory', () => {
-    const found = findRepositories(reader, warn);
-    // Before the blobs are listed: a glob that matches nothing says so, whatever blobs/ holds.
-    if (options.globs.length > 0 && !found.some((n) => match(n))) {
-      throw new JanitorError('E_NOT_FOUND', `no repository matches ${options.globs.join(' ')}`);
+    try {
+      const found = findRepositories(reader, warn);
+      // Before the blobs are listed: a glob that matches nothing says so, whatever blobs/ holds.
+      if (options.globs.length > 0 && !found.some((n) => match(n))) {
+        throw new JanitorError('E_NOT_FOUND', `no repository matches ${options.globs.join(' ')}`);
+      }
+      return { names: found, blobs: scanBlobs(reader) };
+    } catch (error) {
+      prefetch?.stop();
+      throw error;
     }
-    return { names: found, blobs: scanBlobs(reader) };
   });
+  // No tag index: ls asks what removing a tag frees, which its index does not change.
+  prefetch?.repositories(names, false);
+  result.prefetched = prefetch?.running ?? false;
 
   // 2. scan, 3. size: on the read-side threads (-j).
   const tally = new BlobTally(blobs);
   const drafts: RepoDraft[] = [];
   const workers = options.makeWorkers?.(reader) ?? new InProcessWorkers(reader);
   try {
-    // No tag index: ls asks what removing a tag frees, which its index does not change.
     const takeScan = (scan: RepoScan): void => {
+      prefetch?.scannedOne();
       if (match(scan.name)) drafts.push(countRepository(scan, tally, true));
       else countRepository(scan, tally, false);
     };
     await timer.runAsync('scan', () => workers.scanRepositories(names, takeScan, undefined, { tagIndex: false }));
+    // The sizes are lstats of blobs' data, which it does not make.
+    prefetch?.stop();
     // Last name first: popped as accounted, so each draft goes with its row.
     drafts.sort((a, b) => (a.name < b.name ? 1 : -1));
     for (let i = drafts.length - 1; i >= 0; i--) result.warnings.push(...(drafts[i]?.warnings ?? []));
@@ -124,6 +143,7 @@ export async function runLs(fs: FileSystem, rootNamed: string, options: LsOption
       }),
     );
   } finally {
+    prefetch?.stop();
     await workers.close();
   }
 
