@@ -39,6 +39,7 @@ export function registerReadCommands(program: Command, run: CliRun): void {
         globs: flags.repo ?? [],
         content: flags.content === true,
         makeWorkers: run.workersFor(flags),
+        prefetch: flags.prefetch,
         onPhase: run.telemetry.phases(run.progressOf(flags, 'read')),
       }).finally(() => {
         run.closeProgress();

@@ -46,6 +46,7 @@ export function renderVerifyJson(result: VerifyResult, stamp: RunStamp): string 
     JSON.stringify({
       ok: result.tagsBroken === 0,
       ...stamp,
+      prefetched: result.prefetched,
       root: result.root,
       v2: result.v2 ?? null,
       tagsOk: result.tagsOk,

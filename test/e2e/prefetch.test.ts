@@ -46,6 +46,21 @@ describe('--prefetch', () => {
     expect(withoutTimes({ ...on.json, prefetched: undefined })).toEqual(withoutTimes({ ...off.json, prefetched: undefined }));
   });
 
+  it('changes nothing verify finds, with or without it', () => {
+    const root = copyTree(FIXTURE, path.join(work, 'verify'));
+    ageTree(root);
+    const off = runJanitor(['verify', '--json', '--prefetch', '0', '--root', root]);
+    const on = runJanitor(['verify', '--json', '--prefetch', '64', '--root', root]);
+    expect(on.status).toBe(off.status);
+    expect(off.json.prefetched).toBe(false);
+    expect(on.json.prefetched).toBe(true);
+    expect(Number(on.json.tagsOk)).toBeGreaterThan(0);
+    // verify's JSON also times its phases by name.
+    expect(withoutTimes({ ...on.json, prefetched: undefined, phases: undefined })).toEqual(
+      withoutTimes({ ...off.json, prefetched: undefined, phases: undefined }),
+    );
+  });
+
   it('a symlinked revisions/ is still refused, and nothing outside the root is read into a decision', () => {
     const root = copyTree(FIXTURE, path.join(work, 'symlink'));
     const revisions = path.join(v2Of(root), 'repositories/library/nginx/_manifests/revisions');

@@ -26,6 +26,7 @@ import type { BlobIndex } from '../../model/blob-index.js';
 import type { Digest } from '../../model/digest.js';
 import type { RepoScan, Revision } from '../../model/repository.js';
 import { findRepositories } from '../../scan/find-repositories.js';
+import { type PrefetchSetting, Prefetcher } from '../../scan/prefetch.js';
 import { scanBlobs } from '../../scan/scan-blobs.js';
 import { listLayerLinks, scanRepository, scanTags } from '../../scan/scan-repository.js';
 import { InProcessWorkers, type StorageWorkers, batchesOf } from '../../scan/storage-workers.js';
@@ -75,6 +76,8 @@ export interface VerifyResult {
   tagsBroken: number;
   /** --content: blobs re-hashed and their bytes; undefined without --content. */
   content: { blobs: number; bytes: number; mismatched: number } | undefined;
+  /** whether a prefetcher warmed the cache for the scan (--prefetch; auto: only on a cold one). */
+  prefetched: boolean;
   warnings: Warning[];
   phases: { name: string; ms: number }[];
 }
@@ -85,6 +88,8 @@ export interface VerifyOptions {
   content?: boolean;
   /** builds the read-side threads; defaults to in-process. */
   makeWorkers?: (reader: TreeReader) => StorageWorkers;
+  /** reads kept in flight ahead of the inventory and the scan (scan/prefetch.ts); none by default. */
+  prefetch?: PrefetchSetting;
   /** a phase's end, or a progress line (report/progress.ts): check counts repositories, content blobs and bytes. */
   onPhase?: PhaseListener;
 }
@@ -105,15 +110,31 @@ export async function runVerify(fs: FileSystem, rootNamed: string, options: Veri
     tagsOk: 0,
     tagsBroken: 0,
     content: undefined,
+    prefetched: false,
     warnings,
     phases: timer.phases,
   };
   if (!reader) return result;
   const match = options.globs.length > 0 ? compileRepositoryGlobs(options.globs, 'verify') : () => true;
 
+  // Warms the page cache ahead of the inventory and the scan (--prefetch), until
+  // every repository is checked (the content hashes read blob data, which it
+  // does not read); it decides nothing.
+  const prefetch = Prefetcher.start(reader, options.prefetch ?? { width: 0, probe: false });
+
   // 1. inventory
-  const { blobs, names } = timer.run('inventory', () => ({ blobs: scanBlobs(reader), names: findRepositories(reader, warn).filter((n) => match(n)) }));
-  if (options.globs.length > 0 && names.length === 0) throw new JanitorError('E_NOT_FOUND', `no repository matches ${options.globs.join(' ')}`);
+  const { blobs, names } = timer.run('inventory', () => {
+    try {
+      const found = { blobs: scanBlobs(reader), names: findRepositories(reader, warn).filter((n) => match(n)) };
+      if (options.globs.length > 0 && found.names.length === 0) throw new JanitorError('E_NOT_FOUND', `no repository matches ${options.globs.join(' ')}`);
+      return found;
+    } catch (error) {
+      prefetch?.stop();
+      throw error;
+    }
+  });
+  prefetch?.repositories(names, true);
+  result.prefetched = prefetch?.running ?? false;
 
   // 2. scan and 3. check, one repository at a time (only its findings are held).
   const needed = options.content ? new Set<Digest>() : undefined;
@@ -133,7 +154,14 @@ export async function runVerify(fs: FileSystem, rootNamed: string, options: Veri
   };
   timer.run('check', () => {
     timer.progress.total(names.length);
-    check(() => timer.progress.advance(1));
+    try {
+      check(() => {
+        prefetch?.scannedOne();
+        timer.progress.advance(1);
+      });
+    } finally {
+      prefetch?.stop();
+    }
   });
 
   // 4. content
