@@ -18,47 +18,35 @@ const withoutTimes = (json: Record<string, unknown>): Record<string, unknown> =>
   finishedAt: undefined,
 });
 
+/**
+ * Runs `args` on a fresh copy of the fixture with --prefetch 0 and 64: both
+ * succeed, only the second says it prefetched, and the two JSON reports
+ * are the same but for the times. Returns the report with it.
+ */
+function expectSameWithAndWithout(name: string, args: string[]): Record<string, unknown> {
+  const root = copyTree(FIXTURE, path.join(work, name));
+  ageTree(root);
+  const off = runJanitor([...args, '--json', '--prefetch', '0', '--root', root]);
+  const on = runJanitor([...args, '--json', '--prefetch', '64', '--root', root]);
+  expect(off.status).toBe(0);
+  expect(on.status).toBe(0);
+  expect(off.json.prefetched).toBe(false);
+  expect(on.json.prefetched).toBe(true);
+  // verify's JSON also times its phases by name.
+  const same = (json: Record<string, unknown>) => withoutTimes({ ...json, prefetched: undefined, phases: undefined });
+  expect(same(on.json)).toEqual(same(off.json));
+  return on.json;
+}
+
 describe('--prefetch', () => {
   it('changes nothing the run finds, with or without it, for gc -d and gc -m -d', () => {
-    const root = copyTree(FIXTURE, path.join(work, 'same'));
-    ageTree(root);
-    for (const mode of [['-d'], ['-m', '-d']]) {
-      const off = runJanitor(['gc', ...mode, '--json', '--prefetch', '0', '--root', root]);
-      const on = runJanitor(['gc', ...mode, '--json', '--prefetch', '64', '--root', root]);
-      expect(off.status).toBe(0);
-      expect(on.status).toBe(0);
-      expect(off.json.prefetched).toBe(false);
-      expect(on.json.prefetched).toBe(true);
-      expect(withoutTimes({ ...on.json, prefetched: undefined })).toEqual(withoutTimes({ ...off.json, prefetched: undefined }));
-    }
+    expectSameWithAndWithout('gc-d', ['gc', '-d']);
+    expectSameWithAndWithout('gc-m-d', ['gc', '-m', '-d']);
   });
 
-  it('changes nothing ls finds, with or without it', () => {
-    const root = copyTree(FIXTURE, path.join(work, 'ls'));
-    ageTree(root);
-    const off = runJanitor(['ls', '--json', '--prefetch', '0', '--root', root]);
-    const on = runJanitor(['ls', '--json', '--prefetch', '64', '--root', root]);
-    expect(off.status).toBe(0);
-    expect(on.status).toBe(0);
-    expect(off.json.prefetched).toBe(false);
-    expect(on.json.prefetched).toBe(true);
-    expect((on.json.repositories as unknown[]).length).toBeGreaterThan(0);
-    expect(withoutTimes({ ...on.json, prefetched: undefined })).toEqual(withoutTimes({ ...off.json, prefetched: undefined }));
-  });
-
-  it('changes nothing verify finds, with or without it', () => {
-    const root = copyTree(FIXTURE, path.join(work, 'verify'));
-    ageTree(root);
-    const off = runJanitor(['verify', '--json', '--prefetch', '0', '--root', root]);
-    const on = runJanitor(['verify', '--json', '--prefetch', '64', '--root', root]);
-    expect(on.status).toBe(off.status);
-    expect(off.json.prefetched).toBe(false);
-    expect(on.json.prefetched).toBe(true);
-    expect(Number(on.json.tagsOk)).toBeGreaterThan(0);
-    // verify's JSON also times its phases by name.
-    expect(withoutTimes({ ...on.json, prefetched: undefined, phases: undefined })).toEqual(
-      withoutTimes({ ...off.json, prefetched: undefined, phases: undefined }),
-    );
+  it('changes nothing ls or verify finds, with or without it', () => {
+    expect((expectSameWithAndWithout('ls', ['ls']).repositories as unknown[]).length).toBeGreaterThan(0);
+    expect(Number(expectSameWithAndWithout('verify', ['verify']).tagsOk)).toBeGreaterThan(0);
   });
 
   it('a symlinked revisions/ is still refused, and nothing outside the root is read into a decision', () => {
