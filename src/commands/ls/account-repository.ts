@@ -59,19 +59,17 @@ function blobsOf(draft: RepoDraft, revisions: Iterable<number>): Set<number> {
  * the tally's listed total. `tally` has every repository's markers, sized.
  */
 export function accountRepository(draft: RepoDraft, tally: BlobTally, sort: LsSort): LsRepo {
-  const blobs = blobsOf(
-    draft,
-    Array.from({ length: draft.markStarts.length - 1 }, (_, i) => i),
-  );
+  // Every readable revision's blobs: the repository's.
+  const blobs = new Set(draft.marks);
   const repo: LsRepo = { name: draft.name, tags: [], untagged: [], size: tally.sumOf(blobs) };
-  // Tags on one digest share a closure, so its size is summed once.
+  // Tags on one digest share a closure (one closureAt), so its size is summed once; an empty closure is 0 bytes.
   const sizeOf = new Map<number, number>();
   for (const tag of draft.tags) {
     const { tag: name, digest, pushedMs, mediaType, platforms } = tag;
-    let size = sizeOf.get(tag.closureAt);
-    if (size === undefined || tag.closureCount === 0) {
-      size = tally.sumOf(blobsOf(draft, draft.closures.subarray(tag.closureAt, tag.closureAt + tag.closureCount)));
-      if (tag.closureCount > 0) sizeOf.set(tag.closureAt, size);
+    let size = 0;
+    if (tag.closureCount > 0) {
+      size = sizeOf.get(tag.closureAt) ?? tally.sumOf(blobsOf(draft, draft.closures.subarray(tag.closureAt, tag.closureAt + tag.closureCount)));
+      sizeOf.set(tag.closureAt, size);
     }
     repo.tags.push({ tag: name, digest, pushedMs, mediaType, platforms, size, frees: freedBy(tag, draft, tally) });
   }

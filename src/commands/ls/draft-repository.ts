@@ -27,7 +27,7 @@
 import type { Digest } from '../../model/digest.js';
 import type { Platform } from '../../model/manifest.js';
 import { KeepContext, closeOver, listRevisionMarks, selectKeptIn } from '../../model/reachability.js';
-import type { RepoScan, Revision } from '../../model/repository.js';
+import type { RepoScan } from '../../model/repository.js';
 import type { Warning } from '../../errors.js';
 import type { BlobTally } from './blob-tally.js';
 
@@ -81,11 +81,6 @@ class Uint32Builder {
   }
 }
 
-/** What a revision marks when kept; nothing for one whose manifest is missing (never kept). */
-function refsOf(revision: Revision | undefined): Digest[] {
-  return revision?.manifest ? listRevisionMarks(revision) : [];
-}
-
 function platformName(p: Platform | undefined): string {
   if (!p) return 'unknown';
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
@@ -101,68 +96,69 @@ export function countRepository(scan: RepoScan, tally: BlobTally, draft: false):
 export function countRepository(scan: RepoScan, tally: BlobTally, draft: boolean): RepoDraft | undefined {
   const context = new KeepContext(scan);
   const baseline = selectKeptIn(context, { deleteUntagged: false });
-  const byDigest = new Map(scan.revisions.map((r) => [r.digest, r]));
   // Each readable revision's number and distinct blobs as slots, once: the baseline's markers now, the draft's lists below.
   const numbers = new Map<Digest, number>();
-  const marks = new Uint32Builder();
-  const markStarts = new Uint32Builder();
-  for (const revision of scan.revisions) {
-    if (!revision.manifest) continue;
+  const marksBuilder = new Uint32Builder();
+  const startsBuilder = new Uint32Builder();
+  for (const revision of context.graph.byDigest.values()) {
     numbers.set(revision.digest, numbers.size);
-    markStarts.push(marks.length);
+    startsBuilder.push(marksBuilder.length);
     const counted = baseline.has(revision.digest);
-    for (const digest of new Set(refsOf(revision))) {
+    for (const digest of new Set(listRevisionMarks(revision))) {
       const slot = tally.slotOf(digest);
       // A digest with no blob on disk (slot -1) counts 0 bytes in every figure: left out.
       if (slot < 0) continue;
-      marks.push(slot);
+      marksBuilder.push(slot);
       if (counted) tally.countMarker(slot);
     }
   }
-  markStarts.push(marks.length);
+  startsBuilder.push(marksBuilder.length);
   if (!draft) return undefined;
 
-  const result: Omit<RepoDraft, 'marks' | 'markStarts' | 'closures' | 'lost'> = { name: scan.name, tags: [], untagged: [], warnings: scan.warnings };
-  const built = { marks: marks.build(), markStarts: markStarts.build() };
+  const marks = marksBuilder.build();
+  const markStarts = startsBuilder.build();
   const closures = new Uint32Builder();
   const lost = new Uint32Builder();
   // Tags on one digest have one closure: stored once.
   const closureOf = new Map<Digest, { closureAt: number; closureCount: number }>();
+  const storeClosure = (current: Digest): { closureAt: number; closureCount: number } => {
+    const closureAt = closures.length;
+    for (const digest of closeOver(context.graph, [current])) closures.push(numbers.get(digest) ?? 0);
+    const closure = { closureAt, closureCount: closures.length - closureAt };
+    closureOf.set(current, closure);
+    return closure;
+  };
+  const tags: DraftTag[] = [];
   for (const tag of scan.tags) {
-    const revision = tag.current ? byDigest.get(tag.current) : undefined;
-    let closure = tag.current ? closureOf.get(tag.current) : { closureAt: 0, closureCount: 0 };
-    if (!closure && tag.current) {
-      const closureAt = closures.length;
-      for (const digest of closeOver(context.graph, [tag.current])) closures.push(numbers.get(digest) ?? 0);
-      closure = { closureAt, closureCount: closures.length - closureAt };
-      closureOf.set(tag.current, closure);
-    }
+    const manifest = tag.current ? context.graph.byDigest.get(tag.current)?.manifest : undefined;
+    const closure = tag.current ? (closureOf.get(tag.current) ?? storeClosure(tag.current)) : { closureAt: 0, closureCount: 0 };
     // What a `prune REPO:TAG` of this tag alone stops keeping, as prune decides.
     const kept = selectKeptIn(context, { deleteUntagged: false, removedTags: new Set([tag.tag]) });
     const lostUses = new Map<number, number>();
     for (const digest of baseline) {
       if (kept.has(digest)) continue;
       const i = numbers.get(digest) ?? 0;
-      for (const slot of built.marks.subarray(built.markStarts[i], built.markStarts[i + 1])) lostUses.set(slot, (lostUses.get(slot) ?? 0) + 1);
+      for (const slot of marks.subarray(markStarts[i], markStarts[i + 1])) lostUses.set(slot, (lostUses.get(slot) ?? 0) + 1);
     }
     const lostAt = lost.length;
     for (const slot of lostUses.keys()) lost.push(slot);
     for (const uses of lostUses.values()) lost.push(uses);
-    result.tags.push({
+    tags.push({
       tag: tag.tag,
       digest: tag.current,
       pushedMs: tag.pushedMs,
-      mediaType: revision?.manifest?.mediaType,
-      platforms: revision?.manifest?.platforms.map(platformName) ?? [],
-      ...(closure ?? { closureAt: 0, closureCount: 0 }),
+      mediaType: manifest?.mediaType,
+      platforms: manifest?.platforms.map(platformName) ?? [],
+      ...closure,
       lostAt,
       lostCount: lostUses.size,
     });
   }
+  const untagged: RepoDraft['untagged'] = [];
   for (const revision of scan.revisions) {
     if (context.tagged.has(revision.digest)) continue;
     // Its own blob's slot (-1: no blob, 0 bytes).
-    result.untagged.push({ digest: revision.digest, mediaType: revision.manifest?.mediaType, slot: tally.slotOf(revision.digest) });
+    untagged.push({ digest: revision.digest, mediaType: revision.manifest?.mediaType, slot: tally.slotOf(revision.digest) });
   }
-  return { ...result, ...built, closures: closures.build(), lost: lost.build() };
+  return { name: scan.name, tags, untagged, marks, markStarts, closures: closures.build(), lost: lost.build(), warnings: scan.warnings };
 }

@@ -100,7 +100,6 @@ export async function runLs(fs: FileSystem, rootNamed: string, options: LsOption
 
   // Warms the page cache ahead of the inventory and the scan (--prefetch); it decides nothing.
   const prefetch = Prefetcher.start(reader, options.prefetch ?? { width: 0, probe: false });
-  result.prefetched = prefetch?.running ?? false;
 
   // 1. inventory
   const { names, blobs } = timer.run('inventory', () => {
