@@ -88,6 +88,18 @@ export interface Warning {
 
 export type Warn = (warning: Warning) => void;
 
+/**
+ * Puts `warnings` from `start` on in the order of their repositories (a
+ * warning without one first; a repository's own keep their order): the
+ * read side's threads (-j) hand repositories over in whatever order they
+ * finish, and a report should not change with the thread count.
+ */
+export function orderByRepository(warnings: Warning[], start: number): void {
+  const key = (warning: Warning): string => warning.repository ?? '';
+  const tail = warnings.splice(start).sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  warnings.push(...tail);
+}
+
 export function makeWarning(code: WarningCode, message: string, where: { repository?: string; path?: string } = {}): Warning {
   return { code, message, ...where };
 }

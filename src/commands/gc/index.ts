@@ -33,7 +33,7 @@
 // changed and new repositories are read in 2, and nothing outside the plan
 // goes (apply-plan.ts).
 
-import { JanitorError, describeError, makeWarning } from '../../errors.js';
+import { JanitorError, describeError, makeWarning, orderByRepository } from '../../errors.js';
 import { writeGcPlan } from './write-plan.js';
 import { BlobIndex } from '../../model/blob-index.js';
 import type { Digest } from '../../model/digest.js';
@@ -209,6 +209,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     };
     try {
       // 2. mark
+      const markWarningsFrom = warnings.length;
       await timer.runAsync('mark', () => {
         timer.progress.total(names.length);
         return workers.scanRepositories(
@@ -221,6 +222,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
           scanOptions,
         );
       });
+      orderByRepository(warnings, markWarningsFrom);
       // A repository the interrupted run removed whole (--remove-empty-repos) is not read: its journal's tags are removed already.
       for (const [name, tags] of journalTags) {
         if (!skip(name) && !outcomes.some((o) => o.name === name))
@@ -269,7 +271,9 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
                 `revalidation: ${changed.length} repositories changed while this run read them (${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', ...' : ''}); read, marked and planned again`,
               ),
             );
+            const recheckWarningsFrom = warnings.length;
             await workers.scanRepositories(changed, (scan) => replaceOutcome(outcomes, mark(scan)), freshAfterMs, scanOptions);
+            orderByRepository(warnings, recheckWarningsFrom);
             outcomes.sort((a, b) => (a.name < b.name ? -1 : 1));
             result.blobsMarked = index.markedCount;
             await plan();
