@@ -159,7 +159,8 @@ export class ThreadPool implements StorageWorkers {
     let pending = 0;
     let failure: Error | undefined;
     let wake: () => void = () => {};
-    const accept = (reply: WorkerReply): void => {
+    /** Takes a reply in; false once the run has failed. */
+    const accept = (reply: WorkerReply): boolean => {
       if ('error' in reply) {
         const { code, message, path } = reply.error;
         failure ??= new JanitorError(code ?? 'E_UNREADABLE', message, { path });
@@ -170,6 +171,7 @@ export class ThreadPool implements StorageWorkers {
           failure = asError(error);
         }
       }
+      return failure === undefined;
     };
     const listeners = this.workers.map((worker) => {
       let posted = 0; // this worker's jobs not yet answered
@@ -203,7 +205,7 @@ export class ThreadPool implements StorageWorkers {
     try {
       for (let job = take(); job && failure === undefined; job = failure === undefined ? take() : undefined) {
         try {
-          for (const reply of runHere(this.reader, job)) accept(reply);
+          for (const reply of runHere(this.reader, job)) if (!accept(reply)) break; // after a failure, the rest of the batch is not read
         } catch (error) {
           failure ??= asError(error);
         }
