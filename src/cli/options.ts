@@ -81,16 +81,18 @@ export function addHousekeepingOptions(command: Command, defaultPurge: string): 
 }
 
 /**
- * -j's default: one reader thread per core but one, at least 1, at most 4.
- * The core left over runs V8's collector, libuv's pool and the prefetcher:
- * on 2 cores `-j 1` beat `-j 2` everywhere it was measured (many-small 1M,
- * warm: gc -d 27.7 s and 168 MB against 37.4 s and 265 MB; gc -m -d 41.6 s
- * against 46.3 s; verify --content 216 against 183 MiB/s). Each reader
- * thread holds its own heap (~100 MB at 1M blobs), hence the cap; more than
- * 2 cores was not measured here.
+ * -j's default: one reader thread per core, at least 1, at most 4 (each
+ * reader thread holds its own heap: ~45 MB of RSS at 1M blobs). On this
+ * project's 2-core host, warm, many-small tree, medians of 3 with -j 1 and
+ * -j 2 alternated (2026-12-03): 1M blobs, `gc -d` 17.4 s against 27.0 s
+ * and `gc -m -d` 24.0 s against 33.3 s; 100k, 1.9 s against 3.0 s and
+ * 2.4 s against 3.8 s. An earlier series that found -j 1 faster ran the
+ * default right after 2.8.2's `garbage-collect -m`, which left the page
+ * cache cold for whichever command came next. More than 2 cores was not
+ * measured here.
  */
 export function defaultConcurrency(cores: number): number {
-  return Math.max(1, Math.min(4, cores - 1));
+  return Math.max(1, Math.min(4, cores));
 }
 
 function parseConcurrency(value: string): number {

@@ -202,8 +202,13 @@ async function benchShape(
   }
   if (!options.cold) for (const command of commands) await measure(command); // warm-up, unmeasured
   const samples = new Map<string, Measured[]>(commands.map((c) => [c.label, []]));
+  // Each round starts one command further along the list: whichever command
+  // runs right after 2.8.2's -m -d (which leaves much of a 1M tree's cache
+  // cold) or the 32-in-flight baseline is slowed, and with a fixed order it
+  // was always the same one (on 2026-12-03 it had made -j 2 look slower
+  // than -j 1 at 1M blobs, where alternated it is 1.5x faster).
   for (let run = 0; run < options.runs; run++) {
-    for (const command of commands) {
+    for (const command of rotate(commands, run)) {
       if (options.cold) dropCaches();
       samples.get(command.label)!.push(await measure(command));
     }
@@ -324,3 +329,9 @@ main().catch((error: unknown) => {
   console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
 });
+
+/** `items` starting at `by` (modulo its length), wrapping around. */
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const start = items.length === 0 ? 0 : by % items.length;
+  return [...items.slice(start), ...items.slice(0, start)];
+}
