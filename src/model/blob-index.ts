@@ -159,13 +159,8 @@ export class BlobIndex {
    * The existing blobs whose ordinal `wanted` accepts, as digests, in
    * digest order (their ordinals' order); made as they are taken.
    */
-  *existingDigests(wanted: (ordinal: number) => boolean): Generator<Digest> {
-    let ordinal = 0;
-    for (const [algorithm, prefix, table] of this.shardsInOrder()) {
-      for (let position = 0; position < table.count; position++, ordinal++) {
-        if (wanted(ordinal)) yield `${algorithm}:${prefix}${table.hexAfterShard(position)}` as Digest;
-      }
-    }
+  existingDigests(wanted: (ordinal: number) => boolean): Generator<Digest> {
+    return this.digestsWhere((_table, _position, ordinal) => wanted(ordinal));
   }
 
   get blobCount(): number {
@@ -243,11 +238,7 @@ export class BlobIndex {
 
   /** Calls `visit` for each existing blob that is marked (in digest order). */
   forEachMarkedExisting(visit: (digest: Digest) => void): void {
-    for (const [algorithm, prefix, table] of this.shardsInOrder()) {
-      for (let position = 0; position < table.count; position++) {
-        if (table.flags[position] === (EXISTS | MARKED)) visit(`${algorithm}:${prefix}${table.hexAfterShard(position)}` as Digest);
-      }
-    }
+    for (const digest of this.digestsWhere((table, position) => table.flags[position] === (EXISTS | MARKED))) visit(digest);
   }
 
   /** Calls `visit` for each existing blob not marked, in digest order. */
@@ -255,6 +246,16 @@ export class BlobIndex {
     this.forEachUnmarkedShard((algorithm, _prefix, hexes) => {
       for (const hex of hexes) visit(`${algorithm}:${hex}` as Digest);
     });
+  }
+
+  /** Every existing blob `keep` accepts (by its table and position there, or its ordinal), as digests in digest order, made as they are taken. */
+  private *digestsWhere(keep: (table: ShardTable, position: number, ordinal: number) => boolean): Generator<Digest> {
+    let ordinal = 0;
+    for (const [algorithm, prefix, table] of this.shardsInOrder()) {
+      for (let position = 0; position < table.count; position++, ordinal++) {
+        if (keep(table, position, ordinal)) yield `${algorithm}:${prefix}${table.hexAfterShard(position)}` as Digest;
+      }
+    }
   }
 
   /** Every shard with a table: algorithms by name, shards by prefix. */
