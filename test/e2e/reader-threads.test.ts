@@ -11,7 +11,7 @@ import type { Digest } from '../../src/model/digest.js';
 import { generateTree } from '../../tools/bench/generate-tree.js';
 import { makeTempDir } from '../support/registry.js';
 import { TreeBuilder, forPlatform } from '../support/tree-builder.js';
-import { ageTree, runJanitor, snapshot, v2Of } from '../support/tree-files.js';
+import { ageTree, runJanitor, snapshot, v2Of, withoutTimes } from '../support/tree-files.js';
 
 const work = makeTempDir('threads');
 const root = path.join(work, 'tree');
@@ -37,14 +37,6 @@ beforeAll(() => {
   // Pushed just now: inside the grace window of the runs below.
   tree.pushImage('odd/fresh', { layers: ['fresh layer'] });
 }, 120_000);
-
-const withoutTimes = (json: Record<string, unknown>): Record<string, unknown> => ({
-  ...json,
-  phasesMs: undefined,
-  phases: undefined,
-  startedAt: undefined,
-  finishedAt: undefined,
-});
 
 /** The JSON report of `args` at -j 1, 2 and 4, each run exiting `status` (verify: 1, it finds the dangling tag). */
 function reportsByThreads(args: string[], status = 0): Record<string, unknown>[] {

@@ -105,6 +105,11 @@ export function runJanitor(args: string[], env: NodeJS.ProcessEnv = process.env)
   return { status: run.status, stdout: run.stdout, stderr: run.stderr, json };
 }
 
+/** A JSON report less what changes from run to run: its times (gc's phasesMs, verify's phases, the stamps). */
+export function withoutTimes(json: Record<string, unknown>): Record<string, unknown> {
+  return { ...json, phasesMs: undefined, phases: undefined, startedAt: undefined, finishedAt: undefined };
+}
+
 /** Two days: older than any grace window the tests use (the default is 1h). */
 export const AGED_MS = 2 * 86_400_000;
 
