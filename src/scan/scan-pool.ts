@@ -15,6 +15,9 @@ import type { Digest } from '../model/digest.js';
 import {
   type HashedBlob,
   InProcessWorkers,
+  type LayerListing,
+  type ListedLayerLinks,
+  listLayerLinkBatch,
   type StorageWorkers,
   type VetJob,
   type VetOutcome,
@@ -29,13 +32,18 @@ import { type ScanOptions, scanRepository } from './scan-repository.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 
 export type WorkerJob =
-  { scan: readonly string[]; freshAfterMs: number | undefined; options: ScanOptions | undefined } | { vet: VetJob } | { hash: Digest[] } | { size: Digest[] };
+  | { scan: readonly string[]; freshAfterMs: number | undefined; options: ScanOptions | undefined }
+  | { vet: VetJob }
+  | { layers: LayerListing[] }
+  | { hash: Digest[] }
+  | { size: Digest[] };
 export type WorkerReply =
   /** from a worker: each RepoScan of the batch in V8's serialization (see SERIALIZED). */
   | { scans: Uint8Array[] }
   /** on the calling thread: one repository at a time. */
   | { scanned: RepoScan }
   | { vetted: VetOutcome }
+  | { layerLinks: ListedLayerLinks[] }
   | { hashed: HashedBlob[] }
   | { sized: SizedBlob[] }
   | { error: { code: ErrorCode | undefined; message: string; path: string | undefined } };
@@ -71,6 +79,7 @@ const TAIL_SHARES = 4;
 /** Runs one job on a worker thread (scan-worker.ts). */
 export function runJob(reader: TreeReader, job: WorkerJob): WorkerReply {
   if ('vet' in job) return { vetted: runVetJob(reader, job.vet) };
+  if ('layers' in job) return { layerLinks: listLayerLinkBatch(reader, job.layers) };
   if ('hash' in job) return { hashed: hashBlobs(reader, job.hash) };
   if ('size' in job) return { sized: sizeBlobs(reader, job.size) };
   return { scans: job.scan.map((name) => serialize(scanRepository(reader, name, job.freshAfterMs, job.options))) };
@@ -111,6 +120,13 @@ export class ThreadPool implements StorageWorkers {
       (reply) => void addVetOutcome(total, (reply as { vetted: VetOutcome }).vetted),
     );
     return total;
+  }
+
+  listLayerLinks(batches: Iterable<LayerListing[]>, onListed: (listed: ListedLayerLinks[]) => void): Promise<void> {
+    return this.run(
+      mapJobs(batches, (batch) => ({ layers: batch })),
+      (reply) => onListed((reply as { layerLinks: ListedLayerLinks[] }).layerLinks),
+    );
   }
 
   hash(batches: Iterable<Digest[]>, onHashed: (hashed: HashedBlob[]) => void): Promise<void> {

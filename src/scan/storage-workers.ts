@@ -2,14 +2,15 @@
 // StorageWorkers and consumes each RepoScan as it arrives; the plan phase
 // hands it the deletable blobs, shard by shard, to vet (vacuum.ts: each
 // blob directory holds only what the layout allows, on the root's
-// filesystem) and sum their sizes. This
-// is the one concurrency bound of the read side (-j): in-process for -j 1
+// filesystem) and sum their sizes, and each repository's layer links to
+// list. This is the one concurrency bound of the read side (-j): in-process for -j 1
 // and on memfs; scan-pool.ts adds worker threads on the real filesystem.
 
 import type { Algorithm, Digest } from '../model/digest.js';
 import { type DeletionTarget, Vacuum, type VetDepth } from '../storage/vacuum.js';
 import type { RepoScan } from '../model/repository.js';
-import { type ScanOptions, scanRepository } from './scan-repository.js';
+import { type ScanOptions, listLayerLinksIn, scanRepository } from './scan-repository.js';
+import { DigestList, type PlainDigestList } from '../model/digest-list.js';
 import { hashBlob } from './hash-blob.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 
@@ -27,6 +28,8 @@ export interface StorageWorkers {
   scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void, freshAfterMs?: number, options?: ScanOptions): Promise<void>;
   /** Vets every target of the jobs for deletion (vacuum.ts). */
   vet(jobs: Iterable<VetJob>): Promise<VetOutcome>;
+  /** Lists the layer links of each batch's repositories (listLayerLinksIn), each batch answered as one. */
+  listLayerLinks(batches: Iterable<LayerListing[]>, onListed: (listed: ListedLayerLinks[]) => void): Promise<void>;
   /** Re-hashes the blobs of each batch against their digests (verify --content). */
   hash(batches: Iterable<Digest[]>, onHashed: (hashed: HashedBlob[]) => void): Promise<void>;
   /** The data size of each blob of each batch, 0 when it has none (ls). */
@@ -57,6 +60,23 @@ export function* batchesOf<T>(items: Iterable<T>, size: number): Generator<T[]> 
 /** One size job: an lstat of each blob's data (TreeReader.dataSize). */
 export function sizeBlobs(reader: TreeReader, digests: readonly Digest[]): SizedBlob[] {
   return digests.map((digest) => ({ digest, bytes: reader.dataSize(reader.pathOf({ kind: 'blobData', digest })) }));
+}
+
+/** A repository whose `_layers/<alg>` directories are to be listed (those its scan found: RepoScan.layers). */
+export interface LayerListing {
+  name: string;
+  algorithms: Algorithm[];
+}
+
+/** Its layer links, as plain data: sha256 ones packed (DigestList.toPlain), ~4x smaller than strings to post. */
+export interface ListedLayerLinks {
+  name: string;
+  links: PlainDigestList;
+}
+
+/** One layer-listing job, in-process and in workers. */
+export function listLayerLinkBatch(reader: TreeReader, batch: readonly LayerListing[]): ListedLayerLinks[] {
+  return batch.map(({ name, algorithms }) => ({ name, links: DigestList.of(listLayerLinksIn(reader, name, algorithms)).toPlain() }));
 }
 
 /** A share of the plan phase's vetting: a shard of blobs, or a batch of other targets. */
@@ -126,6 +146,13 @@ export class InProcessWorkers implements StorageWorkers {
       const total: VetOutcome = { bytes: 0, fresh: [] };
       for (const job of jobs) addVetOutcome(total, runVetJob(this.reader, job));
       resolve(total);
+    });
+  }
+
+  listLayerLinks(batches: Iterable<LayerListing[]>, onListed: (listed: ListedLayerLinks[]) => void): Promise<void> {
+    return new Promise((resolve) => {
+      for (const batch of batches) onListed(listLayerLinkBatch(this.reader, batch));
+      resolve();
     });
   }
 

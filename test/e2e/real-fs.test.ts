@@ -77,6 +77,30 @@ describe('on a real filesystem', () => {
     });
   }
 
+  // The layer links are first listed in the plan, on the calling thread while
+  // the other threads vet the blobs: a failure there must stop the run the
+  // same way at any -j, with the workers' jobs still in flight.
+  for (const threads of ['1', '2', '3']) {
+    it(`a symlink among a repository's layer links stops gc -m -j ${threads} before anything is deleted`, () => {
+      const root = fixtureCopy();
+      const layers = path.join(v2Of(root), 'repositories/library/nginx/_layers/sha256');
+      const outside = path.join(work, `outside-layer${n}`);
+      fs.mkdirSync(outside);
+      fs.writeFileSync(path.join(outside, 'link'), `sha256:${'a'.repeat(64)}`);
+      const planted = path.join(layers, 'b'.repeat(64));
+      fs.symlinkSync(outside, planted);
+      const before = snapshot(root);
+      const run = runJanitor(['gc', '-m', '-j', threads, '--grace', '0s', '--root', root]);
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stderr.trimEnd().split('\n').pop()).toBe(
+        `registry-janitor: error: symbolic link inside the registry tree: ${fs.realpathSync(layers)}/${'b'.repeat(64)}`,
+      );
+      expect(run.stderr).not.toMatch(/phase plan done/);
+      expect(snapshot(root)).toEqual(before);
+      expect(fs.readdirSync(outside)).toEqual(['link']);
+    });
+  }
+
   it('a root that is itself a symlink is resolved once and swept', () => {
     const root = fixtureCopy();
     const alias = path.join(work, 'alias');

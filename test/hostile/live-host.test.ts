@@ -134,6 +134,31 @@ describe('the grace window (default 1h) keeps what was written within it', () =>
     expect(exists(t.fs, link)).toBe(true);
   });
 
+  it('an old layer link to blob data written within the window (a blob pushed again): blob and link kept, with every other plan the same', async () => {
+    const t = sampleTree();
+    // Two links to the orphan in team/web, both old; only the data is fresh.
+    const digest = t.sample.orphan;
+    t.tree.write({ kind: 'layerLink', name: 'team/web', digest }, digest);
+    const other = t.tree.putBlob('another old orphan');
+    t.tree.write({ kind: 'layerLink', name: 'team/web', digest: other }, other);
+    t.fs.utimesSync(t.tree.pathOf({ kind: 'blobData', digest }), NOW_S(), NOW_S());
+    const link = t.tree.pathOf({ kind: 'layerLink', name: 'team/web', digest });
+    const dry = await cli(t.fs, ['gc', '-m', '-d', '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.json.keptByGrace.blobs).toBe(1);
+    expect(dry.json.blobsDeleted).toContain(other);
+    expect(dry.json.blobsDeleted).not.toContain(digest);
+    // The other orphan's link goes with it; the fresh blob's stays.
+    expect(dry.json.layerLinksDeleted).toContainEqual({ repository: 'team/web', digest: other });
+    expect(dry.json.layerLinksDeleted).not.toContainEqual({ repository: 'team/web', digest });
+    const run = await cli(t.fs, ['gc', '-m', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.json.layerLinksDeleted).toEqual(dry.json.layerLinksDeleted);
+    expect(exists(t.fs, link)).toBe(true);
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest }))).toBe(true);
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'layerLink', name: 'team/web', digest: other }))).toBe(false);
+  });
+
   it('a tag pushed within the window is kept from a rule, not from a REPO:TAG argument', async () => {
     const t = sampleTree();
     const web = t.tree.pathOf({ kind: 'tagCurrentLink', name: 'team/web', tag: 'v1' });

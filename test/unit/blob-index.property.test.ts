@@ -53,6 +53,9 @@ describe('BlobIndex', () => {
             expect(index.has(digest)).toBe(existing.has(hex));
             expect(index.isMarked(digest)).toBe(marked.has(hex));
             expect(index.survives(digest)).toBe(existing.has(hex) && marked.has(hex));
+            // The same answer from the digest's bytes, at an offset inside a larger buffer.
+            const bytes = Buffer.concat([Buffer.alloc(5, 0xff), Buffer.from(hex, 'hex')]);
+            expect(index.sha256Fate(bytes, 5)).toBe(!existing.has(hex) ? 'missing' : marked.has(hex) ? 'stays' : 'goes');
           }
           expect(index.has(`sha512:${'0'.repeat(128)}` as Digest)).toBe(false);
           // Capitals name the same bytes (kept, never a reason to delete); any other character names nothing.

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Digest } from '../../src/model/digest.js';
-import { DigestList } from '../../src/model/digest-list.js';
+import { DigestList, SHA256_BYTES, sha256DigestAt } from '../../src/model/digest-list.js';
 
 const sha256 = (n: number): Digest => `sha256:${createHash('sha256').update(String(n)).digest('hex')}` as Digest;
 const sha512 = (n: number): Digest => `sha512:${createHash('sha512').update(String(n)).digest('hex')}` as Digest;
@@ -34,6 +34,24 @@ describe('DigestList', () => {
     list.push(sha256(2));
     expect(list.length).toBe(4);
     expect([...list]).toEqual([sha256(1), sha256(2), sha512(1), sha512(2)]);
+  });
+
+  it('toPlain and pushSha256Bytes carry a list to another list exactly, packed bytes compact', () => {
+    const pushed = [...Array.from({ length: 40 }, (_, i) => sha256(i)), sha512(1), sha512(2)];
+    const list = DigestList.of(pushed);
+    const plain = list.toPlain();
+    // Compact: the bytes of 40 digests, not the list's doubled capacity (64).
+    expect(plain.packed.byteLength).toBe(40 * SHA256_BYTES);
+    expect(plain.packed.buffer.byteLength).toBe(40 * SHA256_BYTES);
+    expect(plain.others).toEqual([sha512(1), sha512(2)]);
+    const copy = new DigestList();
+    for (let at = 0; at < plain.packed.length; at += SHA256_BYTES) {
+      expect(sha256DigestAt(plain.packed, at)).toBe(pushed[at / SHA256_BYTES]);
+      if (at !== 17 * SHA256_BYTES) copy.pushSha256Bytes(plain.packed, at);
+    }
+    expect([...copy]).toEqual(pushed.slice(0, 40).filter((_, i) => i !== 17));
+    expect([...list]).toEqual(pushed);
+    expect(new DigestList().toPlain()).toEqual({ packed: new Uint8Array(0), others: [] });
   });
 
   it('has no shared state between lists', () => {

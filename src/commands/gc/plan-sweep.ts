@@ -8,7 +8,11 @@
 //                        one whose data was written within the window stays
 // c. layer links         whose blob is gone or going; a blob missing from the
 //                        inventory counts as gone only if it is still missing
-//                        now, never because an earlier listing lacked it
+//                        now, never because an earlier listing lacked it.
+//                        Listed on the -j threads, judged here from the
+//                        packed digests (it was ~0.3 s of the 100k
+//                        many-small gc -m -d's ~2.9 s on this thread alone,
+//                        the others idle)
 // d. other targets       tags, tag index entries, revisions, layer links:
 //                        vetted, fully in a real run, each link read with
 //                        --trash (moved whole, never walked: vacuum.ts),
@@ -16,8 +20,8 @@
 
 import type { BlobIndex } from '../../model/blob-index.js';
 import type { Digest } from '../../model/digest.js';
-import { DigestList } from '../../model/digest-list.js';
-import type { StorageWorkers, VetJob } from '../../scan/storage-workers.js';
+import { DigestList, type PlainDigestList, SHA256_BYTES, sha256DigestAt } from '../../model/digest-list.js';
+import { type StorageWorkers, type VetJob, batchesOf } from '../../scan/storage-workers.js';
 import { listLayerLinksIn } from '../../scan/scan-repository.js';
 import type { LayerDirectory } from '../../model/repository.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
@@ -31,6 +35,9 @@ export type Counted = 'tags' | 'tagIndexEntries' | 'manifests' | 'linklessRevisi
 // enough to spread 150k layer links over the -j threads, large enough that
 // a job's message costs nothing next to its ~50 µs-a-target reads.
 const VET_BATCH = 2048;
+// Repositories whose layer links are listed in one job: the many-small
+// trees have ~70 links a repository, so a job is ~2,000 links (~0.1 s).
+const LAYER_BATCH = 32;
 
 export interface PlanContext {
   reader: TreeReader;
@@ -84,33 +91,62 @@ export async function planSweep(context: PlanContext, outcomes: readonly RepoOut
   for (const digest of spared) totals.bytesKeptByGrace += reader.dataSize(reader.pathOf({ kind: 'blobData', digest }));
 
   // c. layer links
-  for (const outcome of outcomes) {
-    outcome.layerLinksDeleted = new DigestList();
-    const fresh = freshLinks.get(outcome.name);
-    const listed =
-      context.layerLinkCandidates?.(outcome.name) ??
-      listLayerLinksIn(
-        reader,
-        outcome.name,
-        outcome.layers.map((l) => l.algorithm),
-      );
-    for (const digest of listed) {
-      if (index.survives(digest)) continue;
-      if (fresh?.has(digest)) {
-        totals.layerLinksKeptByGrace++;
-        continue;
+  const judge = new LayerLinkJudge(reader, index, freshLinks, totals);
+  for (const outcome of outcomes) outcome.layerLinksDeleted = new DigestList();
+  if (context.layerLinkCandidates) {
+    for (const outcome of outcomes) outcome.layerLinksDeleted = judge.judge(outcome.name, DigestList.of(context.layerLinkCandidates(outcome.name)).toPlain());
+  } else {
+    const byName = new Map(outcomes.map((outcome) => [outcome.name, outcome]));
+    // A repository without _layers/ (no blob ever pushed to it) has nothing to list.
+    const listings = outcomes.filter(({ layers }) => layers.length > 0).map(({ name, layers }) => ({ name, algorithms: layers.map((l) => l.algorithm) }));
+    await workers.listLayerLinks(batchesOf(listings, LAYER_BATCH), (listed) => {
+      for (const { name, links } of listed) {
+        const outcome = byName.get(name);
+        if (outcome) outcome.layerLinksDeleted = judge.judge(name, links);
       }
-      // Not in the inventory: gone only if it is still missing now (a blob
-      // pushed after the inventory is a new blob, not a dangling link).
-      if (!index.has(digest) && reader.mtimeOf({ kind: 'blobData', digest }) !== undefined) continue;
-      outcome.layerLinksDeleted.push(digest);
-    }
+    });
   }
 
   // d. other targets: a light look at them is the mount table alone, and a
   // tree with a mount inside was refused before it was read.
   if (depth !== 'light' || mountPoints.length > 0) await workers.vet(targetJobs(outcomes, mountPoints, depth, freshAfterMs));
   return totals;
+}
+
+/** c. which of a repository's layer links go: those whose blob goes or is gone. */
+class LayerLinkJudge {
+  constructor(
+    private readonly reader: TreeReader,
+    private readonly index: BlobIndex,
+    private readonly freshLinks: ReadonlyMap<string, ReadonlySet<Digest>>,
+    private readonly totals: PlanTotals,
+  ) {}
+
+  judge(name: string, links: PlainDigestList): DigestList {
+    const going = new DigestList();
+    const fresh = this.freshLinks.get(name);
+    const { packed, others } = links;
+    for (let at = 0; at < packed.length; at += SHA256_BYTES) {
+      const fate = this.index.sha256Fate(packed, at);
+      if (fate === 'stays') continue;
+      // The common case without a digest string: a link to a blob that goes, in a repository with no fresh link.
+      if (fate === 'goes' && fresh === undefined) going.pushSha256Bytes(packed, at);
+      else if (this.goes(sha256DigestAt(packed, at), fresh)) going.pushSha256Bytes(packed, at);
+    }
+    for (const digest of others) if (!this.index.survives(digest) && this.goes(digest, fresh)) going.push(digest);
+    return going;
+  }
+
+  /** A link to a blob that does not stay: kept if fresh, or if its blob, missing from the inventory, is there now. */
+  private goes(digest: Digest, fresh: ReadonlySet<Digest> | undefined): boolean {
+    if (fresh?.has(digest)) {
+      this.totals.layerLinksKeptByGrace++;
+      return false;
+    }
+    // Not in the inventory: gone only if it is still missing now (a blob
+    // pushed after the inventory is a new blob, not a dangling link).
+    return this.index.has(digest) || this.reader.mtimeOf({ kind: 'blobData', digest }) === undefined;
+  }
 }
 
 /**
