@@ -3,7 +3,7 @@
 // of a 1M-blob tree can plan ~750k layer links and ~240k manifests for
 // deletion; as strings and objects those lists alone took ~400 MB.
 
-import { type Digest, splitDigest } from './digest.js';
+import { type Algorithm, type Digest, splitDigest } from './digest.js';
 
 export const SHA256_BYTES = 32;
 
@@ -44,8 +44,13 @@ export class DigestList implements Iterable<Digest> {
 
   push(digest: Digest): void {
     const { algorithm, hex } = splitDigest(digest);
+    this.pushHex(algorithm, hex);
+  }
+
+  /** Appends the digest `algorithm:hex` (hex checked by the caller: a listed name, isHexFor). */
+  pushHex(algorithm: Algorithm, hex: string): void {
     if (algorithm !== 'sha256') {
-      (this.others ??= []).push(digest);
+      (this.others ??= []).push(`${algorithm}:${hex}` as Digest);
       return;
     }
     this.reserve();

@@ -9,8 +9,8 @@
 import type { Algorithm, Digest } from '../model/digest.js';
 import { type DeletionTarget, Vacuum, type VetDepth } from '../storage/vacuum.js';
 import type { RepoScan } from '../model/repository.js';
-import { type ScanOptions, listLayerLinksIn, scanRepository } from './scan-repository.js';
-import { DigestList, type PlainDigestList } from '../model/digest-list.js';
+import { type ScanOptions, listLayerLinksPacked, scanRepository } from './scan-repository.js';
+import type { PlainDigestList } from '../model/digest-list.js';
 import { hashBlob } from './hash-blob.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 
@@ -28,7 +28,7 @@ export interface StorageWorkers {
   scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void, freshAfterMs?: number, options?: ScanOptions): Promise<void>;
   /** Vets every target of the jobs for deletion (vacuum.ts). */
   vet(jobs: Iterable<VetJob>): Promise<VetOutcome>;
-  /** Lists the layer links of each batch's repositories (listLayerLinksIn), each batch answered as one. */
+  /** Lists the layer links of each batch's repositories (listLayerLinksPacked), each batch answered as one. */
   listLayerLinks(batches: Iterable<LayerListing[]>, onListed: (listed: ListedLayerLinks[]) => void): Promise<void>;
   /** Re-hashes the blobs of each batch against their digests (verify --content). */
   hash(batches: Iterable<Digest[]>, onHashed: (hashed: HashedBlob[]) => void): Promise<void>;
@@ -76,7 +76,7 @@ export interface ListedLayerLinks {
 
 /** One layer-listing job, in-process and in workers. */
 export function listLayerLinkBatch(reader: TreeReader, batch: readonly LayerListing[]): ListedLayerLinks[] {
-  return batch.map(({ name, algorithms }) => ({ name, links: DigestList.of(listLayerLinksIn(reader, name, algorithms)).toPlain() }));
+  return batch.map(({ name, algorithms }) => ({ name, links: listLayerLinksPacked(reader, name, algorithms).toPlain() }));
 }
 
 /** A share of the plan phase's vetting: a shard of blobs, or a batch of other targets. */

@@ -128,6 +128,21 @@ describe('a damaged tree fails closed and deletes nothing', () => {
     await expectFailsClosed(fs, files, 'E_STRAY', 'revisions/sha256/abc');
   });
 
+  // Layer links are first listed in the plan (packed, without digest strings): what is no link there is stray too.
+  const strayLinks: [string, string, (fs: WritableFileSystem, where: string) => void][] = [
+    ['a layer link directory that is not a digest', 'a'.repeat(63), (fs, where) => fs.mkdirSync(where, { recursive: true })],
+    ['a layer link directory in capitals', 'A'.repeat(64), (fs, where) => fs.mkdirSync(where, { recursive: true })],
+    ['a file among the layer links', 'b'.repeat(64), (fs, where) => fs.writeFileSync(where, 'x')],
+  ];
+  for (const [label, name, plant] of strayLinks) {
+    it(label, async () => {
+      const { fs, tree, files } = sampleTree();
+      plant(fs, `${tree.pathOf({ kind: 'layersAlgorithm', name: 'team/web', algorithm: 'sha256' })}/${name}`);
+      await expectFailsClosed(fs, files, 'E_STRAY', `team/web/_layers/sha256/${name}`, false);
+      await expectFailsClosed(fs, files, 'E_STRAY', `team/web/_layers/sha256/${name}`, true);
+    });
+  }
+
   it('blobs/ without repositories/ (half a registry: a volume not mounted)', async () => {
     const { fs, tree, files } = sampleTree();
     const repositories = tree.pathOf({ kind: 'repositoriesRoot' });
