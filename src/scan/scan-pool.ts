@@ -99,6 +99,8 @@ export class ThreadPool implements StorageWorkers {
   private readonly reader: TreeReader;
   private readonly extraThreads: number;
   private workers: Worker[] = [];
+  /** the first error of a worker outside a run (ensureWorkers). */
+  private failure: Error | undefined;
 
   constructor(reader: TreeReader, threads: number) {
     this.reader = reader;
@@ -155,29 +157,37 @@ export class ThreadPool implements StorageWorkers {
 
   private ensureWorkers(): void {
     while (this.workers.length < this.extraThreads) {
-      this.workers.push(
-        startThread(
-          'scan-worker',
-          () => new URL('./scan-worker.js', import.meta.url),
-          { v2: this.reader.v2 },
-          { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } },
-        ),
+      const worker = startThread(
+        'scan-worker',
+        () => new URL('./scan-worker.js', import.meta.url),
+        { v2: this.reader.v2 },
+        { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } },
       );
+      // Started before its first job (start()), a worker can fail while no
+      // run listens: kept here for the next run to throw, instead of an
+      // unhandled 'error' event ending the process.
+      worker.on('error', (error) => (this.failure ??= asError(error)));
+      this.workers.push(worker);
     }
   }
 
-  /** Runs every job once, here or on a worker; the first error stops the rest. */
-  /** Jobs are taken from the iterable as threads free up, so a producer need not hold them all. */
+  /**
+   * Runs every job once, here or on a worker; the first error stops the
+   * rest. Jobs are taken from the iterable as threads free up, so a
+   * producer need not hold them all.
+   */
   private async run(jobs: Iterable<WorkerJob>, onReply: (reply: WorkerReply) => void): Promise<void> {
     const source = jobs[Symbol.iterator]();
     let first: IteratorResult<WorkerJob> | undefined = source.next();
     if (first.done) return;
+    this.ensureWorkers();
+    // A worker that died between runs would answer none of this run's jobs.
+    if (this.failure !== undefined) throw this.failure;
     const take = (): WorkerJob | undefined => {
       const result = first ?? source.next();
       first = undefined;
       return result.done ? undefined : result.value;
     };
-    this.ensureWorkers();
     let pending = 0;
     let failure: Error | undefined;
     let wake: () => void = () => {};

@@ -147,9 +147,9 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     // load, and started after the inventory it took its first batch 0.3 s
     // into the mark (many-small 100k); now it takes it as the mark starts.
     const workers = options.makeWorkers?.(reader) ?? new InProcessWorkers(reader);
-    workers.start();
     let names: string[];
     try {
+      workers.start();
       names = timer.run('inventory', inventory);
     } catch (error) {
       prefetch?.stop();
