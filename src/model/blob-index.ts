@@ -195,10 +195,9 @@ export class BlobIndex {
    * digest string made for each link (~1M on the 1M-blob bench tree).
    */
   sha256Fate(bytes: Uint8Array, offset: number): 'stays' | 'goes' | 'missing' {
-    const table = this.tables.get('sha256')?.[bytes[offset] ?? 0];
-    const position = table ? table.indexOf(bytes, offset) : -1;
-    if (!table || position < 0) return 'missing';
-    return table.flags[position] === (EXISTS | MARKED) ? 'stays' : 'goes';
+    const position = this.locateBytes(this.tables.get('sha256'), bytes, offset);
+    if (position < 0) return 'missing';
+    return this.found.flags[position] === (EXISTS | MARKED) ? 'stays' : 'goes';
   }
 
   mark(digest: Digest): void {
@@ -289,9 +288,14 @@ export class BlobIndex {
     const algorithm = digest.slice(0, colon) as Algorithm;
     const shards = this.tables.get(algorithm);
     if (!shards || digest.length - colon - 1 !== HEX_LENGTH[algorithm] || !decodeHex(digest, colon + 1, this.scratch)) return -1;
-    const table = shards[this.scratch[0] ?? 0];
+    return this.locateBytes(shards, this.scratch, 0);
+  }
+
+  /** locate, for the digest whose bytes start at `offset` in `bytes`, among one algorithm's `shards`. */
+  private locateBytes(shards: readonly (ShardTable | undefined)[] | undefined, bytes: Uint8Array, offset: number): number {
+    const table = shards?.[bytes[offset] ?? 0];
     if (!table) return -1;
     this.found = table;
-    return table.indexOf(this.scratch);
+    return table.indexOf(bytes, offset);
   }
 }

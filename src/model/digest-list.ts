@@ -81,7 +81,7 @@ export class DigestList implements Iterable<Digest> {
 
   *[Symbol.iterator](): Iterator<Digest> {
     for (let i = 0; i < this.packedCount; i++) {
-      yield `sha256:${this.packed.toString('hex', i * SHA256_BYTES, (i + 1) * SHA256_BYTES)}` as Digest;
+      yield sha256DigestAt(this.packed, i * SHA256_BYTES);
     }
     if (this.others) yield* this.others;
   }

@@ -28,10 +28,14 @@ function listDigestDirs(algorithms: DirEntry[] | undefined, containerPath: strin
 
 /** The `<hex>` directories of one `<alg>` directory (`algorithmPath`) as digests; anything else is stray. */
 function pushDigestDirs(digests: Digest[], algorithm: Algorithm, entries: DirEntry[] | undefined, algorithmPath: string): void {
+  visitDigestDirs(algorithm, entries, algorithmPath, (hex) => digests.push(`${algorithm}:${hex}` as Digest));
+}
+
+/** The hex name of each `<hex>` directory of one `<alg>` directory (`algorithmPath`), to `visit`; anything else is stray. */
+function visitDigestDirs(algorithm: Algorithm, entries: DirEntry[] | undefined, algorithmPath: string, visit: (hex: string) => void): void {
   for (const entry of entries ?? []) {
-    const digest = entry.isDirectory() ? makeDigest(algorithm, entry.name) : undefined;
-    if (!digest) throw stray(`${algorithmPath}/${entry.name}`);
-    digests.push(digest);
+    if (!entry.isDirectory() || !isHexFor(algorithm, entry.name)) throw stray(`${algorithmPath}/${entry.name}`);
+    visit(entry.name);
   }
 }
 
@@ -313,11 +317,7 @@ export function listLayerLinks(reader: TreeReader, name: string): Digest[] {
  */
 export function listLayerLinksIn(reader: TreeReader, name: string, algorithms: readonly Algorithm[]): Digest[] {
   const digests: Digest[] = [];
-  for (const algorithm of algorithms) {
-    const spec = { kind: 'layersAlgorithm', name, algorithm } as const;
-    // Optional: removed since the scan (an emptied repository); nothing in it to delete.
-    pushDigestDirs(digests, algorithm, reader.list(spec, { optional: true }), reader.pathOf(spec));
-  }
+  visitLayerLinks(reader, name, algorithms, (algorithm, hex) => digests.push(`${algorithm}:${hex}` as Digest));
   return digests;
 }
 
@@ -328,15 +328,17 @@ export function listLayerLinksIn(reader: TreeReader, name: string, algorithms: r
  */
 export function listLayerLinksPacked(reader: TreeReader, name: string, algorithms: readonly Algorithm[]): DigestList {
   const links = new DigestList();
+  visitLayerLinks(reader, name, algorithms, (algorithm, hex) => links.pushHex(algorithm, hex));
+  return links;
+}
+
+/** Each layer link under the given `_layers/<alg>` directories, as its algorithm and hex, to `visit`. */
+function visitLayerLinks(reader: TreeReader, name: string, algorithms: readonly Algorithm[], visit: (algorithm: Algorithm, hex: string) => void): void {
   for (const algorithm of algorithms) {
     const spec = { kind: 'layersAlgorithm', name, algorithm } as const;
     // Optional: removed since the scan (an emptied repository); nothing in it to delete.
-    for (const entry of reader.list(spec, { optional: true }) ?? []) {
-      if (!entry.isDirectory() || !isHexFor(algorithm, entry.name)) throw stray(`${reader.pathOf(spec)}/${entry.name}`);
-      links.pushHex(algorithm, entry.name);
-    }
+    visitDigestDirs(algorithm, reader.list(spec, { optional: true }), reader.pathOf(spec), (hex) => visit(algorithm, hex));
   }
-  return links;
 }
 
 /**

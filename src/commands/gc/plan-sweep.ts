@@ -92,10 +92,10 @@ export async function planSweep(context: PlanContext, outcomes: readonly RepoOut
 
   // c. layer links
   const judge = new LayerLinkJudge(reader, index, freshLinks, totals);
-  for (const outcome of outcomes) outcome.layerLinksDeleted = new DigestList();
   if (context.layerLinkCandidates) {
     for (const outcome of outcomes) outcome.layerLinksDeleted = judge.judge(outcome.name, DigestList.of(context.layerLinkCandidates(outcome.name)).toPlain());
   } else {
+    for (const outcome of outcomes) outcome.layerLinksDeleted = new DigestList();
     const byName = new Map(outcomes.map((outcome) => [outcome.name, outcome]));
     // A repository without _layers/ (no blob ever pushed to it) has nothing to list.
     const listings = outcomes.filter(({ layers }) => layers.length > 0).map(({ name, layers }) => ({ name, algorithms: layers.map((l) => l.algorithm) }));
