@@ -3,6 +3,7 @@
 // files, mount points (from the mount table), crashed-write leftovers, and
 // output that fails under the sweep. Every refusal happens in the plan
 // phase: the files on disk are exactly what they were.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/index.js';
 import type { Digest } from '../../src/model/digest.js';
@@ -10,7 +11,7 @@ import { JanitorError } from '../../src/errors.js';
 import { runGc } from '../../src/commands/gc/index.js';
 import { listDeletions } from '../support/gc-deletions.js';
 import type { MemFs } from '../support/memfs-tree.js';
-import { ROOT, V2 } from '../support/memfs-tree.js';
+import { ROOT, V2, exists } from '../support/memfs-tree.js';
 import { sampleTree } from '../support/sample-tree.js';
 import { runCliOn } from '../support/run-cli.js';
 
@@ -263,5 +264,50 @@ describe('output under failure', () => {
     expect(json.bytesFreed).toBeGreaterThan(0);
     expect(stderr).toMatch(/stopped part-way after it deleted 0 tags, 1 manifest,/);
     expect(hexOf(t.sample.orphan)).toHaveLength(64);
+  });
+});
+
+// The plan judges sha256 layer links from their packed bytes and any other
+// algorithm's from their strings (plan-sweep.ts): both paths, one tree.
+describe('layer links of another algorithm (sha512) beside sha256 ones', () => {
+  it('a link to a sha512 orphan and a dangling one go, a link to a kept sha512 layer stays, and the sha256 links are judged as before', async () => {
+    const t = sampleTree();
+    const sha512 = (text: string): Digest => `sha512:${createHash('sha512').update(text).digest('hex')}` as Digest;
+    const orphan = sha512('a sha512 orphan');
+    t.tree.write({ kind: 'blobData', digest: orphan }, 'a sha512 orphan');
+    t.tree.write({ kind: 'layerLink', name: 'team/web', digest: orphan }, orphan);
+    const dangling = sha512('never pushed');
+    t.tree.write({ kind: 'layerLink', name: 'team/web', digest: dangling }, dangling);
+    const layer = sha512('a kept sha512 layer');
+    t.tree.write({ kind: 'blobData', digest: layer }, 'a kept sha512 layer');
+    t.tree.write({ kind: 'layerLink', name: 'team/web', digest: layer }, layer);
+    const config = t.tree.pushBlob('team/web', '{"architecture":"arm64"}', 'application/vnd.oci.image.config.v1+json');
+    const manifest = t.tree.pushManifest(
+      'team/web',
+      {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config,
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layer, size: 'a kept sha512 layer'.length }],
+      },
+      'application/vnd.oci.image.manifest.v1+json',
+    );
+    t.tree.tag('team/web', 'sha512-layer', manifest.digest);
+    const dry = await runCliOn(t.fs, ['gc', '--json', '--grace', '0s', '-d', '--root', ROOT]);
+    expect(dry.code, dry.stderr).toBe(0);
+    const links = (dry.json.layerLinksDeleted as { repository: string; digest: Digest }[]).filter((l) => l.repository === 'team/web').map((l) => l.digest);
+    expect(links).toContain(orphan);
+    expect(links).toContain(dangling);
+    expect(links).not.toContain(layer);
+    expect(dry.json.blobsDeleted).toContain(orphan);
+    expect(dry.json.blobsDeleted).toContain(t.sample.orphan);
+    const run = await runCliOn(t.fs, ['gc', '--json', '--grace', '0s', '--root', ROOT]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.json.layerLinksDeleted).toEqual(dry.json.layerLinksDeleted);
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'layerLink', name: 'team/web', digest: layer }))).toBe(true);
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest: layer }))).toBe(true);
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'layerLink', name: 'team/web', digest: orphan }))).toBe(false);
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'layerLink', name: 'team/web', digest: dangling }))).toBe(false);
+    expect(exists(t.fs, t.tree.pathOf({ kind: 'blobData', digest: orphan }))).toBe(false);
   });
 });
