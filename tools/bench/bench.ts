@@ -1,4 +1,4 @@
-// npm run bench -- [--blobs N] [--shape few-large|many-small|both] [--runs R] [--cold]
+// npm run bench -- [--blobs N] [--shape few-large|many-small|both] [--runs R] [--cold | --warm-each]
 //                  [--seed S] [--dir DIR] [--no-reference] [--no-baseline] [--janitor PATH]
 //
 // Generates (once, cached under DIR) a synthetic tree of about N blobs per
@@ -18,6 +18,15 @@
 // then go round-robin over the commands, so load from elsewhere on the
 // machine falls on all of them alike. --cold: `sync; echo 3 >
 // /proc/sys/vm/drop_caches` (root only) before every timed run, no warm-up.
+// --warm-each: every timed run comes right after an unmeasured run of the
+// same command, so each is timed on the cache its own kind of run leaves.
+// On a tree whose metadata does not all stay cached (the many-small 1M
+// tree: 5.67M inodes, on a 24 GiB host whose buffers, page cache and inode
+// and dentry slabs were all full after a run), the round-robin times
+// whichever command follows 2.8.2's -m -d partly cold (2.8.2 lists each of
+// the 1M blob directories, which ours never read): `gc -m -d` took 35.7 s
+// right after it and 22.5 s run twice in a row (2026-12-03). This doubles
+// the bench's time.
 //
 // The baseline's time is what it reports itself (first read to last): its
 // process start (tsx) is left out, so it is a floor the others are held to.
@@ -161,7 +170,7 @@ interface Row {
 
 async function benchShape(
   shape: TreeShape,
-  options: { blobs: number; seed: number; dir: string; runs: number; cold: boolean; reference: boolean; baseline: boolean; janitor: string },
+  options: { blobs: number; seed: number; dir: string; runs: number; cold: boolean; warmEach: boolean; reference: boolean; baseline: boolean; janitor: string },
 ): Promise<Row[]> {
   const { root, stats } = cachedTree(options.dir, shape, options.blobs, options.seed, { replaceUnfinished: true });
   console.log(`\n== ${shape}: ${stats.blobs} blobs, ${stats.repositories} repositories, ${stats.revisions} revisions, ${stats.tags} tags (${root})`);
@@ -200,7 +209,7 @@ async function benchShape(
       env: { ...process.env, UV_THREADPOOL_SIZE: String(BASELINE_INFLIGHT) },
     });
   }
-  if (!options.cold) for (const command of commands) await measure(command); // warm-up, unmeasured
+  if (!options.cold && !options.warmEach) for (const command of commands) await measure(command); // warm-up, unmeasured
   const samples = new Map<string, Measured[]>(commands.map((c) => [c.label, []]));
   // Each round starts one command further along the list: whichever command
   // runs right after 2.8.2's -m -d (which leaves much of a 1M tree's cache
@@ -210,6 +219,7 @@ async function benchShape(
   for (let run = 0; run < options.runs; run++) {
     for (const command of rotate(commands, run)) {
       if (options.cold) dropCaches();
+      if (options.warmEach) await measure(command); // its own warm-up, unmeasured
       samples.get(command.label)!.push(await measure(command));
     }
   }
@@ -312,16 +322,18 @@ async function main(): Promise<void> {
   const shapes: TreeShape[] = shapeArg === 'both' ? ['few-large', 'many-small'] : TREE_SHAPES.filter((s) => s === shapeArg);
   if (shapes.length === 0) throw new Error(`--shape: one of ${TREE_SHAPES.join(', ')} or both`);
   const cold = process.argv.includes('--cold');
+  const warmEach = process.argv.includes('--warm-each');
+  if (cold && warmEach) throw new Error('--cold and --warm-each: one or the other');
   const skipReference = process.argv.includes('--no-reference');
   const reference = !skipReference && fs.existsSync(REGISTRY_BIN);
   const baseline = !process.argv.includes('--no-baseline');
   fs.mkdirSync(dir, { recursive: true });
   console.log(
-    `${cold ? 'cold (caches dropped before every timed run)' : 'warm (one unmeasured run each first)'}, median of ${runs}; ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+    `${cold ? 'cold (caches dropped before every timed run)' : warmEach ? 'warm (each timed run right after an unmeasured run of the same command)' : 'warm (one unmeasured run each first)'}, median of ${runs}; ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
   );
   if (!reference) console.log(skipReference ? '(--no-reference: reference not measured)' : `(${REGISTRY_BIN} not installed: reference not measured)`);
   const results = new Map<TreeShape, Row[]>();
-  for (const shape of shapes) results.set(shape, await benchShape(shape, { blobs, seed, dir, runs, cold, reference, baseline, janitor }));
+  for (const shape of shapes) results.set(shape, await benchShape(shape, { blobs, seed, dir, runs, cold, warmEach, reference, baseline, janitor }));
   ratios(results);
 }
 
