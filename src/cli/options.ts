@@ -20,6 +20,10 @@ export interface CommonFlags {
   concurrency: number;
   progress?: boolean;
   quiet?: boolean;
+}
+
+/** The commands that list the blobs and the repositories (gc, garbage-collect, prune, apply, ls, verify) take --prefetch. */
+export interface PrefetchFlags {
   /** --prefetch auto|N: reads kept in flight ahead of the scan (scan/prefetch.ts). */
   prefetch: PrefetchSetting;
 }
@@ -31,7 +35,7 @@ export interface SafetyFlags {
   allowLive?: boolean;
 }
 
-export interface SweepFlags extends CommonFlags, SafetyFlags, TrashFlags {
+export interface SweepFlags extends CommonFlags, PrefetchFlags, SafetyFlags, TrashFlags {
   dryRun?: boolean;
   deleteUntagged?: boolean;
   /** --verbose: the human report has a row for every repository, not only those where something changes. */
@@ -135,15 +139,23 @@ export function addRootOptions(command: Command): Command {
     .option('-q, --quiet', 'print only errors on stderr (no phase or progress lines)')
     .addOption(
       new Option('-j, --concurrency <n>', 'reader threads (this one included)').argParser(parseConcurrency).default(defaultConcurrency(availableParallelism())),
-    )
-    .addOption(
-      new Option(
-        '--prefetch <n>',
-        'reads kept in flight ahead of the scan to warm a cold cache: auto (32 when a probe finds the cache cold), N (always), 0 (never)',
-      )
-        .argParser(parsePrefetch)
-        .default({ width: DEFAULT_PREFETCH, probe: true }, 'auto'),
     );
+}
+
+/**
+ * --prefetch, on every command that lists the blobs and the repositories
+ * (all but tags rm, which reads only tags: it used to accept the option and
+ * start nothing).
+ */
+export function addPrefetchOption(command: Command): Command {
+  return command.addOption(
+    new Option(
+      '--prefetch <n>',
+      'reads kept in flight ahead of the scan to warm a cold cache: auto (32 when a probe finds the cache cold), N (always), 0 (never)',
+    )
+      .argParser(parsePrefetch)
+      .default({ width: DEFAULT_PREFETCH, probe: true }, 'auto'),
+  );
 }
 
 /** --wait[=DURATION]: without a value, wait as long as it takes. */

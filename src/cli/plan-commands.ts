@@ -9,7 +9,7 @@ import { summarizePlan } from '../commands/plan-show/index.js';
 import { renderPlanShowHuman, renderPlanShowJson } from '../report/render-plan.js';
 import { compileRepositoryGlobs } from '../select/repository-glob.js';
 import type { CliRun } from './cli-run.js';
-import { type CommonFlags, type SweepFlags, addRootOptions, addTrashOption, parseList, resolveRoot } from './options.js';
+import { type CommonFlags, type SweepFlags, addPrefetchOption, addRootOptions, addTrashOption, parseList, resolveRoot } from './options.js';
 import { sweep } from './sweep-commands.js';
 import { applyTagsRmPlan } from './tag-commands.js';
 import { addPlanOption } from './plan-options.js';
@@ -30,7 +30,7 @@ export function registerPlanCommands(program: Command, run: CliRun): void {
       io.stdout(flags.json ? renderPlanShowJson(summary, run.stamp()) : renderPlanShowHuman(summary, run.paint));
     });
 
-  addTrashOption(addRootOptions(program.command('apply')))
+  addTrashOption(addPrefetchOption(addRootOptions(program.command('apply'))))
     .description('apply a plan (gc --plan, prune --plan, tags rm --plan): read again only what changed since, drop what is now needed, delete the rest')
     .argument('<file>', 'the plan file')
     .option('--wait [duration]', "wait for another run's lock (as long as it takes, or DURATION: 10m) instead of refusing")

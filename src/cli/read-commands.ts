@@ -6,15 +6,15 @@ import { runVerify } from '../commands/verify/index.js';
 import { renderLsFooterHuman, renderLsJson, renderLsRepositoryHuman } from '../report/render-ls.js';
 import { renderVerifyHuman, renderVerifyJson } from '../report/render-verify.js';
 import type { CliRun } from './cli-run.js';
-import { type CommonFlags, addRootOptions, collect, resolveRoot } from './options.js';
+import { type CommonFlags, type PrefetchFlags, addPrefetchOption, addRootOptions, collect, resolveRoot } from './options.js';
 
 export function registerReadCommands(program: Command, run: CliRun): void {
   const { io } = run;
-  addRootOptions(program.command('ls'))
+  addPrefetchOption(addRootOptions(program.command('ls')))
     .description('inventory: tags, sizes, what each tag alone would free, untagged revisions')
     .argument('[REPO-GLOB...]', 'only repositories matching')
     .addOption(new Option('--sort <key>', 'order of tags (and repositories)').choices(['name', 'size', 'age']).default('name'))
-    .action(async (globs: string[], flags: CommonFlags & { sort: LsSort }) => {
+    .action(async (globs: string[], flags: CommonFlags & PrefetchFlags & { sort: LsSort }) => {
       // Human output streams: each repository's block is written once it is
       // accounted (under --sort size|age, all at the end, sorted). --json
       // holds the rows: its totalSize and stamp come before them.
@@ -29,11 +29,11 @@ export function registerReadCommands(program: Command, run: CliRun): void {
       io.stdout(flags.json ? renderLsJson(result, run.stamp()) : renderLsFooterHuman(result, run.paint));
     });
 
-  addRootOptions(program.command('verify'))
+  addPrefetchOption(addRootOptions(program.command('verify')))
     .description('offline fsck: would every tag pull? (reads only; safe on a read-only mount while the registry serves)')
     .option('--repo <glob>', 'only repositories matching (repeatable)', collect)
     .option('--content', 're-hash every blob a tag needs against its digest (reads every byte; -j threads)')
-    .action(async (flags: CommonFlags & { repo?: string[]; content?: boolean }) => {
+    .action(async (flags: CommonFlags & PrefetchFlags & { repo?: string[]; content?: boolean }) => {
       // A progress line as gc's (--content reads every byte: it can take hours).
       const result = await runVerify(io.fs, resolveRoot(io.fs, flags, io.env), {
         globs: flags.repo ?? [],

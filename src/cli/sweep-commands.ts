@@ -20,6 +20,7 @@ import type { CliRun } from './cli-run.js';
 import {
   type SweepFlags,
   addHousekeepingOptions,
+  addPrefetchOption,
   addRootOptions,
   addSafetyOptions,
   addSelectionOptions,
@@ -124,7 +125,7 @@ export async function sweep(
 
 export function registerSweepCommands(program: Command, run: CliRun): void {
   const { io } = run;
-  addTrashOption(addHousekeepingOptions(addSafetyOptions(addRootOptions(program.command('gc')), '1h'), '168h'))
+  addTrashOption(addHousekeepingOptions(addSafetyOptions(addPrefetchOption(addRootOptions(program.command('gc'))), '1h'), '168h'))
     .description('mark and sweep unreferenced blobs, like `registry garbage-collect`')
     .option('-d, --dry-run', 'report what would be deleted; change nothing')
     .option('-m, --delete-untagged', 'also delete manifests no tag needs (multi-arch children and referrers of kept images are kept)')
@@ -136,7 +137,7 @@ export function registerSweepCommands(program: Command, run: CliRun): void {
 
   // The drop-in (drop-in.ts): the reference's flags in Go's spellings, its summary line on stdout.
   // Like the reference, it purges no upload unless asked (--purge-uploads, hidden with gc's other options).
-  showOnlyReferenceFlags(addHousekeepingOptions(addSafetyOptions(addRootOptions(program.command('garbage-collect')), '0s'), 'off'))
+  showOnlyReferenceFlags(addHousekeepingOptions(addSafetyOptions(addPrefetchOption(addRootOptions(program.command('garbage-collect'))), '0s'), 'off'))
     .description('drop-in for `registry garbage-collect [-d] [-m] [-q] CONFIG`: its summary line on stdout, the report on stderr')
     .argument('[config]', "the registry's config.yml (default: $REGISTRY_CONFIGURATION_PATH)")
     .option('-d, --dry-run', 'report what would be deleted; change nothing')
@@ -148,7 +149,7 @@ export function registerSweepCommands(program: Command, run: CliRun): void {
       return sweep(run, rootFromConfigFile(io.fs, config, io.env), flags, {}, 'garbage-collect', config);
     });
 
-  addTrashOption(addHousekeepingOptions(addSafetyOptions(addSelectionOptions(addRootOptions(program.command('prune'))), '1h'), '168h'))
+  addTrashOption(addHousekeepingOptions(addSafetyOptions(addSelectionOptions(addPrefetchOption(addRootOptions(program.command('prune')))), '1h'), '168h'))
     .description('remove the selected tags and sweep in one run')
     .option('-d, --dry-run', 'show what would be removed and freed; change nothing')
     .option('-m, --delete-untagged', 'also delete manifests that were untagged before')

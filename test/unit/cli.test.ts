@@ -58,6 +58,24 @@ describe('cli', () => {
     }
   });
 
+  it('--prefetch: on the commands that list the tree, refused by tags rm (it reads only tags and would start nothing)', async () => {
+    for (const command of [['gc'], ['prune'], ['apply'], ['ls'], ['verify']]) {
+      expect((await cli([...command, '--help'])).stdout, command.join(' ')).toContain('--prefetch');
+    }
+    // the drop-in's help shows only the reference's flags; it takes gc's others all the same
+    const dropIn = await cli(['garbage-collect', '--prefetch', '0', '--json', '/nowhere/config.yml']);
+    expect(dropIn.json).toMatchObject({ ok: false });
+    expect(dropIn.stderr + dropIn.stdout).not.toContain("unknown option '--prefetch'");
+    for (const command of [['tags', 'rm'], ['untag']]) {
+      expect((await cli([...command, '--help'])).stdout, command.join(' ')).not.toContain('--prefetch');
+      const run = await cli([...command, 'library/alpine:3.18', '--prefetch', '0', '--json', '--root', ROOT]);
+      expect(run.code, command.join(' ')).toBe(2);
+      expect(run.json).toMatchObject({ ok: false, error: { code: 'E_USAGE', message: "unknown option '--prefetch'" } });
+    }
+    // gc still runs with it (0: never; the memfs tree has no real files to warm)
+    expect((await cli(['gc', '-d', '--prefetch', '0', '--json', '--root', ROOT])).code).toBe(0);
+  });
+
   it('--help exits 0', async () => {
     expect((await cli(['--help'])).code).toBe(0);
     expect((await cli(['tags', 'rm', '--help'])).code).toBe(0);
