@@ -4,6 +4,7 @@
 // exactly the same things, down to the values only a structured clone keeps
 // (an index child without a platform, a revision whose manifest is missing,
 // a fresh push inside the grace window, a warning).
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import type { Digest } from '../../src/model/digest.js';
 import { generateTree } from '../../tools/bench/generate-tree.js';
 import { makeTempDir } from '../support/registry.js';
 import { TreeBuilder, forPlatform } from '../support/tree-builder.js';
-import { ageTree, runJanitor, snapshot, v2Of, withoutTimes } from '../support/tree-files.js';
+import { BIN, ageTree, runJanitor, snapshot, v2Of, withoutTimes } from '../support/tree-files.js';
 
 const work = makeTempDir('threads');
 const root = path.join(work, 'tree');
@@ -76,5 +77,28 @@ describe('-j 1, 2 and 4', () => {
     const verified = reportsByThreads(['verify'], 1);
     expect(verified[1]).toEqual(verified[0]);
     expect(verified[2]).toEqual(verified[0]);
+  }, 120_000);
+});
+
+describe('threads started before the inventory', () => {
+  // gc and ls start their -j threads before the inventory: one that fails
+  // must close them, or the process would wait on them forever (spawnSync's
+  // timeout turns that hang into a failure here).
+  it('an inventory that fails closes the threads: gc on blobs without repositories, ls with a glob that matches nothing', () => {
+    const orphaned = path.join(work, 'blobs-only');
+    const hex = 'ab'.repeat(32);
+    fs.mkdirSync(path.join(orphaned, 'docker/registry/v2/blobs/sha256/ab', hex), { recursive: true });
+    fs.writeFileSync(path.join(orphaned, 'docker/registry/v2/blobs/sha256/ab', hex, 'data'), 'x');
+    fs.mkdirSync(path.join(orphaned, 'docker/registry/v2/repositories'));
+    for (const [args, message] of [
+      [['gc', '-d', '--root', orphaned], /holds no repository, but blobs\/ holds 1 blobs/],
+      [['ls', 'no/such-*', '--root', root], /no repository matches no\/such-\*/],
+    ] as const) {
+      const run = spawnSync(process.execPath, [BIN, ...args, '-j', '4', '--prefetch', '0'], { encoding: 'utf8', timeout: 30_000 });
+      expect(run.error?.message, `${args.join(' ')}: hung`).toBeUndefined(); // spawnSync's timeout: ETIMEDOUT
+      expect(run.status, args.join(' ')).toBe(1);
+      expect(run.stderr).toMatch(message);
+    }
+    expect(fs.existsSync(path.join(orphaned, 'docker/registry/v2/blobs/sha256/ab', hex, 'data'))).toBe(true);
   }, 120_000);
 });

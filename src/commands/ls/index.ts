@@ -34,6 +34,7 @@
 
 import { JanitorError, type Warning } from '../../errors.js';
 import type { RepoScan } from '../../model/repository.js';
+import type { BlobIndex } from '../../model/blob-index.js';
 import { openTree } from '../skeleton.js';
 import type { PhaseListener } from '../phases.js';
 import type { FileSystem } from '../../storage/file-system.js';
@@ -101,20 +102,28 @@ export async function runLs(fs: FileSystem, rootNamed: string, options: LsOption
   // Warms the page cache ahead of the inventory and the scan (--prefetch); it decides nothing.
   const prefetch = Prefetcher.start(reader, options.prefetch ?? { width: 0, probe: false });
 
+  // The read-side threads (-j) of 2. scan and 3. size, started before the
+  // inventory as gc's are: a worker takes ~0.2 s to load (gc/index.ts).
+  const workers = options.makeWorkers?.(reader) ?? new InProcessWorkers(reader);
+
   // 1. inventory
-  const { names, blobs } = timer.run('inventory', () => {
-    try {
+  let inventory: { names: string[]; blobs: BlobIndex };
+  try {
+    workers.start();
+    inventory = timer.run('inventory', () => {
       const found = findRepositories(reader, warn);
       // Before the blobs are listed: a glob that matches nothing says so, whatever blobs/ holds.
       if (options.globs.length > 0 && !found.some((n) => match(n))) {
         throw new JanitorError('E_NOT_FOUND', `no repository matches ${options.globs.join(' ')}`);
       }
       return { names: found, blobs: scanBlobs(reader) };
-    } catch (error) {
-      prefetch?.stop();
-      throw error;
-    }
-  });
+    });
+  } catch (error) {
+    prefetch?.stop();
+    await workers.close();
+    throw error;
+  }
+  const { names, blobs } = inventory;
   // No tag index: ls asks what removing a tag frees, which its index does not change.
   prefetch?.repositories(names, false);
   result.prefetched = prefetch?.running ?? false;
@@ -122,7 +131,6 @@ export async function runLs(fs: FileSystem, rootNamed: string, options: LsOption
   // 2. scan, 3. size: on the read-side threads (-j).
   const tally = new BlobTally(blobs);
   const drafts: RepoDraft[] = [];
-  const workers = options.makeWorkers?.(reader) ?? new InProcessWorkers(reader);
   try {
     const takeScan = (scan: RepoScan): void => {
       prefetch?.scannedOne();
