@@ -34,7 +34,6 @@
 
 import { JanitorError, type Warning } from '../../errors.js';
 import type { RepoScan } from '../../model/repository.js';
-import type { BlobIndex } from '../../model/blob-index.js';
 import { openTree } from '../skeleton.js';
 import type { PhaseListener } from '../phases.js';
 import type { FileSystem } from '../../storage/file-system.js';
@@ -104,13 +103,15 @@ export async function runLs(fs: FileSystem, rootNamed: string, options: LsOption
 
   // The read-side threads (-j) of 2. scan and 3. size, started before the
   // inventory as gc's are: a worker takes ~0.2 s to load (gc/index.ts).
+  // Closed, and the prefetcher stopped, however 1 to 3 end.
   const workers = options.makeWorkers?.(reader) ?? new InProcessWorkers(reader);
-
-  // 1. inventory
-  let inventory: { names: string[]; blobs: BlobIndex };
+  const drafts: RepoDraft[] = [];
+  let tally: BlobTally;
   try {
     workers.start();
-    inventory = timer.run('inventory', () => {
+
+    // 1. inventory
+    const { names, blobs } = timer.run('inventory', () => {
       const found = findRepositories(reader, warn);
       // Before the blobs are listed: a glob that matches nothing says so, whatever blobs/ holds.
       if (options.globs.length > 0 && !found.some((n) => match(n))) {
@@ -118,20 +119,12 @@ export async function runLs(fs: FileSystem, rootNamed: string, options: LsOption
       }
       return { names: found, blobs: scanBlobs(reader) };
     });
-  } catch (error) {
-    prefetch?.stop();
-    await workers.close();
-    throw error;
-  }
-  const { names, blobs } = inventory;
-  // No tag index: ls asks what removing a tag frees, which its index does not change.
-  prefetch?.repositories(names, false);
-  result.prefetched = prefetch?.running ?? false;
+    // No tag index: ls asks what removing a tag frees, which its index does not change.
+    prefetch?.repositories(names, false);
+    result.prefetched = prefetch?.running ?? false;
 
-  // 2. scan, 3. size: on the read-side threads (-j).
-  const tally = new BlobTally(blobs);
-  const drafts: RepoDraft[] = [];
-  try {
+    // 2. scan, 3. size: on the read-side threads (-j).
+    tally = new BlobTally(blobs);
     const takeScan = (scan: RepoScan): void => {
       prefetch?.scannedOne();
       if (match(scan.name)) drafts.push(countRepository(scan, tally, true));
