@@ -8,7 +8,7 @@
 
 import type { Dirent } from 'node:fs';
 import { constants, promises as fsp } from 'node:fs';
-import type { PrefetchMessage } from './prefetch.js';
+import type { LinkGroup, PrefetchMessage } from './prefetch.js';
 
 // How far the walk may run ahead of the scan, in repositories: enough to
 // keep `width` reads busy in small repositories, little enough that what it
@@ -129,6 +129,7 @@ function repositoryTask(name: string): Task {
 }
 
 let blobShards: { algorithm: string; prefix: string; hexes: string[] }[] = [];
+const linkGroups: LinkGroup[] = [];
 
 function next(): Task | undefined {
   const task = deque.shift();
@@ -147,6 +148,16 @@ function next(): Task | undefined {
           statOnly(`${v2}/blobs/${shard.algorithm}/${shard.prefix}/${hex}/data`).then(() => undefined),
     );
     return () => Promise.resolve(blobs);
+  }
+  const group = linkGroups.shift();
+  if (group) {
+    const dir = `${v2}/repositories/${group.repository}/${group.under}/sha256`;
+    const links = group.hexes.map(
+      (hex): Task =>
+        () =>
+          readPrefix(`${dir}/${hex}/link`, scratch).then(() => undefined),
+    );
+    return () => Promise.resolve(links);
   }
   return undefined;
 }
@@ -186,8 +197,12 @@ process.on('message', (message: PrefetchMessage) => {
     nextRepository = 0;
   } else if ('scanned' in message) {
     scanned = message.scanned;
-  } else {
+  } else if ('blobs' in message) {
     blobShards = message.blobs;
+  } else {
+    // The plan's blobs are vetted by the time its links are known.
+    blobShards = [];
+    linkGroups.push(...message.links);
   }
   wakeAll();
 });

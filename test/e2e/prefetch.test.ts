@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../support/registry.js';
-import { ageTree, copyTree, runJanitor, snapshot, v2Of, withoutTimes } from '../support/tree-files.js';
+import { ageTree, copyTree, listContents, runJanitor, snapshot, v2Of, withoutTimes } from '../support/tree-files.js';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../../fixtures/example');
 const work = makeTempDir('prefetch');
@@ -34,6 +34,25 @@ describe('--prefetch', () => {
   it('changes nothing the run finds, with or without it, for gc -d and gc -m -d', () => {
     expectSameWithAndWithout('gc-d', ['gc', '-d']);
     expectSameWithAndWithout('gc-m-d', ['gc', '-m', '-d']);
+  });
+
+  it('a real gc -m, told the links its plan reads, leaves the same files with or without it', () => {
+    const runOn = (name: string, prefetch: string) => {
+      const root = copyTree(FIXTURE, path.join(work, name));
+      ageTree(root);
+      const run = runJanitor(['gc', '-m', '--json', '--prefetch', prefetch, '--root', root]);
+      expect(run.status, run.stderr).toBe(0);
+      return { root, json: run.json };
+    };
+    const off = runOn('real-off', '0');
+    const on = runOn('real-on', '64');
+    expect(on.json.prefetched).toBe(true);
+    // The plan had revision and layer links to vet, so the child was sent them.
+    expect((on.json.manifestsDeleted as unknown[]).length).toBeGreaterThan(0);
+    expect((on.json.layerLinksDeleted as unknown[]).length).toBeGreaterThan(0);
+    const same = (json: Record<string, unknown>) => withoutTimes({ ...json, prefetched: undefined, root: undefined, v2: undefined });
+    expect(same(on.json)).toEqual(same(off.json));
+    expect(listContents(on.root)).toEqual(listContents(off.root));
   });
 
   it('changes nothing ls or verify finds, with or without it', () => {

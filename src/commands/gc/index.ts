@@ -202,7 +202,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       const layerLinkCandidates = apply && ((name: string) => apply.layerLinkCandidates(name));
       const depth = options.dryRun ? 'light' : options.trash !== undefined ? 'move' : 'full';
       const totals = await planSweep(
-        { reader, index, workers, mountPoints, depth, freshAfterMs, ...(layerLinkCandidates ? { layerLinkCandidates } : {}) },
+        { reader, index, workers, mountPoints, depth, freshAfterMs, prefetch, ...(layerLinkCandidates ? { layerLinkCandidates } : {}) },
         outcomes,
       );
       result.bytesFreed = totals.bytesFreed;

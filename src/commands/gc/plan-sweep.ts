@@ -24,6 +24,7 @@ import { DigestList, type PlainDigestList, SHA256_BYTES, sha256DigestAt } from '
 import { type StorageWorkers, type VetJob, batchesOf } from '../../scan/storage-workers.js';
 import { listLayerLinksIn } from '../../scan/scan-repository.js';
 import type { LayerDirectory } from '../../model/repository.js';
+import type { LinkGroup, Prefetcher } from '../../scan/prefetch.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
 import type { DeletionTarget, VetDepth } from '../../storage/vacuum.js';
 import type { RepoOutcome } from './mark-repository.js';
@@ -47,6 +48,8 @@ export interface PlanContext {
   depth: VetDepth;
   /** the grace window's start (+Infinity: no window). */
   freshAfterMs: number;
+  /** told a full vetting's links, in the order it reads them, as soon as they are known. */
+  prefetch?: Pick<Prefetcher, 'links'> | undefined;
   /** apply (apply-plan.ts): the layer links that may go in a repository, in place of its listing. */
   layerLinkCandidates?: (name: string) => readonly Digest[];
 }
@@ -107,6 +110,7 @@ export async function planSweep(context: PlanContext, outcomes: readonly RepoOut
     });
   }
 
+  if (depth === 'full') context.prefetch?.links(linkGroupsOf(outcomes));
   // d. other targets: a light look at them is the mount table alone, and a
   // tree with a mount inside was refused before it was read.
   if (depth !== 'light' || mountPoints.length > 0) await workers.vet(targetJobs(outcomes, mountPoints, depth, freshAfterMs));
@@ -185,6 +189,17 @@ export function* targetsOf(outcomes: readonly RepoOutcome[], layerLinks = true):
   if (!layerLinks) return;
   for (const { name, layerLinksDeleted } of outcomes) {
     for (const digest of layerLinksDeleted) yield [{ kind: 'layerLink', repository: name, digest }, 'layerLinks'];
+  }
+}
+
+/** The sha256 links a full vetting of the targets reads, in its order: the revisions, then the layer links. */
+function* linkGroupsOf(outcomes: readonly RepoOutcome[]): Generator<LinkGroup> {
+  const hexes = (digests: Iterable<Digest>): string[] => [...digests].filter((d) => d.startsWith('sha256:')).map((d) => d.slice('sha256:'.length));
+  for (const { name, manifestsDeleted } of outcomes) {
+    if (manifestsDeleted.length > 0) yield { repository: name, under: '_manifests/revisions', hexes: hexes(manifestsDeleted) };
+  }
+  for (const { name, layerLinksDeleted } of outcomes) {
+    if (layerLinksDeleted.length > 0) yield { repository: name, under: '_layers', hexes: hexes(layerLinksDeleted) };
   }
 }
 
