@@ -47,7 +47,7 @@ describe('--prefetch', () => {
     const off = runOn('real-off', '0');
     const on = runOn('real-on', '64');
     expect(on.json.prefetched).toBe(true);
-    // The plan had revision and layer links to vet, so the child was sent them.
+    // The plan had revision and layer links to vet: there were links to send the child.
     expect((on.json.manifestsDeleted as unknown[]).length).toBeGreaterThan(0);
     expect((on.json.layerLinksDeleted as unknown[]).length).toBeGreaterThan(0);
     const same = (json: Record<string, unknown>) => withoutTimes({ ...json, prefetched: undefined, root: undefined, v2: undefined });

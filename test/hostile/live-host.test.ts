@@ -9,7 +9,7 @@ import { runGc } from '../../src/commands/gc/index.js';
 import { listDeletions } from '../support/gc-deletions.js';
 import type { WritableFileSystem } from '../support/tree-builder.js';
 import { runCliOn } from '../support/run-cli.js';
-import { type MemFs, ROOT, V2, exists, memTree } from '../support/memfs-tree.js';
+import { type MemFs, ROOT, V2, exists, memTree, writeDuring } from '../support/memfs-tree.js';
 import { sampleTree } from '../support/sample-tree.js';
 
 const LOCK = `${V2}/_janitor/lock`;
@@ -176,24 +176,6 @@ describe('the grace window (default 1h) keeps what was written within it', () =>
     expect(exists(t.fs, t.tree.pathOf({ kind: 'tagDir', name: 'team/web', tag: 'v1' }))).toBe(false);
   });
 });
-
-/** Runs `write` once, when the run first makes `call` on a path matching `at`. */
-function writeDuring(fs: MemFs, call: 'readdirSync' | 'lstatSync' | 'openSync' | 'renameSync', at: (path: string) => boolean, write: () => void): MemFs {
-  let done = false;
-  return new Proxy(fs, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (prop !== call || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
-      return (path: string, ...rest: unknown[]) => {
-        if (!done && at(path)) {
-          done = true;
-          write();
-        }
-        return (value as (...a: unknown[]) => unknown).call(target, path, ...rest);
-      };
-    },
-  });
-}
 
 /** A push to team/web of an image whose config is `blob` (an old blob, linked or not): what a client re-pushing it writes. */
 function pushImageOver(t: ReturnType<typeof sampleTree>, blob: Digest, tag: string): Digest {

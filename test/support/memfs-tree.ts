@@ -92,6 +92,29 @@ export function markLockHolderDead(fs: MemFs): void {
   fs.writeFileSync(lock, JSON.stringify({ ...holder, pid: 2 ** 22 + 17 }));
 }
 
+/** Runs `write` once, when the run first makes `call` on a path matching `at`. */
+export function writeDuring(
+  fs: MemFs,
+  call: 'readdirSync' | 'lstatSync' | 'openSync' | 'renameSync' | 'rmdirSync',
+  at: (path: string) => boolean,
+  write: () => void,
+): MemFs {
+  let done = false;
+  return new Proxy(fs, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop !== call || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+      return (path: string, ...rest: unknown[]) => {
+        if (!done && at(path)) {
+          done = true;
+          write();
+        }
+        return (value as (...a: unknown[]) => unknown).call(target, path, ...rest);
+      };
+    },
+  });
+}
+
 /** Throws like a killed process after `budget` unlinks and rmdirs: nothing more is removed. */
 export function killedAfter(fs: MemFs, budget: number): MemFs {
   let left = budget;

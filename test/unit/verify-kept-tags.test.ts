@@ -3,27 +3,17 @@
 // naming the tag. Here something else removes what a kept tag needs while
 // the sweep runs: the run must say so, never report success.
 import { describe, expect, it } from 'vitest';
-import { ROOT, type MemFs, exists, memTree } from '../support/memfs-tree.js';
+import { ROOT, type MemFs, exists, memTree, writeDuring } from '../support/memfs-tree.js';
 import { runCliOn } from '../support/run-cli.js';
 
-/** A filesystem on which the sweep's first rmdir also removes `victim` (another deleter at work). */
+/** `fs` on which the sweep's first rmdir also removes `victim` (another deleter at work). */
 function removingAlong(fs: MemFs, victim: string): MemFs {
-  let done = false;
-  return new Proxy(fs, {
-    get(target, prop, receiver) {
-      if (prop === 'rmdirSync') {
-        return (p: string) => {
-          if (!done) {
-            done = true;
-            target.unlinkSync(victim);
-          }
-          target.rmdirSync(p);
-        };
-      }
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
+  return writeDuring(
+    fs,
+    'rmdirSync',
+    () => true,
+    () => fs.unlinkSync(victim),
+  );
 }
 
 function setUp() {
@@ -32,12 +22,11 @@ function setUp() {
   mem.tree.tag('app', 'v1', kept.digest);
   mem.tree.tag('app', 'also-v1', kept.digest);
   mem.tree.pushImage('app', { layers: ['gone layer'] }); // untagged: gc -m deletes it
-  const hex = kept.digest.slice('sha256:'.length);
   return {
     mem,
     kept,
     manifestData: mem.tree.pathOf({ kind: 'blobData', digest: kept.digest }),
-    revisionLink: `${ROOT}/docker/registry/v2/repositories/app/_manifests/revisions/sha256/${hex}/link`,
+    revisionLink: mem.tree.pathOf({ kind: 'revisionLink', name: 'app', digest: kept.digest }),
   };
 }
 

@@ -19,7 +19,7 @@
 //                        lightly in a dry run
 
 import type { BlobIndex } from '../../model/blob-index.js';
-import type { Digest } from '../../model/digest.js';
+import { type Digest, splitDigest } from '../../model/digest.js';
 import { DigestList, type PlainDigestList, SHA256_BYTES, sha256DigestAt } from '../../model/digest-list.js';
 import { type StorageWorkers, type VetJob, batchesOf } from '../../scan/storage-workers.js';
 import { listLayerLinksIn } from '../../scan/scan-repository.js';
@@ -194,7 +194,7 @@ export function* targetsOf(outcomes: readonly RepoOutcome[], layerLinks = true):
 
 /** The sha256 links a full vetting of the targets reads, in its order: the revisions, then the layer links. */
 function* linkGroupsOf(outcomes: readonly RepoOutcome[]): Generator<LinkGroup> {
-  const hexes = (digests: Iterable<Digest>): string[] => [...digests].filter((d) => d.startsWith('sha256:')).map((d) => d.slice('sha256:'.length));
+  const hexes = (digests: Iterable<Digest>): string[] => [...digests].map(splitDigest).flatMap(({ algorithm, hex }) => (algorithm === 'sha256' ? [hex] : []));
   for (const { name, manifestsDeleted } of outcomes) {
     if (manifestsDeleted.length > 0) yield { repository: name, under: '_manifests/revisions', hexes: hexes(manifestsDeleted) };
   }
