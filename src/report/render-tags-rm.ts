@@ -6,7 +6,10 @@ import { renderWarnings } from './render-warnings.js';
 import type { TagDecision } from '../select/select-tags.js';
 import type { TagsRmResult } from '../commands/tags-rm/index.js';
 
-export function renderDecisions(repos: { name: string; tagsRemoved: TagDecision[]; tagsKept: TagDecision[] }[], dryRun: boolean): string[] {
+export function renderDecisions(
+  repos: readonly { name: string; tagsRemoved: readonly TagDecision[]; tagsKept: readonly TagDecision[] }[],
+  dryRun: boolean,
+): string[] {
   const lines: string[] = [];
   const decided = repos.filter((r) => r.tagsRemoved.length + r.tagsKept.length > 0);
   if (decided.length === 0) return lines;

@@ -6,7 +6,6 @@
 // works too instead of only coordinating.
 
 import fs from 'node:fs';
-import { deserialize, serialize } from 'node:v8';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
 import { type ErrorCode, JanitorError } from '../errors.js';
@@ -38,9 +37,7 @@ export type WorkerJob =
   | { hash: Digest[] }
   | { size: Digest[] };
 export type WorkerReply =
-  /** from a worker: each RepoScan of the batch in V8's serialization (see SERIALIZED). */
-  | { scans: Uint8Array[] }
-  /** on the calling thread: one repository at a time. */
+  /** one repository of a scan job, as it is read (see ONE BY ONE). */
   | { scanned: RepoScan }
   | { vetted: VetOutcome }
   | { layerLinks: ListedLayerLinks[] }
@@ -64,36 +61,42 @@ const JOBS_AHEAD = 2;
 // See batches(): a thread's share of what is left, in this many slices.
 const TAIL_SHARES = 4;
 
-// SERIALIZED: a worker answers a batch with each repository's scan
-// serialized on its own (v8.serialize, the structured clone's own format,
-// so every value crosses as postMessage would carry it), and the calling
-// thread deserializes one, marks it and drops it before the next. Posted
-// as one object graph, a batch (up to 64 repositories) was deserialized
-// whole and lived through the marking of all of it: long enough to be
-// promoted, so the calling thread's old generation filled with dead scans.
-// Many-small 1M, warm, `gc -d -j 2`: peak RSS 229 -> 182 MB, and 159 ->
-// 133 MB at 100k; no slower (medians of 3: 16.4 s and 15.0 s at 1M). The
-// calling thread's own batches go one repository at a time for the same
-// reason (runHere).
+// ONE BY ONE: a scan job's replies are its repositories, one message each
+// as it is read, on a worker as on the calling thread; the worker marks
+// all but the last of a job `more` (WorkerMessage). Each scan is then
+// cloned into the calling thread when its message is dispatched, marked and
+// dropped before the next: it dies young. A batch posted as one object graph
+// lived through the marking of all of it (up to 64 repositories), long
+// enough to be promoted; serialized one by one (v8.serialize, 2026-12-03)
+// the scans left a trail of dead buffers on both threads, which V8 collects
+// only when their sum grows large. Many-small 1M, warm, `gc -d -j 2`: peak
+// RSS 229 MB (one graph) and 166-170 MB (serialized, with the worker's heap
+// capped) -> 156-157 MB, and no slower (13.7-15.7 s against 15.5-18.4 s).
 
-/** Runs one job on a worker thread (scan-worker.ts). */
-export function runJob(reader: TreeReader, job: WorkerJob): WorkerReply {
-  if ('vet' in job) return { vetted: runVetJob(reader, job.vet) };
-  if ('layers' in job) return { layerLinks: listLayerLinkBatch(reader, job.layers) };
-  if ('hash' in job) return { hashed: hashBlobs(reader, job.hash) };
-  if ('size' in job) return { sized: sizeBlobs(reader, job.size) };
-  return { scans: job.scan.map((name) => serialize(scanRepository(reader, name, job.freshAfterMs, job.options))) };
-}
+/** A reply as a worker posts it: `more` on every reply of a job but its last. */
+export type WorkerMessage = WorkerReply & { more?: true };
 
-/** Runs one job on the calling thread: a scan, one reply per repository as it is read. */
-function* runHere(reader: TreeReader, job: WorkerJob): Generator<WorkerReply> {
-  if ('scan' in job) for (const name of job.scan) yield { scanned: scanRepository(reader, name, job.freshAfterMs, job.options) };
-  else yield runJob(reader, job);
+/** Runs one job, on a worker (scan-worker.ts) or here: a scan gives one reply per repository as it is read, any other job one. */
+export function* runJob(reader: TreeReader, job: WorkerJob): Generator<WorkerReply> {
+  if ('vet' in job) yield { vetted: runVetJob(reader, job.vet) };
+  else if ('layers' in job) yield { layerLinks: listLayerLinkBatch(reader, job.layers) };
+  else if ('hash' in job) yield { hashed: hashBlobs(reader, job.hash) };
+  else if ('size' in job) yield { sized: sizeBlobs(reader, job.size) };
+  else for (const name of job.scan) yield { scanned: scanRepository(reader, name, job.freshAfterMs, job.options) };
 }
 
 // A worker's young generation: V8's default (16 MB semi-spaces) adds
-// ~40 MB of RSS per thread for no speed gain on this workload.
-const WORKER_YOUNG_GENERATION_MB = 6;
+// ~40 MB of RSS per thread for no speed gain on this workload; 3 MB against
+// 6 MB saves 2-3 MB more (many-small 1M, `gc -d -j 2`, 154 against 156 MB).
+const WORKER_YOUNG_GENERATION_MB = 3;
+// A worker's old generation, capped: what it keeps alive is one job (a batch
+// of scans, each posted as soon as it is read), yet under V8's default
+// limit it let dead scans pile up to ~24 MB of heap before collecting them
+// (many-small 100k, `gc -d -j 2`: 132 -> 118 MB of peak RSS with the cap).
+// A job that needs more than the cap (one huge repository) is not an error:
+// the worker dies out of memory and its unanswered jobs run on the calling
+// thread, whose heap is not capped (see run()).
+const WORKER_OLD_GENERATION_MB = 16;
 
 export class ThreadPool implements StorageWorkers {
   private readonly reader: TreeReader;
@@ -102,17 +105,18 @@ export class ThreadPool implements StorageWorkers {
   /** the first error of a worker outside a run (ensureWorkers). */
   private failure: Error | undefined;
 
-  constructor(reader: TreeReader, threads: number) {
+  private readonly oldGenerationMb: number;
+
+  /** `oldGenerationMb`: each worker's heap cap (tests make it tiny). */
+  constructor(reader: TreeReader, threads: number, oldGenerationMb = WORKER_OLD_GENERATION_MB) {
     this.reader = reader;
     this.extraThreads = threads - 1;
+    this.oldGenerationMb = oldGenerationMb;
   }
 
   scanRepositories(names: readonly string[], onScan: (scan: RepoScan) => void, freshAfterMs?: number, options?: ScanOptions): Promise<void> {
     const size = Math.max(1, Math.min(MAX_BATCH, Math.floor(names.length / ((this.extraThreads + 1) * BATCHES_PER_THREAD))));
-    return this.run(batches(names, size, this.extraThreads + 1, freshAfterMs, options), (reply) => {
-      if ('scanned' in reply) onScan(reply.scanned);
-      else for (const bytes of (reply as { scans: Uint8Array[] }).scans) onScan(deserialize(bytes) as RepoScan);
-    });
+    return this.run(batches(names, size, this.extraThreads + 1, freshAfterMs, options), (reply) => onScan((reply as { scanned: RepoScan }).scanned));
   }
 
   async vet(jobs: Iterable<VetJob>): Promise<VetOutcome> {
@@ -161,12 +165,17 @@ export class ThreadPool implements StorageWorkers {
         'scan-worker',
         () => new URL('./scan-worker.js', import.meta.url),
         { v2: this.reader.v2 },
-        { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } },
+        { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB, maxOldGenerationSizeMb: this.oldGenerationMb } },
       );
       // Started before its first job (start()), a worker can fail while no
       // run listens: kept here for the next run to throw, instead of an
-      // unhandled 'error' event ending the process.
-      worker.on('error', (error) => (this.failure ??= asError(error)));
+      // unhandled 'error' event ending the process. One out of memory is
+      // dropped instead (a run hands its jobs to the calling thread); the
+      // next run starts a fresh one.
+      worker.on('error', (error) => {
+        this.workers = this.workers.filter((w) => w !== worker);
+        if (!isOutOfMemory(error)) this.failure ??= asError(error);
+      });
       this.workers.push(worker);
     }
   }
@@ -183,7 +192,11 @@ export class ThreadPool implements StorageWorkers {
     this.ensureWorkers();
     // A worker that died between runs would answer none of this run's jobs.
     if (this.failure !== undefined) throw this.failure;
+    // The jobs of a worker that died out of memory, for the calling thread.
+    const orphans: WorkerJob[] = [];
     const take = (): WorkerJob | undefined => {
+      const orphan = orphans.shift();
+      if (orphan) return orphan;
       const result = first ?? source.next();
       first = undefined;
       return result.done ? undefined : result.value;
@@ -206,27 +219,36 @@ export class ThreadPool implements StorageWorkers {
       return failure === undefined;
     };
     const listeners = this.workers.map((worker) => {
-      let posted = 0; // this worker's jobs not yet answered
+      const posted: WorkerJob[] = []; // this worker's jobs not yet answered, in order (it answers in order)
+      let dead = false;
       const dispatch = (): void => {
-        const job = failure === undefined ? take() : undefined;
+        const job = failure === undefined && !dead ? take() : undefined;
         if (job) {
           pending++;
-          posted++;
+          posted.push(job);
           worker.postMessage(job);
         }
       };
-      const onMessage = (reply: WorkerReply): void => {
+      const onMessage = (reply: WorkerMessage): void => {
+        if (reply.more) {
+          accept(reply);
+          return;
+        }
         pending--;
-        posted--;
+        posted.shift();
         accept(reply);
         dispatch();
         wake();
       };
-      // A worker that died answers none of its jobs.
+      // A worker that died answers none of its jobs: out of memory, they
+      // run on the calling thread (reads only, so running one again is
+      // safe); any other death fails the run.
       const onError = (error: unknown): void => {
-        pending -= posted;
-        posted = 0;
-        failure ??= asError(error);
+        dead = true;
+        pending -= posted.length;
+        if (isOutOfMemory(error)) orphans.push(...posted);
+        else failure ??= asError(error);
+        posted.length = 0;
         wake();
       };
       worker.on('message', onMessage);
@@ -235,15 +257,18 @@ export class ThreadPool implements StorageWorkers {
       return { worker, onMessage, onError };
     });
     try {
-      for (let job = take(); job && failure === undefined; job = failure === undefined ? take() : undefined) {
-        try {
-          for (const reply of runHere(this.reader, job)) if (!accept(reply)) break; // after a failure, the rest of the batch is not read
-        } catch (error) {
-          failure ??= asError(error);
+      for (;;) {
+        for (let job = take(); job && failure === undefined; job = failure === undefined ? take() : undefined) {
+          try {
+            for (const reply of runJob(this.reader, job)) if (!accept(reply)) break; // after a failure, the rest of the batch is not read
+          } catch (error) {
+            failure ??= asError(error);
+          }
+          await yieldToEvents(); // let the workers' replies in
         }
-        await yieldToEvents(); // let the workers' replies in
+        if (pending === 0 && (orphans.length === 0 || failure !== undefined)) break;
+        if (orphans.length === 0) await new Promise<void>((resolve) => (wake = resolve));
       }
-      while (pending > 0) await new Promise<void>((resolve) => (wake = resolve));
     } finally {
       for (const { worker, onMessage, onError } of listeners) {
         worker.off('message', onMessage);
@@ -258,6 +283,11 @@ export class ThreadPool implements StorageWorkers {
 export function makeStorageWorkers(reader: TreeReader, threads: number): StorageWorkers {
   if (threads <= 1 || reader.fs !== (fs as unknown)) return new InProcessWorkers(reader);
   return new ThreadPool(reader, threads);
+}
+
+/** A worker's death for want of heap (its resourceLimits): Node's ERR_WORKER_OUT_OF_MEMORY. */
+function isOutOfMemory(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
 }
 
 /** What was thrown, as an Error: a value that is not one keeps its text (describeError prints the same). */

@@ -138,18 +138,21 @@ function restrictOutcome(outcome: RepoOutcome, chosen: ReadonlySet<Digest>, forc
   const manifests = new DigestList();
   for (const digest of planned) if (going.has(digest)) manifests.push(digest);
   outcome.manifestsDeleted = manifests;
+  const entries = new Map<string, DigestList>();
   for (const [tag, digests] of outcome.tagIndexEntries) {
     const kept = new DigestList();
     for (const digest of digests) if (going.has(digest)) kept.push(digest);
-    if (kept.length > 0) outcome.tagIndexEntries.set(tag, kept);
-    else outcome.tagIndexEntries.delete(tag);
+    if (kept.length > 0) entries.set(tag, kept);
   }
+  outcome.tagIndexEntries = entries;
   const removed: TagDecision[] = [];
+  const leftForLater: TagDecision[] = [];
   for (const decision of outcome.tagsRemoved) {
     if (forcedTags.has(`${outcome.name}:${decision.tag}`) || (decision.digest && going.has(decision.digest))) removed.push(decision);
-    else outcome.tagsKept.push({ ...decision, remove: false, reason: LEFT_FOR_LATER });
+    else leftForLater.push({ ...decision, remove: false, reason: LEFT_FOR_LATER });
   }
   outcome.tagsRemoved = removed;
+  if (leftForLater.length > 0) outcome.tagsKept = [...outcome.tagsKept, ...leftForLater];
   const layerLinks = new DigestList();
   for (const digest of outcome.layerLinksDeleted) if (chosen.has(digest)) layerLinks.push(digest);
   outcome.layerLinksDeleted = layerLinks;
