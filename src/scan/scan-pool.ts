@@ -220,6 +220,7 @@ export class ThreadPool implements StorageWorkers {
     };
     const listeners = this.workers.map((worker) => {
       const posted: WorkerJob[] = []; // this worker's jobs not yet answered, in order (it answers in order)
+      let delivered = 0; // replies of posted[0] already taken in (a scan's repositories, sent `more`)
       let dead = false;
       const dispatch = (): void => {
         const job = failure === undefined && !dead ? take() : undefined;
@@ -231,24 +232,30 @@ export class ThreadPool implements StorageWorkers {
       };
       const onMessage = (reply: WorkerMessage): void => {
         if (reply.more) {
+          delivered++;
           accept(reply);
           return;
         }
         pending--;
         posted.shift();
+        delivered = 0;
         accept(reply);
         dispatch();
         wake();
       };
-      // A worker that died answers none of its jobs: out of memory, they
+      // A worker that died answers no more of its jobs: out of memory, they
       // run on the calling thread (reads only, so running one again is
-      // safe); any other death fails the run.
+      // safe), less the repositories of a scan it had already sent, which
+      // must not be marked twice; any other death fails the run.
       const onError = (error: unknown): void => {
         dead = true;
         pending -= posted.length;
+        const head = posted[0];
+        if (head && 'scan' in head && delivered > 0) posted[0] = { ...head, scan: head.scan.slice(delivered) };
         if (isOutOfMemory(error)) orphans.push(...posted);
         else failure ??= asError(error);
         posted.length = 0;
+        delivered = 0;
         wake();
       };
       worker.on('message', onMessage);

@@ -4,6 +4,7 @@
 // an in-process run finds. Here the cap is 1 MB, so every worker dies and
 // every job it was given comes back. Runs the built code (dist/): the
 // workers load dist/scan/scan-worker.js.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import { TreeReader } from '../../src/storage/tree-reader.js';
 import { findRepositories } from '../../src/scan/find-repositories.js';
 import { generateTree } from '../../tools/bench/generate-tree.js';
 import { makeTempDir } from '../support/registry.js';
+import { TreeBuilder } from '../support/tree-builder.js';
 import { v2Of } from '../support/tree-files.js';
 
 const DIST_POOL = path.resolve(import.meta.dirname, '../../dist/scan/scan-pool.js');
@@ -46,6 +48,45 @@ describe('a worker out of memory', () => {
       expect(await scanAll(pool, names)).toEqual(expected);
     } finally {
       await pool.close();
+    }
+  }, 120_000);
+
+  it('mid-job: the repositories it had already sent are not scanned again', async () => {
+    const { ThreadPool } = (await import(DIST_POOL)) as { ThreadPool: PoolClass };
+    // 20,000 blobs: 280 repositories, so with -j 2 a job is 8 of them and
+    // the worker takes the first two jobs. One repository, fourth in the
+    // name order, holds a manifest of 25,000 layers (~3.5 MB, under the
+    // registry's 4 MiB cap): a worker capped at 8 MB of heap scans the
+    // three before it, sends them, and dies on it.
+    const big = makeTempDir('worker-oom-mid');
+    try {
+      const bigRoot = path.join(big, 'tree');
+      generateTree({ blobs: 20000, seed: 11, root: bigRoot, shape: 'many-small' });
+      const reader = new TreeReader(fs, v2Of(bigRoot));
+      const before = findRepositories(reader, () => {});
+      const huge = `${before[2]}-huge`;
+      const layers = Array.from({ length: 25_000 }, (_, i) => ({
+        mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+        digest: `sha256:${createHash('sha256').update(String(i)).digest('hex')}`,
+        size: i,
+      }));
+      const tree = new TreeBuilder(fs, v2Of(bigRoot));
+      const config = tree.pushBlob(huge, '{}', 'application/vnd.docker.container.image.v1+json');
+      const schema2 = 'application/vnd.docker.distribution.manifest.v2+json';
+      tree.tag(huge, 'v1', tree.pushManifest(huge, { schemaVersion: 2, mediaType: schema2, config, layers }, schema2).digest);
+      const names = findRepositories(reader, () => {});
+      expect(names.indexOf(huge)).toBe(3);
+      const expected = await scanAll(new InProcessWorkers(reader), names);
+      const pool = new ThreadPool(reader, 2, 8);
+      try {
+        const got = await scanAll(pool, names);
+        expect(got.map((s) => s.name)).toEqual(names.slice().sort());
+        expect(got).toEqual(expected);
+      } finally {
+        await pool.close();
+      }
+    } finally {
+      fs.rmSync(big, { recursive: true, force: true });
     }
   }, 120_000);
 });
