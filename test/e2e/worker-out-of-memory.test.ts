@@ -32,27 +32,36 @@ async function scanAll(workers: StorageWorkers, names: readonly string[]): Promi
   return scans.sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
+/** Scans `names` `runs` times on one ThreadPool of the built code: each time every repository once, each scan as in-process. */
+async function expectScansAsInProcess(
+  reader: TreeReader,
+  names: readonly string[],
+  { threads, oldGenerationMb, runs }: { threads: number; oldGenerationMb: number; runs: number },
+): Promise<void> {
+  const { ThreadPool } = (await import(DIST_POOL)) as { ThreadPool: PoolClass };
+  const expected = await scanAll(new InProcessWorkers(reader), names);
+  const pool = new ThreadPool(reader, threads, oldGenerationMb);
+  try {
+    for (let run = 0; run < runs; run++) {
+      const got = await scanAll(pool, names);
+      expect(got.map((s) => s.name)).toEqual(names.slice().sort());
+      expect(got).toEqual(expected);
+    }
+  } finally {
+    await pool.close();
+  }
+}
+
 describe('a worker out of memory', () => {
   it('hands its jobs to the calling thread: every repository is scanned once, as in-process', async () => {
-    const { ThreadPool } = (await import(DIST_POOL)) as { ThreadPool: PoolClass };
     const reader = new TreeReader(fs, v2Of(root));
     const names = findRepositories(reader, () => {});
     expect(names.length).toBeGreaterThan(40);
-    const expected = await scanAll(new InProcessWorkers(reader), names);
-    const pool = new ThreadPool(reader, 3, 1);
-    try {
-      const first = await scanAll(pool, names);
-      expect(first.map((s) => s.name)).toEqual(names.slice().sort());
-      expect(first).toEqual(expected);
-      // The dead workers are dropped: the next run starts fresh ones (which die too) and still finishes.
-      expect(await scanAll(pool, names)).toEqual(expected);
-    } finally {
-      await pool.close();
-    }
+    // Twice on one pool: the dead workers are dropped, and the second run starts fresh ones (which die too) and still finishes.
+    await expectScansAsInProcess(reader, names, { threads: 3, oldGenerationMb: 1, runs: 2 });
   }, 120_000);
 
   it('mid-job: the repositories it had already sent are not scanned again', async () => {
-    const { ThreadPool } = (await import(DIST_POOL)) as { ThreadPool: PoolClass };
     // 20,000 blobs: 280 repositories, so with -j 2 a job is 8 of them and
     // the worker takes the first two jobs. One repository, fourth in the
     // name order, holds a manifest of 25,000 layers (~3.5 MB, under the
@@ -76,15 +85,7 @@ describe('a worker out of memory', () => {
       tree.tag(huge, 'v1', tree.pushManifest(huge, { schemaVersion: 2, mediaType: schema2, config, layers }, schema2).digest);
       const names = findRepositories(reader, () => {});
       expect(names.indexOf(huge)).toBe(3);
-      const expected = await scanAll(new InProcessWorkers(reader), names);
-      const pool = new ThreadPool(reader, 2, 8);
-      try {
-        const got = await scanAll(pool, names);
-        expect(got.map((s) => s.name)).toEqual(names.slice().sort());
-        expect(got).toEqual(expected);
-      } finally {
-        await pool.close();
-      }
+      await expectScansAsInProcess(reader, names, { threads: 2, oldGenerationMb: 8, runs: 1 });
     } finally {
       fs.rmSync(big, { recursive: true, force: true });
     }
