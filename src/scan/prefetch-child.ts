@@ -8,6 +8,8 @@
 
 import type { Dirent } from 'node:fs';
 import { constants, promises as fsp } from 'node:fs';
+import { type Algorithm, type Digest, isAlgorithm, makeDigest } from '../model/digest.js';
+import { type PathSpec, isRepositoryOwnDir, isShardName, renderPath } from '../storage/layout.js';
 import type { LinkGroup, PrefetchMessage } from './prefetch.js';
 
 // How far the walk may run ahead of the scan, in repositories: enough to
@@ -31,7 +33,8 @@ let scanned = 0;
 const waiters: (() => void)[] = [];
 
 const isDir = (entry: Dirent): boolean => entry.isDirectory();
-const HEX = /^[0-9a-f]+$/;
+/** A place in the tree, as the layout module draws it. */
+const at = (spec: PathSpec): string => `${v2}/${renderPath(spec)}`;
 
 async function list(dir: string): Promise<Dirent[]> {
   try {
@@ -65,67 +68,80 @@ async function statOnly(file: string): Promise<void> {
 /** One buffer for every read: the bytes are dropped (reads may overlap in it), only the cache keeps them. */
 const scratch = Buffer.allocUnsafe(READ_BYTES);
 
-function blobData(hex: string): string {
-  return `${v2}/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`;
-}
-
 /** The inventory: the blob shards, then repositories/ (the scan lists both in this order). */
 function inventoryTasks(): Task[] {
   const shards: Task = async () => {
-    const algorithms = (await list(`${v2}/blobs`)).filter(isDir);
     const tasks: Task[] = [];
-    for (const algorithm of algorithms) {
-      for (const shard of (await list(`${v2}/blobs/${algorithm.name}`)).filter(isDir)) {
-        tasks.push(() => list(`${v2}/blobs/${algorithm.name}/${shard.name}`).then(() => undefined));
+    for (const algorithm of algorithmsIn(await list(at({ kind: 'blobsRoot' })))) {
+      for (const shard of (await list(at({ kind: 'blobAlgorithm', algorithm }))).filter((e) => isDir(e) && isShardName(e.name))) {
+        tasks.push(() => list(at({ kind: 'blobShard', algorithm, prefix: shard.name })).then(() => undefined));
       }
     }
     return tasks;
   };
+  // The catalog's walk: every directory but a repository's own (_layers, _manifests, _uploads).
   const walk = (dir: string): Task => {
-    return async () => (await list(dir)).filter((e) => isDir(e) && !e.name.startsWith('_')).map((e) => walk(`${dir}/${e.name}`));
+    return async () => (await list(dir)).filter((e) => isDir(e) && !isRepositoryOwnDir(e.name)).map((e) => walk(`${dir}/${e.name}`));
   };
-  return [shards, walk(`${v2}/repositories`)];
+  return [shards, walk(at({ kind: 'repositoriesRoot' }))];
 }
 
-/** One repository, as scan-repository.ts and the plan read it. */
+/** The algorithm directories among a listing's entries. */
+function algorithmsIn(entries: Dirent[]): Algorithm[] {
+  return entries.flatMap((e) => (isDir(e) && isAlgorithm(e.name) ? [e.name] : []));
+}
+
+/**
+ * Each `<alg>/<hex>` directory of a container (`root`, and `byAlgorithm` its
+ * `<alg>` directory), one listing per algorithm, a task each, to `leaf`.
+ */
+async function digestDirs(root: PathSpec, byAlgorithm: (algorithm: Algorithm) => PathSpec, leaf: (digest: Digest) => Task[]): Promise<Task[]> {
+  return algorithmsIn(await list(at(root))).map((algorithm): Task => async () => {
+    const entries = (await list(at(byAlgorithm(algorithm)))).filter(isDir);
+    return entries.flatMap((e) => {
+      const digest = makeDigest(algorithm, e.name);
+      return digest ? leaf(digest) : [];
+    });
+  });
+}
+
+const readTask =
+  (spec: PathSpec): Task =>
+  () =>
+    readPrefix(at(spec), scratch).then(() => undefined);
+
+/**
+ * One repository, as scan-repository.ts and the plan read it. Its own
+ * directory and _manifests are not listed: looking up the paths below them
+ * reads their blocks, and a path that is not there fails (ignored).
+ */
 function repositoryTask(name: string): Task {
-  const repo = `${v2}/repositories/${name}`;
-  const digestDirs = async (container: string, leaf: (algorithm: string, hex: string) => Task[]): Promise<Task[]> => {
-    const tasks: Task[] = [];
-    for (const algorithm of (await list(container)).filter(isDir)) {
-      tasks.push(async () => {
-        const entries = await list(`${container}/${algorithm.name}`);
-        return entries.filter((e) => isDir(e) && HEX.test(e.name)).flatMap((e) => leaf(algorithm.name, e.name));
-      });
-    }
-    return tasks;
-  };
-  return async () => {
-    const own = await list(repo);
-    const tasks: Task[] = [];
-    if (own.some((e) => e.name === '_manifests' && isDir(e))) {
-      const manifests = await list(`${repo}/_manifests`);
-      if (manifests.some((e) => e.name === 'revisions' && isDir(e))) {
-        tasks.push(() =>
-          digestDirs(`${repo}/_manifests/revisions`, (algorithm, hex) => [
-            () => readPrefix(`${repo}/_manifests/revisions/${algorithm}/${hex}/link`, scratch).then(() => undefined),
-            () => (algorithm === 'sha256' ? readPrefix(blobData(hex), scratch).then(() => undefined) : Promise.resolve(undefined)),
-          ]),
-        );
-      }
-      if (manifests.some((e) => e.name === 'tags' && isDir(e))) {
-        tasks.push(async () =>
-          (await list(`${repo}/_manifests/tags`)).filter(isDir).map((tag): Task => async () => {
-            const dir = `${repo}/_manifests/tags/${tag.name}`;
-            await readPrefix(`${dir}/current/link`, scratch);
-            return tagIndex ? digestDirs(`${dir}/index`, () => []) : undefined;
-          }),
-        );
-      }
-    }
-    if (own.some((e) => e.name === '_layers' && isDir(e))) tasks.push(() => digestDirs(`${repo}/_layers`, () => []));
-    return tasks;
-  };
+  return async () => [
+    () =>
+      digestDirs(
+        { kind: 'revisionsRoot', name },
+        (algorithm) => ({ kind: 'revisionsAlgorithm', name, algorithm }),
+        (digest) => [readTask({ kind: 'revisionLink', name, digest }), readTask({ kind: 'blobData', digest })],
+      ),
+    async () =>
+      (await list(at({ kind: 'tagsRoot', name }))).filter(isDir).map((entry): Task => async () => {
+        const tag = entry.name;
+        await readPrefix(at({ kind: 'tagCurrentLink', name, tag }), scratch);
+        return tagIndex
+          ? digestDirs(
+              { kind: 'tagIndexRoot', name, tag },
+              (algorithm) => ({ kind: 'tagIndexAlgorithm', name, tag, algorithm }),
+              () => [],
+            )
+          : undefined;
+      }),
+    () =>
+      digestDirs(
+        { kind: 'layersRoot', name },
+        (algorithm) => ({ kind: 'layersAlgorithm', name, algorithm }),
+        () => [],
+      ),
+  ];
 }
 
 let blobShards: { algorithm: string; prefix: string; hexes: string[] }[] = [];
@@ -142,22 +158,20 @@ function next(): Task | undefined {
   // The plan's deletable blobs come last: the scan is done with the repositories by then.
   const shard = blobShards.shift();
   if (shard) {
-    const blobs = shard.hexes.map(
-      (hex): Task =>
+    const algorithm = isAlgorithm(shard.algorithm) ? shard.algorithm : undefined;
+    const digests = algorithm ? shard.hexes.flatMap((hex) => makeDigest(algorithm, hex) ?? []) : [];
+    const blobs = digests.map(
+      (digest): Task =>
         () =>
-          statOnly(`${v2}/blobs/${shard.algorithm}/${shard.prefix}/${hex}/data`).then(() => undefined),
+          statOnly(at({ kind: 'blobData', digest })).then(() => undefined),
     );
     return () => Promise.resolve(blobs);
   }
   const group = linkGroups.shift();
   if (group) {
-    const dir = `${v2}/repositories/${group.repository}/${group.under}/sha256`;
-    const links = group.hexes.map(
-      (hex): Task =>
-        () =>
-          readPrefix(`${dir}/${hex}/link`, scratch).then(() => undefined),
-    );
-    return () => Promise.resolve(links);
+    const { repository: name, kind } = group;
+    const digests = group.hexes.flatMap((hex) => makeDigest('sha256', hex) ?? []);
+    return () => Promise.resolve(digests.map((digest) => readTask({ kind, name, digest })));
   }
   return undefined;
 }

@@ -48,10 +48,10 @@ export type PrefetchMessage =
   | { blobs: { algorithm: string; prefix: string; hexes: string[] }[] }
   | { links: LinkGroup[] };
 
-/** Link files the plan reads, one directory of them: `<repository>/<under>/sha256/<hex>/link` for each hex. */
+/** Link files the plan reads in one repository: its revision or layer links of these sha256 hexes. */
 export interface LinkGroup {
   repository: string;
-  under: '_manifests/revisions' | '_layers';
+  kind: 'revisionLink' | 'layerLink';
   hexes: string[];
 }
 

@@ -204,98 +204,66 @@ function digestPath(digest: Digest): string {
   return `${algorithm}/${hex}`;
 }
 
+const repository = (name: string): string => `${REPOSITORIES_DIR}/${name}`;
+const upload = (name: string, id: string): string => `${repository(name)}/${UPLOADS_DIR}/${id}`;
+const revisions = (name: string): string => `${repository(name)}/${MANIFESTS_DIR}/${REVISIONS_DIR}`;
+const tagDir = (name: string, tag: string): string => `${repository(name)}/${MANIFESTS_DIR}/${TAGS_DIR}/${tag}`;
+const quarantined = (name: string): string => `${JANITOR_DIR}/${QUARANTINE_REVISIONS_DIR}/${flattenName(name)}`;
+function blobDir(digest: Digest, under: string): string {
+  const { algorithm, hex } = splitDigest(digest);
+  return `${under}/${algorithm}/${shardOf(hex)}/${hex}`;
+}
+
+/** Each path kind's place relative to the v2 directory: one line each, so the table reads as the tree above. */
+const RENDER: { [K in PathSpec['kind']]: (spec: Extract<PathSpec, { kind: K }>) => string } = {
+  janitorDir: () => JANITOR_DIR,
+  journal: () => `${JANITOR_DIR}/${JOURNAL_FILE}`,
+  lock: () => `${JANITOR_DIR}/${LOCK_FILE}`,
+  quarantineRoot: () => `${JANITOR_DIR}/${QUARANTINE_DIR}`,
+  quarantineAlgorithm: (s) => `${JANITOR_DIR}/${QUARANTINE_DIR}/${s.algorithm}`,
+  quarantineShard: (s) => `${JANITOR_DIR}/${QUARANTINE_DIR}/${s.algorithm}/${s.shard}`,
+  quarantineBlobDir: (s) => blobDir(s.digest, `${JANITOR_DIR}/${QUARANTINE_DIR}`),
+  quarantineRevisionsRoot: () => `${JANITOR_DIR}/${QUARANTINE_REVISIONS_DIR}`,
+  quarantineRevisionsRepository: (s) => quarantined(s.name),
+  quarantineRevisionsAlgorithm: (s) => `${quarantined(s.name)}/${s.algorithm}`,
+  quarantineRevisionDir: (s) => `${quarantined(s.name)}/${digestPath(s.digest)}`,
+  blobsRoot: () => BLOBS_DIR,
+  blobAlgorithm: (s) => `${BLOBS_DIR}/${s.algorithm}`,
+  blobShard: (s) => `${BLOBS_DIR}/${s.algorithm}/${s.prefix}`,
+  blobDir: (s) => blobDir(s.digest, BLOBS_DIR),
+  blobData: (s) => `${blobDir(s.digest, BLOBS_DIR)}/${BLOB_FILE}`,
+  repositoriesRoot: () => REPOSITORIES_DIR,
+  repositoryDir: (s) => repository(s.name),
+  layersRoot: (s) => `${repository(s.name)}/${LAYERS_DIR}`,
+  layersAlgorithm: (s) => `${repository(s.name)}/${LAYERS_DIR}/${s.algorithm}`,
+  layerDir: (s) => `${repository(s.name)}/${LAYERS_DIR}/${digestPath(s.digest)}`,
+  layerLink: (s) => `${repository(s.name)}/${LAYERS_DIR}/${digestPath(s.digest)}/${LINK_FILE}`,
+  uploadsRoot: (s) => `${repository(s.name)}/${UPLOADS_DIR}`,
+  uploadDir: (s) => upload(s.name, s.id),
+  uploadStartedAt: (s) => `${upload(s.name, s.id)}/${UPLOAD_STARTED_AT}`,
+  uploadData: (s) => `${upload(s.name, s.id)}/${UPLOAD_DATA}`,
+  uploadHashStatesRoot: (s) => `${upload(s.name, s.id)}/${UPLOAD_HASH_STATES}`,
+  uploadHashStatesAlgorithm: (s) => `${upload(s.name, s.id)}/${UPLOAD_HASH_STATES}/${s.algorithm}`,
+  uploadHashState: (s) => `${upload(s.name, s.id)}/${UPLOAD_HASH_STATES}/${s.algorithm}/${s.offset}`,
+  manifestsRoot: (s) => `${repository(s.name)}/${MANIFESTS_DIR}`,
+  revisionsRoot: (s) => revisions(s.name),
+  revisionsAlgorithm: (s) => `${revisions(s.name)}/${s.algorithm}`,
+  revisionDir: (s) => `${revisions(s.name)}/${digestPath(s.digest)}`,
+  revisionLink: (s) => `${revisions(s.name)}/${digestPath(s.digest)}/${LINK_FILE}`,
+  tagsRoot: (s) => `${repository(s.name)}/${MANIFESTS_DIR}/${TAGS_DIR}`,
+  tagDir: (s) => tagDir(s.name, s.tag),
+  tagCurrentDir: (s) => `${tagDir(s.name, s.tag)}/${TAG_CURRENT}`,
+  tagCurrentLink: (s) => `${tagDir(s.name, s.tag)}/${TAG_CURRENT}/${LINK_FILE}`,
+  tagIndexRoot: (s) => `${tagDir(s.name, s.tag)}/${TAG_INDEX}`,
+  tagIndexAlgorithm: (s) => `${tagDir(s.name, s.tag)}/${TAG_INDEX}/${s.algorithm}`,
+  tagIndexDir: (s) => `${tagDir(s.name, s.tag)}/${TAG_INDEX}/${digestPath(s.digest)}`,
+  tagIndexLink: (s) => `${tagDir(s.name, s.tag)}/${TAG_INDEX}/${digestPath(s.digest)}/${LINK_FILE}`,
+};
+
 /** Renders a path kind to its place relative to the v2 directory. */
 export function renderPath(spec: PathSpec): string {
-  switch (spec.kind) {
-    case 'janitorDir':
-      return JANITOR_DIR;
-    case 'journal':
-      return `${JANITOR_DIR}/${JOURNAL_FILE}`;
-    case 'lock':
-      return `${JANITOR_DIR}/${LOCK_FILE}`;
-    case 'quarantineRoot':
-      return `${JANITOR_DIR}/${QUARANTINE_DIR}`;
-    case 'quarantineAlgorithm':
-      return `${JANITOR_DIR}/${QUARANTINE_DIR}/${spec.algorithm}`;
-    case 'quarantineShard':
-      return `${JANITOR_DIR}/${QUARANTINE_DIR}/${spec.algorithm}/${spec.shard}`;
-    case 'quarantineBlobDir': {
-      const { algorithm, hex } = splitDigest(spec.digest);
-      return `${JANITOR_DIR}/${QUARANTINE_DIR}/${algorithm}/${shardOf(hex)}/${hex}`;
-    }
-    case 'quarantineRevisionsRoot':
-      return `${JANITOR_DIR}/${QUARANTINE_REVISIONS_DIR}`;
-    case 'quarantineRevisionsRepository':
-      return `${JANITOR_DIR}/${QUARANTINE_REVISIONS_DIR}/${flattenName(spec.name)}`;
-    case 'quarantineRevisionsAlgorithm':
-      return `${JANITOR_DIR}/${QUARANTINE_REVISIONS_DIR}/${flattenName(spec.name)}/${spec.algorithm}`;
-    case 'quarantineRevisionDir':
-      return `${JANITOR_DIR}/${QUARANTINE_REVISIONS_DIR}/${flattenName(spec.name)}/${digestPath(spec.digest)}`;
-    case 'blobsRoot':
-      return BLOBS_DIR;
-    case 'blobAlgorithm':
-      return `${BLOBS_DIR}/${spec.algorithm}`;
-    case 'blobShard':
-      return `${BLOBS_DIR}/${spec.algorithm}/${spec.prefix}`;
-    case 'blobDir': {
-      const { algorithm, hex } = splitDigest(spec.digest);
-      return `${BLOBS_DIR}/${algorithm}/${shardOf(hex)}/${hex}`;
-    }
-    case 'blobData':
-      return `${renderPath({ kind: 'blobDir', digest: spec.digest })}/${BLOB_FILE}`;
-    case 'repositoriesRoot':
-      return REPOSITORIES_DIR;
-    case 'repositoryDir':
-      return `${REPOSITORIES_DIR}/${spec.name}`;
-    case 'layersRoot':
-      return `${REPOSITORIES_DIR}/${spec.name}/${LAYERS_DIR}`;
-    case 'layersAlgorithm':
-      return `${REPOSITORIES_DIR}/${spec.name}/${LAYERS_DIR}/${spec.algorithm}`;
-    case 'layerDir':
-      return `${REPOSITORIES_DIR}/${spec.name}/${LAYERS_DIR}/${digestPath(spec.digest)}`;
-    case 'layerLink':
-      return `${REPOSITORIES_DIR}/${spec.name}/${LAYERS_DIR}/${digestPath(spec.digest)}/${LINK_FILE}`;
-    case 'uploadsRoot':
-      return `${REPOSITORIES_DIR}/${spec.name}/${UPLOADS_DIR}`;
-    case 'uploadDir':
-      return `${REPOSITORIES_DIR}/${spec.name}/${UPLOADS_DIR}/${spec.id}`;
-    case 'uploadStartedAt':
-      return `${REPOSITORIES_DIR}/${spec.name}/${UPLOADS_DIR}/${spec.id}/${UPLOAD_STARTED_AT}`;
-    case 'uploadData':
-      return `${REPOSITORIES_DIR}/${spec.name}/${UPLOADS_DIR}/${spec.id}/${UPLOAD_DATA}`;
-    case 'uploadHashStatesRoot':
-      return `${REPOSITORIES_DIR}/${spec.name}/${UPLOADS_DIR}/${spec.id}/${UPLOAD_HASH_STATES}`;
-    case 'uploadHashStatesAlgorithm':
-      return `${REPOSITORIES_DIR}/${spec.name}/${UPLOADS_DIR}/${spec.id}/${UPLOAD_HASH_STATES}/${spec.algorithm}`;
-    case 'uploadHashState':
-      return `${REPOSITORIES_DIR}/${spec.name}/${UPLOADS_DIR}/${spec.id}/${UPLOAD_HASH_STATES}/${spec.algorithm}/${spec.offset}`;
-    case 'manifestsRoot':
-      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}`;
-    case 'revisionsRoot':
-      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${REVISIONS_DIR}`;
-    case 'revisionsAlgorithm':
-      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${REVISIONS_DIR}/${spec.algorithm}`;
-    case 'revisionDir':
-      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${REVISIONS_DIR}/${digestPath(spec.digest)}`;
-    case 'revisionLink':
-      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${REVISIONS_DIR}/${digestPath(spec.digest)}/${LINK_FILE}`;
-    case 'tagsRoot':
-      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${TAGS_DIR}`;
-    case 'tagDir':
-      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${TAGS_DIR}/${spec.tag}`;
-    case 'tagCurrentDir':
-      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${TAGS_DIR}/${spec.tag}/${TAG_CURRENT}`;
-    case 'tagCurrentLink':
-      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${TAGS_DIR}/${spec.tag}/${TAG_CURRENT}/${LINK_FILE}`;
-    case 'tagIndexRoot':
-      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${TAGS_DIR}/${spec.tag}/${TAG_INDEX}`;
-    case 'tagIndexAlgorithm':
-      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${TAGS_DIR}/${spec.tag}/${TAG_INDEX}/${spec.algorithm}`;
-    case 'tagIndexDir':
-      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${TAGS_DIR}/${spec.tag}/${TAG_INDEX}/${digestPath(spec.digest)}`;
-    case 'tagIndexLink':
-      return `${REPOSITORIES_DIR}/${spec.name}/${MANIFESTS_DIR}/${TAGS_DIR}/${spec.tag}/${TAG_INDEX}/${digestPath(spec.digest)}/${LINK_FILE}`;
-  }
+  // The table is keyed by kind, so the lookup's function takes this spec's variant.
+  return (RENDER[spec.kind] as (spec: PathSpec) => string)(spec);
 }
 
 /**

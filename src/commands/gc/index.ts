@@ -37,7 +37,6 @@ import { JanitorError, describeError, makeWarning, orderByRepository } from '../
 import { writeGcPlan } from './write-plan.js';
 import { BlobIndex } from '../../model/blob-index.js';
 import type { Digest } from '../../model/digest.js';
-import { DigestList } from '../../model/digest-list.js';
 import type { RepoScan } from '../../model/repository.js';
 import { findRepositories } from '../../scan/find-repositories.js';
 import { Prefetcher } from '../../scan/prefetch.js';
@@ -48,11 +47,12 @@ import type { FileSystem } from '../../storage/file-system.js';
 import { journalTagsOf, writeJournal } from '../journal.js';
 import { openTree, runDeleting } from '../skeleton.js';
 import { restrictToTarget, sizeDeletableBlobs } from './free-target.js';
-import { assertHalvesPresent, findChangedRepositories, findOutcome, groupByRepository, replaceOutcome, verifyKeptTags } from './gc-checks.js';
+import { assertHalvesPresent, findChangedRepositories, groupByRepository, replaceOutcome, verifyKeptTags } from './gc-checks.js';
 import type { GcOptions, GcResult, SweepCounts } from './gc-types.js';
 import { type RepoOutcome, markRepository } from './mark-repository.js';
 import { DirectoriesSeen, emptyHousekeeping, planHousekeeping } from './plan-housekeeping.js';
 import { planSweep } from './plan-sweep.js';
+import { revalidateChanged } from './revalidate.js';
 import { abandonHousekeeping, sweepHousekeeping } from './sweep-housekeeping.js';
 import { type SweepContext, sweepAside } from './sweep-aside.js';
 import { hasQuarantineRoom, sweepDirect } from './sweep-direct.js';
@@ -60,10 +60,6 @@ import { hasQuarantineRoom, sweepDirect } from './sweep-direct.js';
 export type { RepoOutcome };
 
 export type { GcOptions, GcResult, RegistryReport } from './gc-types.js';
-
-// A tree still changing after this many rounds of revalidation is being
-// written to steadily: refuse rather than chase it.
-const MAX_REVALIDATIONS = 5;
 
 export async function runGc(fs: FileSystem, rootNamed: string, options: GcOptions): Promise<GcResult> {
   const startedMs = Date.now();
@@ -248,41 +244,9 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       // protect: it skips this phase (a tenth of a dry run's time on the
       // many-small bench tree: every directory and tag link stat'ed again).
       if (!options.dryRun) {
-        await timer.runAsync('revalidate', async () => {
-          for (;;) {
-            const changed = findChanged();
-            if (changed.length === 0) break;
-            if (++result.revalidations > MAX_REVALIDATIONS) {
-              // Written to steadily: what changed in the last round is kept
-              // whole (nothing in it deleted, everything it links marked).
-              warn(
-                makeWarning(
-                  'W_TREE_KEPT_CHANGING',
-                  `the tree kept changing through ${MAX_REVALIDATIONS} revalidations: ${changed.length} repositories written to last are kept whole this run (${changed.slice(0, 5).join(', ')})`,
-                ),
-              );
-              for (const name of changed) {
-                index.markAll(listServableDigests(reader, name));
-                const outcome = findOutcome(outcomes, name);
-                if (outcome) Object.assign(outcome, { manifestsDeleted: new DigestList(), tagIndexEntries: new Map(), linklessRevisions: [] });
-              }
-              await plan();
-              break;
-            }
-            warn(
-              makeWarning(
-                'W_REVALIDATED',
-                `revalidation: ${changed.length} repositories changed while this run read them (${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', ...' : ''}); read, marked and planned again`,
-              ),
-            );
-            const recheckWarningsFrom = warnings.length;
-            await workers.scanRepositories(changed, (scan) => replaceOutcome(outcomes, mark(scan)), freshAfterMs, scanOptions);
-            orderByRepository(warnings, recheckWarningsFrom);
-            outcomes.sort((a, b) => (a.name < b.name ? -1 : 1));
-            result.blobsMarked = index.markedCount;
-            await plan();
-          }
-        });
+        const revalidation = { reader, workers, index, outcomes, warnings, warn, freshAfterMs, scanOptions, findChanged, mark, plan };
+        result.revalidations = await timer.runAsync('revalidate', () => revalidateChanged(revalidation));
+        result.blobsMarked = index.markedCount;
       }
       if (apply) {
         apply.settle(reader, outcomes, index, freshAfterMs, warn);

@@ -196,10 +196,10 @@ export function* targetsOf(outcomes: readonly RepoOutcome[], layerLinks = true):
 function* linkGroupsOf(outcomes: readonly RepoOutcome[]): Generator<LinkGroup> {
   const hexes = (digests: Iterable<Digest>): string[] => [...digests].map(splitDigest).flatMap(({ algorithm, hex }) => (algorithm === 'sha256' ? [hex] : []));
   for (const { name, manifestsDeleted } of outcomes) {
-    if (manifestsDeleted.length > 0) yield { repository: name, under: '_manifests/revisions', hexes: hexes(manifestsDeleted) };
+    if (manifestsDeleted.length > 0) yield { repository: name, kind: 'revisionLink', hexes: hexes(manifestsDeleted) };
   }
   for (const { name, layerLinksDeleted } of outcomes) {
-    if (layerLinksDeleted.length > 0) yield { repository: name, under: '_layers', hexes: hexes(layerLinksDeleted) };
+    if (layerLinksDeleted.length > 0) yield { repository: name, kind: 'layerLink', hexes: hexes(layerLinksDeleted) };
   }
 }
 
