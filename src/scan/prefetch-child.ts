@@ -116,32 +116,33 @@ const readTask =
  * reads their blocks, and a path that is not there fails (ignored).
  */
 function repositoryTask(name: string): Task {
-  return async () => [
-    () =>
-      digestDirs(
-        { kind: 'revisionsRoot', name },
-        (algorithm) => ({ kind: 'revisionsAlgorithm', name, algorithm }),
-        (digest) => [readTask({ kind: 'revisionLink', name, digest }), readTask({ kind: 'blobData', digest })],
-      ),
-    async () =>
-      (await list(at({ kind: 'tagsRoot', name }))).filter(isDir).map((entry): Task => async () => {
-        const tag = entry.name;
-        await readPrefix(at({ kind: 'tagCurrentLink', name, tag }), scratch);
-        return tagIndex
-          ? digestDirs(
-              { kind: 'tagIndexRoot', name, tag },
-              (algorithm) => ({ kind: 'tagIndexAlgorithm', name, tag, algorithm }),
-              () => [],
-            )
-          : undefined;
-      }),
-    () =>
-      digestDirs(
-        { kind: 'layersRoot', name },
-        (algorithm) => ({ kind: 'layersAlgorithm', name, algorithm }),
-        () => [],
-      ),
-  ];
+  return () =>
+    Promise.resolve([
+      () =>
+        digestDirs(
+          { kind: 'revisionsRoot', name },
+          (algorithm) => ({ kind: 'revisionsAlgorithm', name, algorithm }),
+          (digest) => [readTask({ kind: 'revisionLink', name, digest }), readTask({ kind: 'blobData', digest })],
+        ),
+      async () =>
+        (await list(at({ kind: 'tagsRoot', name }))).filter(isDir).map((entry): Task => async () => {
+          const tag = entry.name;
+          await readPrefix(at({ kind: 'tagCurrentLink', name, tag }), scratch);
+          return tagIndex
+            ? digestDirs(
+                { kind: 'tagIndexRoot', name, tag },
+                (algorithm) => ({ kind: 'tagIndexAlgorithm', name, tag, algorithm }),
+                () => [],
+              )
+            : undefined;
+        }),
+      () =>
+        digestDirs(
+          { kind: 'layersRoot', name },
+          (algorithm) => ({ kind: 'layersAlgorithm', name, algorithm }),
+          () => [],
+        ),
+    ]);
 }
 
 let blobShards: { algorithm: string; prefix: string; hexes: string[] }[] = [];
