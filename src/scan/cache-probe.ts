@@ -1,14 +1,27 @@
-// Is the tree's metadata in the page cache? The prefetcher (prefetch.ts)
-// pays on a cold cache and costs on a warm one: its 32 reads in flight
-// duplicate every read of the scan, and on the 100k-blob many-small bench
-// tree, warm, they made `gc -d` 3.2 s -> 4.9 s (-j 2) and 3.4 s -> 6.0 s
-// (-j 1). So it starts only where a probe finds the cache cold.
+// Will the prefetcher (prefetch.ts) pay? Its 32 reads in flight duplicate
+// every read of the scan, and its fs.promises reads cost ~100 µs of CPU each
+// on this 2-core machine, taken from the scan's threads: on a warm cache
+// they made `gc -d` on the many-small 100k tree 3.2 s -> 4.9 s (-j 2). It
+// pays only where the scan waits on the disk long enough.
 //
 // A probe times a few reads the run makes anyway, spread over the tree: a
 // blob's `data` lstat (before the inventory) or a revision link read (before
-// the scan). Measured on this machine (virtio disk): warm 5-40 µs, cold
-// 400-7,000 µs; the median of PROBES is taken against COLD_MICROSECONDS,
-// so an outlier either way (a first call, a busy host) decides nothing.
+// the scan), and takes their median (an outlier either way, a first call or
+// a busy moment, decides nothing) against two thresholds:
+// - cached, at most CACHED_MICROSECONDS: page-cache reads take 5-40 µs here.
+//   No prefetcher.
+// - slow, over SLOW_MICROSECONDS: a disk that seeks (reads of 400-7,000 µs
+//   on the machine of 2026-12-02, where the prefetcher took the 100k tree's
+//   cold `gc -d` from 41 s to 25 s). The prefetcher starts at once, to warm
+//   the inventory too.
+// - quick, between: a cold cache on a quick device. Whether the prefetcher
+//   pays there depends on the tree more than on these reads, so the scan's
+//   own pace decides (isScanLong). On 2026-12-04, caches dropped, one host:
+//   the many-small 100k tree's `gc -d` took 8.6 s without the prefetcher
+//   (its mark 7.3 s) and 11.4-12.0 s with it, the 1M tree's 320 s without it
+//   and 131 s with it, while the blob probes' medians were 250-400 µs on the
+//   100k tree and 360-520 µs on the 1M tree, moving with the host's load
+//   within the hour: no threshold between them held.
 // A probe that fails (a missing directory, a stray file) is dropped: the
 // run's own reads report what is wrong.
 
@@ -17,13 +30,36 @@ import type { PathSpec } from '../storage/layout.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 
 const PROBES = 8;
-const COLD_MICROSECONDS = 200;
+const CACHED_MICROSECONDS = 200;
+const SLOW_MICROSECONDS = 1_000;
+// The pace rule: judged once the scan has run this long (the 100k tree's
+// mark, 7.3 s cold without the prefetcher, is then about a quarter done)...
+const PACE_AFTER_MS = 2_000;
+// ...the prefetcher starts if the rest is projected to take longer than this
+// (the 100k tree: ~5 s, where it cost 1.35x; the 1M tree: ~300 s, where it
+// gained 2.4x).
+const PACE_REST_MS = 15_000;
 
-/** The median of the timings, against the threshold; no timing at all (an empty tree) counts as warm. */
-function isCold(microseconds: number[]): boolean {
-  if (microseconds.length === 0) return false;
+/** What the probed reads say of the tree's metadata (see above). */
+export type ReadSpeed = 'cached' | 'quick' | 'slow';
+
+/** The median of the timings, against the thresholds; no timing at all (an empty tree) counts as cached. */
+function judge(microseconds: number[]): ReadSpeed {
+  if (microseconds.length === 0) return 'cached';
   const sorted = [...microseconds].sort((a, b) => a - b);
-  return (sorted[Math.floor(sorted.length / 2)] ?? 0) > COLD_MICROSECONDS;
+  const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+  return median <= CACHED_MICROSECONDS ? 'cached' : median <= SLOW_MICROSECONDS ? 'quick' : 'slow';
+}
+
+/**
+ * The pace rule, for reads judged quick: undefined until the scan has run
+ * PACE_AFTER_MS, then whether the rest of it, at its pace so far, would take
+ * longer than PACE_REST_MS.
+ */
+export function isScanLong(elapsedMs: number, scanned: number, total: number): boolean | undefined {
+  if (elapsedMs < PACE_AFTER_MS) return undefined;
+  if (scanned <= 0) return true;
+  return (elapsedMs / scanned) * Math.max(0, total - scanned) > PACE_REST_MS;
 }
 
 /** Up to `count` items spread evenly over `items`. */
@@ -55,7 +91,7 @@ function timeMicroseconds(clock: Clock, call: () => unknown): number | undefined
 }
 
 /** Before the inventory: the lstat of a blob's data in PROBES shards spread over blobs/<alg>/. */
-export function isBlobCacheCold(reader: TreeReader, clock: Clock = () => performance.now()): boolean {
+export function probeBlobReads(reader: TreeReader, clock: Clock = () => performance.now()): ReadSpeed {
   const timings: number[] = [];
   for (const algorithm of listNames(reader, { kind: 'blobsRoot' }).filter(isAlgorithm)) {
     for (const prefix of pickSpread(listNames(reader, { kind: 'blobAlgorithm', algorithm }), PROBES)) {
@@ -69,11 +105,11 @@ export function isBlobCacheCold(reader: TreeReader, clock: Clock = () => perform
     }
     if (timings.length > 0) break;
   }
-  return isCold(timings);
+  return judge(timings);
 }
 
 /** Before the scan: one revision link read in each of PROBES repositories spread over `names`. */
-export function isRepositoryCacheCold(reader: TreeReader, names: readonly string[], clock: Clock = () => performance.now()): boolean {
+export function probeRepositoryReads(reader: TreeReader, names: readonly string[], clock: Clock = () => performance.now()): ReadSpeed {
   const timings: number[] = [];
   for (const name of pickSpread(names, PROBES)) {
     const algorithm = listNames(reader, { kind: 'revisionsRoot', name }).find(isAlgorithm);
@@ -85,5 +121,5 @@ export function isRepositoryCacheCold(reader: TreeReader, names: readonly string
     const took = timeMicroseconds(clock, () => reader.read({ kind: 'revisionLink', name, digest }));
     if (took !== undefined) timings.push(took);
   }
-  return isCold(timings);
+  return judge(timings);
 }

@@ -18,16 +18,18 @@
 // fs.promises, is sized once per process (UV_THREADPOOL_SIZE, 4 by default)
 // before any code of ours runs.
 //
-// The child starts only on a cold cache (cache-probe.ts): before the
-// inventory if a blob probe is slow, else before the scan if a repository
-// probe is; on a warm cache it never starts.
+// The child starts only where the scan would wait on the disk
+// (cache-probe.ts): before the inventory if a blob probe finds reads slow,
+// else before the scan if a repository probe does; where either finds them
+// quick (a cold cache on a quick device), once the scan's own pace says the
+// rest of it will take long; on a warm cache never.
 
 import type { ChildProcess } from 'node:child_process';
 import { forkChild } from '../entry-points.js';
 import type { BlobIndex } from '../model/blob-index.js';
 import { nodeFileSystem } from '../storage/file-system.js';
 import type { TreeReader } from '../storage/tree-reader.js';
-import { isBlobCacheCold, isRepositoryCacheCold } from './cache-probe.js';
+import { type ReadSpeed, isScanLong, probeBlobReads, probeRepositoryReads } from './cache-probe.js';
 
 /** The default number of reads in flight (--prefetch). */
 export const DEFAULT_PREFETCH = 32;
@@ -61,9 +63,13 @@ const LINKS_A_MESSAGE = 16_384;
 
 export class Prefetcher {
   private child: ChildProcess | undefined;
-  /** a probe found the repositories' metadata cached: no child, ever. */
-  private warm = false;
+  /** what the probes found; `decided` once no child will start any more (cached, or the pace said no). */
+  private speed: ReadSpeed | 'decided' | undefined;
+  /** with quick reads: the scan's start and what it reads, for the pace rule and the child it may start. */
+  private pace: { startedMs: number; names: string[]; tagIndex: boolean } | undefined;
   private scanned = 0;
+  /** repositories scanned before a child started by the pace rule: it is sent only the rest. */
+  private scannedBefore = 0;
   private blobsSent = false;
 
   private constructor(
@@ -81,7 +87,9 @@ export class Prefetcher {
   static start(reader: TreeReader, { width, probe }: PrefetchSetting): Prefetcher | undefined {
     if (width <= 0 || reader.fs !== nodeFileSystem) return undefined;
     const prefetcher = new Prefetcher(reader, width);
-    if (!probe || isBlobCacheCold(reader)) prefetcher.spawn(true);
+    const speed = probe ? probeBlobReads(reader) : 'slow';
+    if (speed === 'slow') prefetcher.spawn(true);
+    else if (speed === 'quick') prefetcher.speed = 'quick';
     return prefetcher;
   }
 
@@ -113,20 +121,33 @@ export class Prefetcher {
 
   /**
    * The repositories the scan will read, in the order it takes them. With
-   * no child yet, a probe of their revision links decides whether one
-   * starts now (cold) or never (warm).
+   * no child yet and the blobs found cached, a probe of their revision
+   * links decides: slow, a child starts now; quick, the pace decides
+   * (scannedOne); cached, never.
    */
   repositories(names: readonly string[], tagIndex: boolean): void {
-    if (this.child === undefined && !this.warm) {
-      if (isRepositoryCacheCold(this.reader, names)) this.spawn(false);
-      else this.warm = true;
-    }
+    if (this.child === undefined && this.speed === undefined) this.speed = probeRepositoryReads(this.reader, names);
+    if (this.child === undefined && this.speed === 'slow') this.spawn(false);
+    if (this.child === undefined && this.speed === 'quick') this.pace = { startedMs: Date.now(), names: [...names], tagIndex };
+    if (this.child === undefined && this.speed !== 'quick') this.speed = 'decided';
     this.send({ repositories: [...names], tagIndex });
   }
 
-  /** One more repository scanned: the child may walk one further ahead. */
+  /** One more repository scanned: the child may walk one further ahead, or, on quick reads, start. */
   scannedOne(): void {
-    this.send({ scanned: ++this.scanned });
+    this.scanned++;
+    if (this.pace) {
+      const long = isScanLong(Date.now() - this.pace.startedMs, this.scanned, this.pace.names.length);
+      if (long === undefined) return;
+      const { names, tagIndex } = this.pace;
+      this.pace = undefined;
+      this.speed = 'decided';
+      if (!long) return;
+      this.spawn(false);
+      this.scannedBefore = this.scanned;
+      this.send({ repositories: names.slice(this.scanned), tagIndex });
+    }
+    this.send({ scanned: this.scanned - this.scannedBefore });
   }
 
   /** The deletable blobs, once: the plan looks at each one's data file. */

@@ -1,10 +1,11 @@
-// The cold-cache probe (scan/cache-probe.ts) that decides whether the
-// prefetcher starts: slow reads (a disk) say cold, fast ones (the page
-// cache) say warm, and an outlier either way decides nothing. The clock is
+// The probe (scan/cache-probe.ts) that decides whether the prefetcher
+// starts: reads at page-cache speed say cached (never), slow ones (a
+// seeking disk) say slow (at once), those between say quick (the scan's
+// pace decides), and an outlier either way decides nothing. The clock is
 // a fake one that each probed call advances, so a busy machine cannot
 // change the answer.
 import { describe, expect, it } from 'vitest';
-import { isBlobCacheCold, isRepositoryCacheCold } from '../../src/scan/cache-probe.js';
+import { isScanLong, probeBlobReads, probeRepositoryReads } from '../../src/scan/cache-probe.js';
 import type { FileSystem } from '../../src/storage/file-system.js';
 import { TreeReader } from '../../src/storage/tree-reader.js';
 import { V2, memTree } from '../support/memfs-tree.js';
@@ -41,33 +42,54 @@ function timed(fs: FileSystem, probed: 'lstatSync' | 'openSync', micros: (call: 
 }
 
 describe('cache probe', () => {
-  it('finds reads at page-cache speed warm and at disk speed cold, for the blobs and for the repositories', () => {
+  it('judges reads cached, quick or slow by their median, for the blobs and for the repositories', () => {
     const { fs } = builtTree();
-    for (const [micros, cold] of [
-      [20, false],
-      [150, false],
-      [400, true],
-      [5000, true],
+    for (const [micros, speed] of [
+      [20, 'cached'],
+      [150, 'cached'],
+      [200, 'cached'],
+      // a cold cache on a quick device (2026-12-04: 250-400 µs on the 100k tree, 360-520 µs on the 1M tree)
+      [250, 'quick'],
+      [520, 'quick'],
+      [990, 'quick'],
+      [1100, 'slow'],
+      [5000, 'slow'],
     ] as const) {
       const blobs = timed(fs, 'lstatSync', () => micros);
-      expect(isBlobCacheCold(blobs.reader, blobs.clock), `blobs at ${micros} µs`).toBe(cold);
+      expect(probeBlobReads(blobs.reader, blobs.clock), `blobs at ${micros} µs`).toBe(speed);
       const repositories = timed(fs, 'openSync', () => micros);
-      expect(isRepositoryCacheCold(repositories.reader, REPOSITORIES, repositories.clock), `repositories at ${micros} µs`).toBe(cold);
+      expect(probeRepositoryReads(repositories.reader, REPOSITORIES, repositories.clock), `repositories at ${micros} µs`).toBe(speed);
     }
   });
 
-  it('one slow read among fast ones (a first call, a busy moment) does not make the cache cold, nor one fast among slow warm', () => {
+  it('one slow read among fast ones (a first call, a busy moment) does not make the reads slow, nor one fast among slow cached', () => {
     const { fs } = builtTree();
     const firstSlow = timed(fs, 'openSync', (call) => (call === 0 ? 50_000 : 20));
-    expect(isRepositoryCacheCold(firstSlow.reader, REPOSITORIES, firstSlow.clock)).toBe(false);
+    expect(probeRepositoryReads(firstSlow.reader, REPOSITORIES, firstSlow.clock)).toBe('cached');
     const firstFast = timed(fs, 'openSync', (call) => (call === 0 ? 5 : 3000));
-    expect(isRepositoryCacheCold(firstFast.reader, REPOSITORIES, firstFast.clock)).toBe(true);
+    expect(probeRepositoryReads(firstFast.reader, REPOSITORIES, firstFast.clock)).toBe('slow');
   });
 
-  it('an empty tree, repositories without revisions and unreadable probes count as warm (nothing to warm), and never throw', () => {
+  it('on quick reads, the pace rule waits 2 s, then starts the prefetcher only if the rest of the scan would take over 15 s', () => {
+    // not judged yet, however slow the start
+    expect(isScanLong(1_999, 0, 14_000)).toBeUndefined();
+    expect(isScanLong(0, 1, 1)).toBeUndefined();
+    // the many-small 100k tree cold: 1,400 repositories, ~380 scanned in 2 s -> ~5.4 s to go
+    expect(isScanLong(2_000, 380, 1_400)).toBe(false);
+    // the 1M tree: 14,000 repositories, ~90 in 2 s -> ~309 s to go
+    expect(isScanLong(2_000, 90, 14_000)).toBe(true);
+    // at the boundary: 15 s to go is not long, 15.1 s is
+    expect(isScanLong(3_000, 100, 600)).toBe(false);
+    expect(isScanLong(3_020, 100, 600)).toBe(true);
+    // nothing scanned in 2 s: long; everything scanned: not
+    expect(isScanLong(2_000, 0, 10)).toBe(true);
+    expect(isScanLong(9_000, 10, 10)).toBe(false);
+  });
+
+  it('an empty tree, repositories without revisions and unreadable probes count as cached (nothing to warm), and never throw', () => {
     const empty = memTree();
-    expect(isBlobCacheCold(new TreeReader(empty.fs, V2))).toBe(false);
-    expect(isRepositoryCacheCold(new TreeReader(empty.fs, V2), ['no/such', 'other'])).toBe(false);
+    expect(probeBlobReads(new TreeReader(empty.fs, V2))).toBe('cached');
+    expect(probeRepositoryReads(new TreeReader(empty.fs, V2), ['no/such', 'other'])).toBe('cached');
     const { fs } = builtTree();
     const failing = new Proxy(fs, {
       get(target, key, receiver) {
@@ -79,7 +101,7 @@ describe('cache probe', () => {
         return Reflect.get(target, key, receiver) as unknown;
       },
     });
-    expect(isBlobCacheCold(new TreeReader(failing, V2))).toBe(false);
-    expect(isRepositoryCacheCold(new TreeReader(failing, V2), REPOSITORIES)).toBe(false);
+    expect(probeBlobReads(new TreeReader(failing, V2))).toBe('cached');
+    expect(probeRepositoryReads(new TreeReader(failing, V2), REPOSITORIES)).toBe('cached');
   });
 });

@@ -121,7 +121,6 @@ export async function runLs(fs: FileSystem, rootNamed: string, options: LsOption
     });
     // No tag index: ls asks what removing a tag frees, which its index does not change.
     prefetch?.repositories(names, false);
-    result.prefetched = prefetch?.running ?? false;
 
     // 2. scan, 3. size: on the read-side threads (-j).
     tally = new BlobTally(blobs);
@@ -131,7 +130,8 @@ export async function runLs(fs: FileSystem, rootNamed: string, options: LsOption
       else countRepository(scan, tally, false);
     };
     await timer.runAsync('scan', () => workers.scanRepositories(names, takeScan, undefined, { tagIndex: false }));
-    // The sizes are lstats of blobs' data, which it does not make.
+    // The sizes are lstats of blobs' data, which it does not make. (A quick cold cache may start it during the scan.)
+    result.prefetched = prefetch?.running ?? false;
     prefetch?.stop();
     // Last name first: popped as accounted, so each draft goes with its row.
     drafts.sort((a, b) => (a.name < b.name ? 1 : -1));

@@ -134,7 +134,6 @@ export async function runVerify(fs: FileSystem, rootNamed: string, options: Veri
     }
   });
   prefetch?.repositories(names, true);
-  result.prefetched = prefetch?.running ?? false;
 
   // 2. scan and 3. check, one repository at a time (only its findings are held).
   const needed = options.content ? new Set<Digest>() : undefined;
@@ -160,6 +159,8 @@ export async function runVerify(fs: FileSystem, rootNamed: string, options: Veri
         timer.progress.advance(1);
       });
     } finally {
+      // Read here: on a quick cold cache the scan's pace may have started it.
+      result.prefetched = prefetch?.running ?? false;
       prefetch?.stop();
     }
   });
