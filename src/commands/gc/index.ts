@@ -244,9 +244,9 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       // protect: it skips this phase (a tenth of a dry run's time on the
       // many-small bench tree: every directory and tag link stat'ed again).
       if (!options.dryRun) {
-        const revalidation = { reader, workers, index, outcomes, warnings, warn, freshAfterMs, scanOptions, findChanged, mark, plan };
+        const onMarked = (): void => void (result.blobsMarked = index.markedCount);
+        const revalidation = { reader, workers, index, outcomes, warnings, warn, freshAfterMs, scanOptions, findChanged, mark, onMarked, plan };
         result.revalidations = await timer.runAsync('revalidate', () => revalidateChanged(revalidation));
-        result.blobsMarked = index.markedCount;
       }
       if (apply) {
         apply.settle(reader, outcomes, index, freshAfterMs, warn);

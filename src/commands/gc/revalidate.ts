@@ -29,6 +29,8 @@ export interface Revalidation {
   /** repositories whose watch changed since they were read. */
   findChanged: () => string[];
   mark: (scan: RepoScan) => RepoOutcome;
+  /** after a round's marks, before its plan (the run reports the blobs marked then, as after step 2). */
+  onMarked: () => void;
   /** step 3 again, over every outcome. */
   plan: () => Promise<void>;
 }
@@ -64,6 +66,7 @@ export async function revalidateChanged(r: Revalidation): Promise<number> {
     await r.workers.scanRepositories(changed, (scan) => replaceOutcome(r.outcomes, r.mark(scan)), r.freshAfterMs, r.scanOptions);
     orderByRepository(r.warnings, warningsFrom);
     r.outcomes.sort((a, b) => (a.name < b.name ? -1 : 1));
+    r.onMarked();
     await r.plan();
   }
 }
