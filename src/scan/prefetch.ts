@@ -63,8 +63,8 @@ const LINKS_A_MESSAGE = 16_384;
 
 export class Prefetcher {
   private child: ChildProcess | undefined;
-  /** what the probes found; `decided` once no child will start any more (cached, or the pace said no). */
-  private speed: ReadSpeed | 'decided' | undefined;
+  /** what the probes found (the blob probe, else the repositories'); undefined before either ran. */
+  private speed: ReadSpeed | undefined;
   /** with quick reads: the scan's start and what it reads, for the pace rule and the child it may start. */
   private pace: { startedMs: number; names: string[]; tagIndex: boolean } | undefined;
   private scanned = 0;
@@ -126,10 +126,11 @@ export class Prefetcher {
    * (scannedOne); cached, never.
    */
   repositories(names: readonly string[], tagIndex: boolean): void {
-    if (this.child === undefined && this.speed === undefined) this.speed = probeRepositoryReads(this.reader, names);
-    if (this.child === undefined && this.speed === 'slow') this.spawn(false);
-    if (this.child === undefined && this.speed === 'quick') this.pace = { startedMs: Date.now(), names: [...names], tagIndex };
-    if (this.child === undefined && this.speed !== 'quick') this.speed = 'decided';
+    if (this.child === undefined) {
+      this.speed ??= probeRepositoryReads(this.reader, names);
+      if (this.speed === 'slow') this.spawn(false);
+      else if (this.speed === 'quick') this.pace = { startedMs: Date.now(), names: [...names], tagIndex };
+    }
     this.send({ repositories: [...names], tagIndex });
   }
 
@@ -140,8 +141,7 @@ export class Prefetcher {
       const long = isScanLong(Date.now() - this.pace.startedMs, this.scanned, this.pace.names.length);
       if (long === undefined) return;
       const { names, tagIndex } = this.pace;
-      this.pace = undefined;
-      this.speed = 'decided';
+      this.pace = undefined; // judged once
       if (!long) return;
       this.spawn(false);
       this.scannedBefore = this.scanned;
