@@ -115,6 +115,40 @@ export class Quarantine {
     }
   }
 
+  /** The quarantine directory an item is in (a blob shard, or one repository's revisions of one algorithm). */
+  dirOf(item: AsideItem): string {
+    return this.guard.pathOf(placesOf(item).asideParent);
+  }
+
+  /**
+   * Whether the quarantine directory `dir` (dirOf) holds only `items`:
+   * listed, every entry a directory named as one of them. Which of them
+   * are there (one gone meanwhile is not), or undefined when anything else
+   * is (the caller takes them one by one).
+   */
+  holdsOnly(dir: string, items: readonly AsideItem[]): boolean[] | undefined {
+    let entries: DirEntry[];
+    try {
+      entries = this.fs.readdirSync(dir, { withFileTypes: true });
+    } catch (cause) {
+      if (errnoCode(cause) === 'ENOENT') return items.map(() => false); // emptied and removed: all gone
+      throw new JanitorError('E_DELETE', `cannot list ${dir}: ${errnoCode(cause) ?? String(cause)}`, { path: dir, cause });
+    }
+    const at = new Map(items.map((item, i) => [splitDigest(item.digest).hex, i]));
+    const there = items.map(() => false);
+    for (const entry of entries) {
+      const i = at.get(entry.name);
+      if (i === undefined || !entry.isDirectory()) return undefined;
+      there[i] = true;
+    }
+    return there;
+  }
+
+  /** A quarantine directory moved away whole (into the trash): made again by the next move aside into it. */
+  forget(dir: string): void {
+    this.madeDirs.delete(dir);
+  }
+
   /** Removes the emptied quarantine directories (kept if anything is left in them). */
   removeEmptiedDirs(): void {
     const dirs: string[] = [];

@@ -6,14 +6,24 @@
 // skipped. A record says where its item came from (the path relative to v2,
 // which the layout must parse as the directory of its kind), what it was
 // (kind, repository, digest, tag) and when it was moved; an item is
-// DIR/<id>. A line that is not a valid record (cut short by a crash, or
+// DIR/<id>, or, in a trash of format 2, DIR/<in>/<hex> when the record has
+// `in`: a blob or revision the sweep had moved aside, taken into the trash
+// with the whole quarantine directory that held it (a blob shard, or one
+// repository's revisions of one algorithm: trash.ts takeGroup), one rename
+// for ~50 items. A line that is not a valid record (cut short by a crash, or
 // edited) is reported and kept as it is; the item it named, if any, is left
 // in DIR, named by no record.
 //
 //   {"registryJanitorTrash":1,"v2":"/var/lib/registry/docker/registry/v2","createdAt":"2026-..."}
 //   {"id":"m1x2-3f-a1b2c3-0","kind":"blob","path":"blobs/sha256/ab/ab12...","digest":"sha256:ab12...","size":2811,"time":"2026-..."}
+//   {"id":"m1x2-3f-a1b2c3-2","kind":"blob","path":"blobs/sha256/cd/cd34...","digest":"sha256:cd34...","size":912,"time":"2026-...","in":"m1x2-3f-a1b2c3-1"}
+//
+// Format 1 (before 2026-12-04) has no `in`; a trash made then keeps taking
+// items one by one (its header says 1, which older versions read), and an
+// older version refuses a format-2 trash whole (its header is none it
+// knows) rather than miss the items inside a group.
 
-import type { Digest } from '../model/digest.js';
+import { type Digest, splitDigest } from '../model/digest.js';
 import { JanitorError, errnoCode } from '../errors.js';
 import type { DeletionTarget } from './deletion-target.js';
 import type { FileSystem } from './file-system.js';
@@ -23,13 +33,15 @@ import { type PathSpec, parsePath, renderPath } from './layout.js';
 export const TRASH_MANIFEST = 'manifest.jsonl';
 /** The rewrite of the manifest (trash restore, trash empty), renamed over it once complete. */
 export const TRASH_MANIFEST_REWRITE = 'manifest.jsonl.tmp';
-const FORMAT = 1;
+/** What this version writes into a new trash; it reads 1 and 2. */
+const FORMAT = 2;
+type Format = 1 | 2;
 
 /** What an item was: a target's kind (a quarantined one as the kind it had), or a directory removed because the run emptied it. */
 export type TrashKind = 'tag' | 'tagIndexEntry' | 'revision' | 'layerLink' | 'blob' | 'upload' | 'directory';
 
 export interface TrashHeader {
-  registryJanitorTrash: typeof FORMAT;
+  registryJanitorTrash: Format;
   v2: string;
   createdAt: string;
 }
@@ -47,6 +59,13 @@ export interface TrashRecord {
   size: number;
   /** when it was moved in (ISO 8601). */
   time: string;
+  /** format 2: the group it went in with (a blob or revision only); the item is DIR/<in>/<hex>. */
+  in?: string;
+}
+
+/** Where a record's item is, relative to DIR: its id, or its group and its hex. */
+export function itemNameOf(record: TrashRecord): string {
+  return record.in === undefined || record.digest === undefined ? record.id : `${record.in}/${splitDigest(record.digest).hex}`;
 }
 
 /** Ids are made by trash.ts: base-36 time, pid, random hex, sequence; nothing else can name a path in DIR. */
@@ -135,6 +154,8 @@ export function checkRecord(value: unknown): { record: TrashRecord; spec: PathSp
   if (typeof r.path !== 'string' || typeof r.time !== 'string' || Number.isNaN(Date.parse(r.time))) return undefined;
   if (typeof r.size !== 'number' || !Number.isSafeInteger(r.size) || r.size < 0) return undefined;
   const kind = r.kind as TrashKind;
+  if (r.in !== undefined && (typeof r.in !== 'string' || !TRASH_ID.test(r.in) || (kind !== 'blob' && kind !== 'revision') || r.digest === undefined))
+    return undefined;
   const spec = parsePath(r.path);
   if (spec === undefined || !SPEC_KINDS[kind].includes(spec.kind) || renderPath(spec) !== r.path) return undefined;
   const fields = spec as Partial<{ name: string; digest: Digest; tag: string }>;
@@ -147,13 +168,38 @@ export function checkRecord(value: unknown): { record: TrashRecord; spec: PathSp
 /** The header line, if `line` is one. */
 export function parseHeader(line: string): TrashHeader | undefined {
   try {
-    const value = JSON.parse(line) as Partial<TrashHeader> | null;
-    if (value?.registryJanitorTrash !== FORMAT || typeof value.v2 !== 'string' || !value.v2.startsWith('/') || typeof value.createdAt !== 'string')
+    const value = JSON.parse(line) as Partial<Record<keyof TrashHeader, unknown>> | null;
+    if (
+      (value?.registryJanitorTrash !== 1 && value?.registryJanitorTrash !== 2) ||
+      typeof value.v2 !== 'string' ||
+      !value.v2.startsWith('/') ||
+      typeof value.createdAt !== 'string'
+    )
       return undefined;
-    return value as TrashHeader;
+    return value as unknown as TrashHeader;
   } catch {
     return undefined;
   }
+}
+
+/** The format of a header this version cannot read because a newer one wrote it (for the refusal's words), else undefined. */
+export function newerFormatOf(line: string): number | undefined {
+  try {
+    const value = (JSON.parse(line) as { registryJanitorTrash?: unknown } | null)?.registryJanitorTrash;
+    return typeof value === 'number' && Number.isSafeInteger(value) && value > FORMAT ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The refusal of a trash a newer version wrote (nothing in it is touched). */
+export function newerFormatWords(format: number): string {
+  return `a newer registry-janitor made this trash (format ${format}; this version reads formats 1 and 2): restore or empty it with that version; nothing was touched`;
+}
+
+/** Whether a trash of this header takes a quarantine directory whole (format 2: records may have `in`). */
+export function takesGroups(header: TrashHeader): boolean {
+  return header.registryJanitorTrash >= 2;
 }
 
 export function headerLine(v2: string, now: number): string {
@@ -201,10 +247,12 @@ export function readTrashManifest(fs: FileSystem, dir: string): TrashManifest {
   const notTrash = (why: string, cause?: unknown): JanitorError =>
     new JanitorError('E_USAGE', `${dir} is not a registry-janitor trash directory (${why})`, { path: file, cause });
   let header: TrashHeader | undefined;
+  let first = '';
   const manifest = { file, records: 0, unreadable: [] as TrashManifest['unreadable'] };
   try {
     forEachLine(fs, file, (line, number) => {
       if (number === 1) {
+        first = line;
         header = parseHeader(line);
         return header !== undefined;
       }
@@ -217,7 +265,11 @@ export function readTrashManifest(fs: FileSystem, dir: string): TrashManifest {
       ? notTrash('it has no manifest.jsonl', cause)
       : notTrash(`its manifest cannot be read: ${errnoCode(cause) ?? String(cause)}`, cause);
   }
-  if (!header) throw notTrash(`the first line of ${file} is not a trash header`);
+  if (!header) {
+    const newer = newerFormatOf(first);
+    if (newer !== undefined) throw new JanitorError('E_USAGE', `${dir}: ${newerFormatWords(newer)}`, { path: file });
+    throw notTrash(`the first line of ${file} is not a trash header`);
+  }
   return { ...manifest, header };
 }
 

@@ -5,6 +5,8 @@
 //
 //   DIR/manifest.jsonl    the header, then one record per item (trash-manifest.ts)
 //   DIR/<id>/             one item: a target's directory, moved whole with one rename
+//   DIR/<group>/<hex>/    format 2: blobs or revisions the sweep had moved aside, in the
+//                         quarantine directory that held them, moved whole (takeGroup)
 //
 // DIR is refused (E_USAGE, one line, nothing deleted) when it is a symbolic
 // link or not a directory, inside v2 (the registry owns that tree) or
@@ -27,7 +29,18 @@ import { type DeletionTarget, pathSpecOf } from './deletion-target.js';
 import type { AsyncDeletes, FileStats, FileSystem } from './file-system.js';
 import { type PathSpec, renderPath } from './layout.js';
 import type { TargetGuard } from './target-guard.js';
-import { TRASH_MANIFEST, type TrashKind, type TrashRecord, headerLine, originOf, parseHeader } from './trash-manifest.js';
+import {
+  TRASH_MANIFEST,
+  type TrashKind,
+  type TrashRecord,
+  headerLine,
+  itemNameOf,
+  newerFormatOf,
+  newerFormatWords,
+  originOf,
+  parseHeader,
+  takesGroups,
+} from './trash-manifest.js';
 import { describeFileType } from './tree-reader.js';
 import { findMountOf } from './mount-points.js';
 import { walkHousekeeping } from './vacuum-housekeeping.js';
@@ -107,8 +120,9 @@ export function checkTrashDir(fs: FileSystem, named: string, v2: string, option 
   if (entries.length > 0) {
     const manifest = `${dir}/${TRASH_MANIFEST}`;
     let header;
+    let first: string;
     try {
-      const first = readFirstLine(fs, manifest);
+      first = readFirstLine(fs, manifest);
       // Made, and the run killed before its header was written (TrashBin writes it into an empty manifest).
       if (first === '' && entries.length === 1) return { dir, exists: true };
       header = parseHeader(first);
@@ -116,7 +130,11 @@ export function checkTrashDir(fs: FileSystem, named: string, v2: string, option 
       if (errnoCode(cause) !== 'ENOENT') throw refuse(`its ${TRASH_MANIFEST} cannot be read: ${errnoCode(cause) ?? String(cause)}`, cause);
       throw refuse(`it is not empty and not a registry-janitor trash directory (no ${TRASH_MANIFEST})`);
     }
-    if (!header) throw refuse(`it is not a registry-janitor trash directory (the first line of ${TRASH_MANIFEST} is no trash header)`);
+    if (!header) {
+      const newer = newerFormatOf(first);
+      if (newer !== undefined) throw refuse(newerFormatWords(newer));
+      throw refuse(`it is not a registry-janitor trash directory (the first line of ${TRASH_MANIFEST} is no trash header)`);
+    }
     if (header.v2 !== v2) throw refuse(`it is the trash of another tree (${header.v2})`);
   }
   return { dir, exists: stats !== undefined };
@@ -148,6 +166,8 @@ export class TrashBin {
   private seq = 0;
   /** what this run moved in, counted as it goes (a run stopped part-way reports what it moved). */
   readonly report: TrashReport;
+  /** a trash of format 2 (made by this version): a quarantine directory goes in whole (takeGroup); one of format 1 takes items one by one. */
+  readonly takesGroups: boolean;
 
   /** Makes DIR if it is not there, and opens its manifest for appending (the header first, on a new one). */
   constructor(fs: FileSystem, trash: TrashDir, v2: string, now: () => number = Date.now) {
@@ -159,8 +179,13 @@ export class TrashBin {
     if (!trash.exists) fs.mkdirSync(trash.dir, { recursive: true });
     this.fd = fs.openSync(`${trash.dir}/${TRASH_MANIFEST}`, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW);
     const size = fs.fstatSync(this.fd).size;
-    if (size === 0) fs.writeSync(this.fd, headerLine(v2, now()));
-    else {
+    if (size === 0) {
+      fs.writeSync(this.fd, headerLine(v2, now()));
+      this.takesGroups = true;
+    } else {
+      // checkTrashDir read this header: a trash of this tree, of format 1 or 2.
+      const header = parseHeader(readFirstLine(fs, `${trash.dir}/${TRASH_MANIFEST}`));
+      this.takesGroups = header !== undefined && takesGroups(header);
       // A crash while appending left a line cut short: end it, so the next record is a line of its own.
       const last = Buffer.alloc(1);
       fs.readSync(this.fd, last, 0, 1, size - 1);
@@ -247,21 +272,74 @@ export class TrashBin {
     return true;
   }
 
+  /**
+   * Moves a quarantine directory `from` into the trash whole (a trash of
+   * format 2), holding exactly `items` (quarantine.ts listed it): their
+   * records first, in one write, each naming the group, then one rename
+   * for all of them. A crash between the two leaves records naming nothing
+   * and the items still aside, which the rerun puts back first (gc/index.ts).
+   * False when the directory was gone already.
+   */
+  takeGroup(from: string, items: readonly { target: DeletionTarget; size: number }[]): boolean {
+    const group = `${this.runId}-${this.seq++}`;
+    const time = new Date(this.now()).toISOString();
+    const records = items.map(({ target, size }): TrashRecord => {
+      const { spec, ...origin } = originOf(target);
+      return { id: `${this.runId}-${this.seq++}`, ...origin, path: renderPath(spec), size, time, in: group };
+    });
+    this.write(records.map((record) => `${JSON.stringify(record)}\n`).join(''));
+    try {
+      this.fs.renameSync(from, `${this.dir}/${group}`);
+    } catch (cause) {
+      return this.movedOr(cause, from);
+    }
+    records.forEach((record) => this.count(record, record.size));
+    return true;
+  }
+
   close(): void {
     this.fs.closeSync(this.fd);
   }
 
   private append(fields: Omit<TrashRecord, 'id' | 'time'>): TrashRecord {
     const record: TrashRecord = { id: `${this.runId}-${this.seq++}`, ...fields, time: new Date(this.now()).toISOString() };
-    try {
-      this.fs.writeSync(this.fd, `${JSON.stringify(record)}\n`);
-    } catch (cause) {
-      // Before its item moves (write-ahead): nothing moved for this record.
-      const path = `${this.dir}/${TRASH_MANIFEST}`;
-      throw new JanitorError('E_DELETE', `cannot write ${path}: ${errnoCode(cause) ?? String(cause)}`, { path, cause });
-    }
+    this.write(`${JSON.stringify(record)}\n`);
     return record;
   }
+
+  /** Appends records to the manifest, before their items move (write-ahead): on a failure nothing moved for them. */
+  private write(lines: string): void {
+    const path = `${this.dir}/${TRASH_MANIFEST}`;
+    let written: number;
+    try {
+      written = this.fs.writeSync(this.fd, lines);
+    } catch (cause) {
+      throw new JanitorError('E_DELETE', `cannot write ${path}: ${errnoCode(cause) ?? String(cause)}`, { path, cause });
+    }
+    // Cut short (a disk filling up): the lines not all there, nothing moves; the next run ends the cut line.
+    if (written !== Buffer.byteLength(lines))
+      throw new JanitorError('E_DELETE', `cannot write ${path}: ENOSPC (${written} of ${Buffer.byteLength(lines)} bytes written)`, { path });
+  }
+}
+
+/**
+ * A group's directory in DIR (format 2: a quarantine directory moved in
+ * whole) once its items are restored or emptied: removed with rmdir, never
+ * walked. Returns what is still in it (nothing when it is gone): items kept
+ * or refused, or anything no record names, which the caller reports.
+ */
+export function removeGroupDir(fs: FileSystem, trashDir: string, group: string): string[] {
+  const where = `${trashDir}/${group}`;
+  try {
+    fs.rmdirSync(where);
+    return [];
+  } catch (cause) {
+    const code = errnoCode(cause);
+    if (code === 'ENOENT') return []; // removed by an earlier, interrupted run
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST')
+      throw new JanitorError('E_DELETE', `cannot delete ${where}: ${code ?? String(cause)}`, { path: where, cause });
+  }
+  return fs.readdirSync(where, { withFileTypes: true }).map((entry) => entry.name);
 }
 
 export type RestoreOutcome = { done: 'restored' | 'absent' } | { refused: string };
@@ -295,7 +373,7 @@ export function restoreItem(guard: TargetGuard, trashDir: string, record: TrashR
       makeParents(guard, origin);
       return { done: 'restored' };
     }
-    const item = `${trashDir}/${record.id}`;
+    const item = `${trashDir}/${itemNameOf(record)}`;
     const stats = lstatOrUndefined(guard.fs, item);
     if (!stats) return { done: 'absent' };
     if (!stats.isDirectory()) return { refused: `${item} is a ${describeFileType(stats)}, not the directory moved into the trash` };

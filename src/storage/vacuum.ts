@@ -62,7 +62,7 @@ import { type DeletionTarget, pathSpecOf } from './deletion-target.js';
 import { TargetGuard, unexpected } from './target-guard.js';
 import { type HousekeepingTarget, isHousekeeping, removeUploadAt, walkHousekeeping } from './vacuum-housekeeping.js';
 import { type LeafShape, type Mode, ShapeWalker } from './vacuum-shapes.js';
-import { type RestoreOutcome, type TrashBin, restoreItem } from './trash.js';
+import { type RestoreOutcome, type TrashBin, removeGroupDir, restoreItem } from './trash.js';
 import type { TrashRecord } from './trash-manifest.js';
 import { assertInsideRoot } from './tree-reader.js';
 
@@ -251,8 +251,10 @@ export class Vacuum {
    */
   removeTrashed(where: string, target: DeletionTarget): number {
     assertInsideRoot(this.guard.v2, where);
-    // The item itself must be a directory on the tree's device: a symbolic
-    // link planted in DIR would be listed and unlinked through, outside it.
+    // The item itself must be a directory on the tree's device, and what
+    // holds it (DIR, or its group in DIR) no symbolic link: one planted in
+    // DIR would be listed and unlinked through, outside it.
+    if (!this.guard.assertNoSymlinkAbove(where)) throw new JanitorError('E_DELETE', `cannot check ${where}: the directory holding it is gone`, { path: where });
     let item: FileStats;
     try {
       item = this.guard.fs.lstatSync(where);
@@ -266,6 +268,58 @@ export class Vacuum {
     const size = this.shapes.walk(where, target, 'vet')?.size ?? 0;
     this.shapes.walk(where, target, 'remove');
     return target.kind === 'blob' ? size : 0;
+  }
+
+  /** Whether what is still aside goes into the trash a quarantine directory at a time (takeAsideDir): a trash of format 2. */
+  get takesAsideWhole(): boolean {
+    return this.trash?.takesGroups === true;
+  }
+
+  /** The quarantine directory an item aside is in: the items of one go into the trash together (takeAsideDir). */
+  asideDirOf(item: AsideItem): string {
+    return this.aside.dirOf(item);
+  }
+
+  /**
+   * With a trash that takes them whole: the items aside in one quarantine
+   * directory (all of one blob shard, or of one repository's revisions of
+   * one algorithm) moved into the trash with one rename (trash.ts
+   * takeGroup), when it holds only them; each checked as its own move
+   * would be (removeAsync: no mount at or below, no symbolic link above, a
+   * blob's data a regular file on the tree's device, its size). A shard
+   * holds ~50 blobs on the many-small 100k tree: 256 renames instead of
+   * ~14k. Returns each item's bytes (0: gone already, or a revision), or
+   * undefined when the directory holds anything else: the caller moves
+   * them one by one.
+   */
+  takeAsideDir(items: readonly AsideItem[]): number[] | undefined {
+    const first = items[0];
+    if (!this.trash?.takesGroups || first === undefined) return undefined;
+    const dir = this.aside.dirOf(first);
+    this.guard.assertNoMountAt(dir);
+    if (!this.guard.assertNoSymlinkAbove(dir)) return items.map(() => 0);
+    const there = this.aside.holdsOnly(dir, items);
+    if (there === undefined) return undefined;
+    const taken: { target: DeletionTarget; size: number }[] = [];
+    const sizes = items.map((item, i) => {
+      if (!there[i]) return 0;
+      const target = quarantinedTargetOf(item);
+      const where = this.guard.pathOf(pathSpecOf(target));
+      let size = 0;
+      try {
+        if (item.kind === 'blob') size = this.shapes.previewData(`${where}/${BLOB_FILE}`)?.size ?? 0;
+      } catch (cause) {
+        if (cause instanceof JanitorError) throw cause;
+        throw new JanitorError('E_DELETE', `cannot check ${where}: ${errnoCode(cause) ?? String(cause)}`, { path: where, cause });
+      }
+      taken.push({ target, size });
+      return size;
+    });
+    if (taken.length === 0) return sizes;
+    if (!this.trash.takeGroup(dir, taken)) return items.map(() => 0);
+    this.aside.forget(dir);
+    this.removed += taken.length;
+    return sizes;
   }
 
   /** Moves a vetted blob or revision directory aside (quarantine.ts); false when it is gone already. */
@@ -294,6 +348,11 @@ export class Vacuum {
   /** `trash restore`: puts one item of the trash back where its record says (trash.ts). */
   restoreTrashed(trashDir: string, record: TrashRecord, spec: PathSpec): RestoreOutcome {
     return restoreItem(this.guard, trashDir, record, spec);
+  }
+
+  /** `trash restore` and `trash empty`: a group's directory in DIR once its items are out (rmdir only); what is still in it (trash.ts removeGroupDir). */
+  removeTrashGroup(trashDir: string, group: string): string[] {
+    return removeGroupDir(this.guard.fs, trashDir, group);
   }
 
   /** Removes the emptied quarantine directories (kept if anything is left in them). */

@@ -33,6 +33,14 @@ interface Record {
   kind: string;
   path: string;
   time: string;
+  digest?: string;
+  /** the group it went in with (a blob or revision the sweep had moved aside): its item is <in>/<hex>. */
+  in?: string;
+}
+
+/** Where a record's item is in the trash. */
+function itemOf(trash: string, r: Record): string {
+  return r.in === undefined ? path.join(trash, r.id) : path.join(trash, r.in, (r.digest ?? '').split(':')[1] ?? '');
 }
 
 function records(trash: string): { header: string; records: Record[] } {
@@ -164,7 +172,7 @@ describeWithRegistry('--trash against the real registry', () => {
     // The orphan blob, pushed again while it is in the trash: the registry writes its origin.
     const orphan = moved.find((r) => r.kind === 'blob' && r.path.endsWith(pushed.orphanBlob.slice('sha256:'.length)));
     if (!orphan) throw new Error('the orphan blob is not in the trash');
-    const orphanBytes = fs.readFileSync(path.join(trash, orphan.id, 'data'));
+    const orphanBytes = fs.readFileSync(path.join(itemOf(trash, orphan), 'data'));
     const registry = await startRegistry(root);
     try {
       await pushBlob(registry.url, 'library/alpine', orphanBytes);
@@ -196,7 +204,7 @@ describeWithRegistry('--trash against the real registry', () => {
     expect(restored.json.restored).toBe(moved.length - 2 - rewritten.length);
     expect(restored.json.warnings.map((w) => w.code)).toEqual(['W_TRASH_LINE', 'W_TRASH_LINE']);
     expect(fs.existsSync('/etc/rj-escape')).toBe(false);
-    for (const r of [...rewritten, escaped, cut]) expect(fs.existsSync(path.join(trash, r.id)), r.path).toBe(true);
+    for (const r of [...rewritten, escaped, cut]) expect(fs.existsSync(itemOf(trash, r)), r.path).toBe(true);
     // Everything but the two links left in the trash is back as it was (the orphan, pushed again, with the same bytes).
     const missing = new Set([escaped.path, cut.path].map((p) => `d ${p}`));
     const linkFiles = new Set([escaped.path, cut.path].map((p) => `${p}/link`));

@@ -3,7 +3,7 @@
 // that nothing was freed, never "deleted" or "freed"; the JSON's `trash`
 // field names DIR and counts, kind by kind, exactly the items DIR holds.
 import { describe, expect, it } from 'vitest';
-import { TRASH_MANIFEST } from '../../src/storage/trash-manifest.js';
+import { TRASH_MANIFEST, type TrashRecord, itemNameOf } from '../../src/storage/trash-manifest.js';
 import { type MemFs, ROOT, exists, listFiles, memTree } from '../support/memfs-tree.js';
 import { runCliOn } from '../support/run-cli.js';
 
@@ -27,6 +27,7 @@ function build(): MemFs {
 interface Record {
   id: string;
   kind: string;
+  in?: string;
   size: number;
 }
 
@@ -39,8 +40,11 @@ function inTrash(fs: MemFs): { items: number; bytes: number; byKind: { [kind: st
     .slice(1)
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Record)
-    .filter((r) => r.kind !== 'directory' && names.has(r.id));
-  expect(names.size).toBe(records.length + 1); // every item, and the manifest
+    .filter((r) => r.kind !== 'directory' && exists(fs, `${TRASH}/${itemNameOf(r as TrashRecord)}`));
+  // every item or its group, and the manifest; and every group holds only its items
+  expect([...names].sort()).toEqual([...new Set(records.map((r) => r.in ?? r.id)), TRASH_MANIFEST].sort());
+  for (const group of new Set(records.map((r) => r.in).filter((g) => g !== undefined)))
+    expect(fs.readdirSync(`${TRASH}/${group}`, { withFileTypes: true }).length).toBe(records.filter((r) => r.in === group).length);
   const byKind: { [kind: string]: number } = {};
   for (const r of records) byKind[r.kind] = (byKind[r.kind] ?? 0) + 1;
   return { items: records.length, bytes: records.reduce((n, r) => n + r.size, 0), byKind };

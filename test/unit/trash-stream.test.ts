@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { FileSystem } from '../../src/storage/file-system.js';
 import { forEachLine, forEachLineBackward } from '../../src/storage/line-file.js';
-import { TRASH_MANIFEST } from '../../src/storage/trash-manifest.js';
+import { TRASH_MANIFEST, type TrashRecord, itemNameOf } from '../../src/storage/trash-manifest.js';
 import { type MemFs, ROOT, listFiles, memTree } from '../support/memfs-tree.js';
 import { runCliOn } from '../support/run-cli.js';
 
@@ -156,8 +156,9 @@ describe('trash restore and trash empty read the manifest a chunk at a time', ()
     const manifest = `${TRASH}/${TRASH_MANIFEST}`;
     const lines = Buffer.from(fs.readFileSync(manifest)).toString().split('\n').filter(Boolean);
     // One real item made unlike its kind: refused, kept.
-    const victim = lines.map((l) => JSON.parse(l) as { id?: string; kind?: string }).find((r) => r.kind === 'blob' && r.id?.startsWith('m0-') === false);
-    fs.writeFileSync(`${TRASH}/${victim?.id ?? ''}/stray`, 'x');
+    const victim = lines.map((l) => JSON.parse(l) as Partial<TrashRecord>).find((r) => r.kind === 'blob' && r.id?.startsWith('m0-') === false);
+    if (!victim) throw new Error('no blob trashed');
+    fs.writeFileSync(`${TRASH}/${itemNameOf(victim as TrashRecord)}/stray`, 'x');
     const { fs: watchedFs, reads } = watched(fs);
     // The padding is from 2020, the real items from now: --older-than 1d takes the padding alone (absent), then all.
     const young = await runCliOn(watchedFs, ['trash', 'empty', TRASH, '--older-than', '1d', '--json']);
@@ -169,7 +170,7 @@ describe('trash restore and trash empty read the manifest a chunk at a time', ()
     expect(all.json).toMatchObject({ deleted: real - 1, kept: 0 });
     expect(all.json.refused).toHaveLength(1);
     const left = Buffer.from(fs.readFileSync(manifest)).toString().split('\n').filter(Boolean);
-    expect(left).toEqual([lines[0], lines.find((l) => l.includes(`"id":"${victim?.id ?? ''}"`))]);
+    expect(left).toEqual([lines[0], lines.find((l) => l.includes(`"id":"${victim.id ?? ''}"`))]);
     expect(Math.max(...reads)).toBeLessThanOrEqual(CHUNK);
   });
 });

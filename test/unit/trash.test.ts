@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runGc } from '../../src/commands/gc/index.js';
 import type { FileStats, FileSystem } from '../../src/storage/file-system.js';
-import { TRASH_MANIFEST } from '../../src/storage/trash-manifest.js';
+import { TRASH_MANIFEST, type TrashRecord, itemNameOf } from '../../src/storage/trash-manifest.js';
 import { completeInBash } from '../support/bash-completion.js';
 import { type MemFs, ROOT, V2, exists, listFiles, markLockHolderDead, memTree } from '../support/memfs-tree.js';
 import { runCliOn } from '../support/run-cli.js';
@@ -81,9 +81,13 @@ describe('--trash', () => {
     expect(listFiles(mem.fs, V2)).toEqual(listFiles(direct.fs, V2));
     const records = manifestLines(mem.fs)
       .slice(1)
-      .map((l) => JSON.parse(l) as { id: string; kind: string; path: string });
+      .map((l) => JSON.parse(l) as TrashRecord);
     expect(records.length).toBeGreaterThan(5);
-    for (const r of records) expect(exists(mem.fs, `${TRASH}/${r.id}`), r.path).toBe(true);
+    for (const r of records) expect(exists(mem.fs, `${TRASH}/${itemNameOf(r)}`), r.path).toBe(true);
+    // What the sweep had moved aside went in with its quarantine directory: a group each, one rename.
+    expect(records.filter((r) => r.in !== undefined).map((r) => r.kind)).toEqual(expect.arrayContaining(['blob', 'revision']));
+    expect(records.filter((r) => r.in !== undefined).every((r) => r.kind === 'blob' || r.kind === 'revision')).toBe(true);
+    expect(namesIn(mem.fs, TRASH)).toEqual([...new Set(records.map((r) => r.in ?? r.id)), TRASH_MANIFEST].sort());
     expect(new Set(records.map((r) => r.kind))).toEqual(new Set(['blob', 'revision', 'layerLink', 'tagIndexEntry']));
     // Quarantined items are recorded where they were before the sweep moved them aside.
     expect(records.every((r) => !r.path.startsWith('_janitor'))).toBe(true);
@@ -147,8 +151,11 @@ describe('--trash', () => {
     const mem = build();
     await runCliOn(mem.fs, ['gc', '-m', '--root', ROOT, '--trash', TRASH]);
     const lines = manifestLines(mem.fs);
-    const [first, second, third] = [1, 2, 3].map((i) => JSON.parse(lines[i] ?? '') as { id: string });
+    const records = lines.slice(1).map((l) => JSON.parse(l) as TrashRecord);
+    const [first, second, third] = records;
     if (!first || !second || !third) throw new Error('fewer than three items trashed');
+    // What an edited record's item leaves unnamed: the item, in its group when another record names the group, else the group whole.
+    const leftBy = (r: TrashRecord): string => (r.in === undefined ? r.id : records.slice(3).some((o) => o.in === r.in) ? itemNameOf(r) : r.in);
     lines[1] = JSON.stringify({ ...first, path: '../../etc' });
     lines[2] = (lines[2] ?? '').slice(0, 40);
     // A name every object inherits: not a kind (a lookup in an object would find a function).
@@ -156,16 +163,16 @@ describe('--trash', () => {
     mem.fs.writeFileSync(`${TRASH}/${TRASH_MANIFEST}`, `${lines.join('\n')}\n`);
     const restored = await runCliOn(mem.fs, ['trash', 'restore', TRASH, '--json']);
     expect(restored.code).toBe(1);
-    expect(restored.json.unnamed.sort()).toEqual([first.id, second.id, third.id].sort());
+    expect(restored.json.unnamed.sort()).toEqual([...new Set([first, second, third].map(leftBy))].sort());
     expect(restored.json.restored).toBe(lines.length - 4);
     expect(restored.json.warnings.map((w: { code: string }) => w.code)).toEqual(['W_TRASH_LINE', 'W_TRASH_LINE', 'W_TRASH_LINE']);
     expect(exists(mem.fs, '/etc')).toBe(false);
-    expect(exists(mem.fs, `${TRASH}/${first.id}`)).toBe(true);
-    expect(exists(mem.fs, `${TRASH}/${second.id}`)).toBe(true);
+    expect(exists(mem.fs, `${TRASH}/${itemNameOf(first)}`)).toBe(true);
+    expect(exists(mem.fs, `${TRASH}/${itemNameOf(second)}`)).toBe(true);
     // trash empty deletes none of them either (never unknown content).
     const emptied = await runCliOn(mem.fs, ['trash', 'empty', TRASH, '--json']);
     expect(emptied.code).toBe(1);
-    expect(exists(mem.fs, `${TRASH}/${first.id}`)).toBe(true);
+    expect(exists(mem.fs, `${TRASH}/${itemNameOf(first)}`)).toBe(true);
   });
 
   it('trash empty --older-than deletes the old items for good and keeps the young; a rerun does nothing more', async () => {
@@ -196,16 +203,18 @@ describe('--trash', () => {
     const lines = manifestLines(mem.fs);
     const blob = lines
       .slice(1)
-      .map((l) => JSON.parse(l) as { id: string; kind: string })
+      .map((l) => JSON.parse(l) as TrashRecord)
       .find((r) => r.kind === 'blob');
     if (!blob) throw new Error('no blob trashed');
-    mem.fs.writeFileSync(`${TRASH}/${blob.id}/precious`, "not the registry's");
+    mem.fs.writeFileSync(`${TRASH}/${itemNameOf(blob)}/precious`, "not the registry's");
     const emptied = await runCliOn(mem.fs, ['trash', 'empty', TRASH, '--json']);
     expect(emptied.code).toBe(1);
     expect(emptied.json.refused).toHaveLength(1);
-    expect(Buffer.from(mem.fs.readFileSync(`${TRASH}/${blob.id}/precious`)).toString()).toBe("not the registry's");
-    expect(exists(mem.fs, `${TRASH}/${blob.id}/data`)).toBe(true);
-    expect(namesIn(mem.fs, TRASH)).toEqual([blob.id, TRASH_MANIFEST].sort());
+    expect(Buffer.from(mem.fs.readFileSync(`${TRASH}/${itemNameOf(blob)}/precious`)).toString()).toBe("not the registry's");
+    expect(exists(mem.fs, `${TRASH}/${itemNameOf(blob)}/data`)).toBe(true);
+    // Its group keeps it alone; every other item and group is gone.
+    expect(namesIn(mem.fs, TRASH)).toEqual([blob.in ?? blob.id, TRASH_MANIFEST].sort());
+    if (blob.in !== undefined) expect(namesIn(mem.fs, `${TRASH}/${blob.in}`)).toEqual([itemNameOf(blob).split('/')[1]]);
   });
 
   describe('refuses a DIR, with one line, exit 2 and nothing deleted', () => {

@@ -14,11 +14,13 @@
 // (a) finds its blobs or manifest missing and fails loudly
 // (MANIFEST_BLOB_UNKNOWN), never succeeds against what is about to go.
 //
-// Each step is a group run concurrently (vacuum.ts runBounded, at most
-// SWEEP_IN_FLIGHT deletions under way: the one bound of the deletion side),
+// Each step is a group run concurrently (sweep-groups.ts: at most
+// SWEEP_IN_FLIGHT deletions under way, the one bound of the deletion side),
 // and a group starts only when the one before it has finished: tags, then
 // tag index entries and linkless revisions, then revisions aside, then
-// blobs aside; after the recheck, revisions, then layer links, then blobs.
+// blobs aside; after the recheck, revisions, then layer links, then blobs
+// (with a trash of format 2, what is still aside goes into it a quarantine
+// directory at a time: sweep-groups.ts groupAside).
 // A signal (SweepContext.stopRequested) stops the start of new deletions;
 // those in flight finish, and the outcome lists are cut to what was done.
 
@@ -30,11 +32,11 @@ import type { RepoScan } from '../../model/repository.js';
 import { scanRepository, watchAsSweptLeftIt } from '../../scan/scan-repository.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
 import type { DeletionTarget, Vacuum } from '../../storage/vacuum.js';
-import { SWEEP_IN_FLIGHT, runBounded } from '../../storage/run-bounded.js';
 import type { PhaseTimer } from '../phases.js';
 import { type RepoOutcome, listRevisionNames } from './mark-repository.js';
 import { type Counted, targetsOf } from './plan-sweep.js';
 import { findOutcome } from './gc-checks.js';
+import { group, groupAside } from './sweep-groups.js';
 
 export interface SweepContext {
   reader: TreeReader;
@@ -60,42 +62,6 @@ export interface SweepContext {
 // A tree still changing after this many recheck rounds is being written to
 // steadily; what changes later are pushes that began with everything aside.
 const MAX_RECHECKS = 5;
-
-/**
- * One group of the sweep, run concurrently. Returns whether every item was
- * done and, for cutting the reported lists to what was done, whether item
- * `i` (in the order given) was: the items start in order, so those done are
- * the first `started` but for the few that failed.
- */
-async function group<T>(
-  items: readonly T[],
-  step: (item: T) => Promise<void>,
-  stop: () => boolean,
-): Promise<{ complete: boolean; done: (i: number) => boolean; failure: Error | undefined }> {
-  let started = 0;
-  const failed = new Set<number>();
-  let complete = false;
-  let failure: Error | undefined;
-  try {
-    complete = await runBounded(
-      items.keys(),
-      SWEEP_IN_FLIGHT,
-      async (i) => {
-        started = Math.max(started, i + 1);
-        try {
-          await step(items[i] as T);
-        } catch (error) {
-          failed.add(i);
-          throw error;
-        }
-      },
-      stop,
-    );
-  } catch (error) {
-    failure = error instanceof Error ? error : new Error(String(error));
-  }
-  return { complete, done: (i) => i < started && !failed.has(i), failure };
-}
 
 /** Runs the sweep; returns whether the recheck found repositories changed, and whether a signal stopped it. */
 export async function sweepAside(context: SweepContext): Promise<{ changed: boolean; stopped: boolean }> {
@@ -282,10 +248,16 @@ export async function sweepAside(context: SweepContext): Promise<{ changed: bool
         outcome[list] = left;
       }
     };
-    const step1 = await group(
+    const step1 = await groupAside(
+      vacuum,
       revisions,
+      ({ outcome, digest }) => ({ kind: 'revision', repository: outcome.name, digest }),
       async ({ outcome, digest }) => {
         await vacuum.removeAsync({ kind: 'quarantinedRevision', repository: outcome.name, digest });
+        swept.manifests++;
+        timer.progress.advance(1);
+      },
+      () => {
         swept.manifests++;
         timer.progress.advance(1);
       },
@@ -311,32 +283,32 @@ export async function sweepAside(context: SweepContext): Promise<{ changed: bool
       if (step2.failure !== undefined) throw step2.failure;
       return false;
     }
-    const needed: Digest[] = [];
-    const step3 = await group(
-      blobs,
-      async (digest) => {
-        if (index.isMarked(digest)) {
-          needed.push(digest);
-          return;
-        }
-        const bytes = await vacuum.removeAsync({ kind: 'quarantinedBlob', digest });
-        swept.bytes += bytes;
-        swept.blobs++;
-        timer.progress.advance(1, bytes);
-      },
-      stop,
-    );
-    // Not deleted (not started, failed, or needed now): not reported as deleted.
-    blobs.forEach((digest, i) => {
-      if (!step3.done(i)) index.mark(digest);
-    });
-    for (const digest of needed) {
-      // Needed now (marked by the recheck): back, unless restoreNeeded put it back already.
-      if (!context.reader.mtimeOf({ kind: 'blobDir', digest })) {
+    const going: Digest[] = [];
+    for (const digest of blobs) {
+      if (!index.isMarked(digest)) going.push(digest);
+      // Needed now (marked by the recheck): back first, unless restoreNeeded put it back already.
+      else if (!context.reader.mtimeOf({ kind: 'blobDir', digest })) {
         vacuum.restore({ kind: 'blob', digest });
         restored++;
       }
     }
+    const gone = (bytes: number): void => {
+      swept.bytes += bytes;
+      swept.blobs++;
+      timer.progress.advance(1, bytes);
+    };
+    const step3 = await groupAside(
+      vacuum,
+      going,
+      (digest) => ({ kind: 'blob', digest }),
+      async (digest) => gone(await vacuum.removeAsync({ kind: 'quarantinedBlob', digest })),
+      (_digest, bytes) => gone(bytes),
+      stop,
+    );
+    // Not deleted (not started, or failed): not reported as deleted.
+    going.forEach((digest, i) => {
+      if (!step3.done(i)) index.mark(digest);
+    });
     if (step3.failure !== undefined) throw step3.failure;
     if (step3.complete) vacuum.removeQuarantineDirs();
     return step3.complete;

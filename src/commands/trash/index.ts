@@ -33,12 +33,15 @@ import { JanitorError, type Warning, errnoCode, makeWarning } from '../../errors
 import type { FileSystem } from '../../storage/file-system.js';
 import { findMountPointsBelow } from '../../storage/mount-points.js';
 import { checkTrashDir } from '../../storage/trash.js';
+import { describeFileType } from '../../storage/tree-reader.js';
 import {
   TRASH_MANIFEST,
   TRASH_MANIFEST_REWRITE,
   type TrashManifest,
   TrashManifestRewrite,
+  type TrashRecord,
   forEachTrashRecord,
+  itemNameOf,
   readTrashManifest,
   targetOfRecord,
 } from '../../storage/trash-manifest.js';
@@ -82,6 +85,82 @@ function listItems(fs: FileSystem, dir: string): Set<string> {
   return new Set(names.filter((n) => n !== TRASH_MANIFEST && n !== TRASH_MANIFEST_REWRITE));
 }
 
+/**
+ * The groups of a trash of format 2 (a quarantine directory moved in
+ * whole: trash.ts takeGroup) the records name, and those holding an item
+ * kept (refused, or younger than --older-than): once the records are
+ * through, every other group's directory is removed (rmdir), and anything
+ * still in it is named by no record.
+ */
+class Groups {
+  private readonly seen = new Set<string>();
+  private readonly kept = new Set<string>();
+  /** per group: why its directory is refused (a symbolic link: what is "inside" it would be elsewhere), or '' when it is a real directory on DIR's device. */
+  private readonly refusals = new Map<string, string>();
+  private readonly fs: FileSystem;
+  private readonly dir: string;
+
+  constructor(fs: FileSystem, dir: string) {
+    this.fs = fs;
+    this.dir = dir;
+  }
+
+  /**
+   * Why a grouped record's item is not to be touched: its group's path in
+   * DIR is not a directory of DIR's filesystem (a symbolic link planted
+   * there would send a restore or a deletion through it, outside DIR), or
+   * undefined. Looked at once per group.
+   */
+  refusalOf(record: TrashRecord): string | undefined {
+    if (record.in === undefined) return undefined;
+    let refusal = this.refusals.get(record.in);
+    if (refusal === undefined) {
+      const where = `${this.dir}/${record.in}`;
+      refusal = '';
+      try {
+        const stats = this.fs.lstatSync(where);
+        if (!stats.isDirectory()) refusal = `${where} is a ${describeFileType(stats)}, not the directory its group was moved into the trash as`;
+        else if (stats.dev !== this.fs.lstatSync(this.dir).dev) refusal = `${where} is on another filesystem than ${this.dir}`;
+      } catch (cause) {
+        if (errnoCode(cause) !== 'ENOENT') throw cause; // gone: its items are absent
+      }
+      this.refusals.set(record.in, refusal);
+    }
+    return refusal === '' ? undefined : refusal;
+  }
+
+  /** The name in DIR that a record accounts for: its item's, or its group's. */
+  see(record: TrashRecord): string {
+    if (record.in === undefined) return record.id;
+    this.seen.add(record.in);
+    return record.in;
+  }
+
+  keep(record: TrashRecord): void {
+    if (record.in !== undefined) this.kept.add(record.in);
+  }
+
+  /** Removes the groups emptied; what is left in one no record names goes into `unnamed` as <group>/<name>. */
+  remove(removeDir: (group: string) => string[], unnamed: Set<string>): void {
+    for (const group of this.seen) {
+      unnamed.delete(group);
+      if (this.kept.has(group)) continue;
+      for (const name of removeDir(group)) unnamed.add(`${group}/${name}`);
+    }
+  }
+}
+
+/** Whether an item is in DIR (lstat: the item itself, never followed). */
+function isThere(fs: FileSystem, item: string): boolean {
+  try {
+    fs.lstatSync(item);
+    return true;
+  } catch (cause) {
+    if (errnoCode(cause) === 'ENOENT') return false; // restored, emptied or never moved: its record names nothing
+    throw cause;
+  }
+}
+
 function readTrash(fs: FileSystem, named: string, action: 'restore' | 'empty'): { manifest: TrashManifest; lineWarnings: Warning[] } {
   if (named === '') throw new JanitorError('E_USAGE', `trash ${action}: the directory is empty (an unset shell variable?)`);
   const manifest = readTrashManifest(fs, path.resolve(named));
@@ -113,18 +192,22 @@ export async function runTrashRestore(fs: FileSystem, named: string, options: Tr
     const unnamed = listItems(fs, dir);
     // 3. restore
     const refused = new Set<string>();
+    const groups = new Groups(fs, dir);
     timer.run('restore', () => {
       timer.progress.total(manifest.records);
       forEachTrashRecord(fs, manifest, 'newest-first', ({ record, spec }) => {
-        unnamed.delete(record.id);
-        const outcome = vacuum.restoreTrashed(dir, record, spec);
+        unnamed.delete(groups.see(record));
+        const refusal = groups.refusalOf(record);
+        const outcome = refusal === undefined ? vacuum.restoreTrashed(dir, record, spec) : { refused: refusal };
         if ('refused' in outcome) {
           result.refused.push({ path: record.path, reason: outcome.refused });
           refused.add(record.id);
+          groups.keep(record);
         } else if (outcome.done === 'absent') result.absent++;
         else result.done++;
         timer.progress.advance(1);
       });
+      groups.remove((group) => vacuum.removeTrashGroup(dir, group), unnamed);
     });
     result.unnamed = [...unnamed].sort();
     // 4. rewrite: the refused records, in their order
@@ -164,6 +247,7 @@ export async function runTrashEmpty(fs: FileSystem, named: string, options: Tras
     const cutoff = options.olderThanMs === undefined ? Number.POSITIVE_INFINITY : now() - options.olderThanMs;
     // The records kept are written aside as the pass goes (4 renames it over the manifest).
     const rewrite = new TrashManifestRewrite(fs, manifest);
+    const groups = new Groups(fs, dir);
     try {
       // 3. empty
       timer.run('empty', () => {
@@ -171,10 +255,15 @@ export async function runTrashEmpty(fs: FileSystem, named: string, options: Tras
         forEachTrashRecord(fs, manifest, 'oldest-first', (entry) => {
           timer.progress.advance(1);
           const { record, spec } = entry;
-          const inTrash = items.delete(record.id);
+          const refusal = groups.refusalOf(record);
+          const inTrash =
+            record.in === undefined
+              ? items.delete(record.id)
+              : items.has(groups.see(record)) && (refusal !== undefined || isThere(fs, `${dir}/${itemNameOf(record)}`));
           if (Date.parse(record.time) > cutoff) {
             if (record.kind === 'directory' || inTrash) {
               rewrite.keep(entry);
+              groups.keep(record);
               if (record.kind !== 'directory') result.kept++;
             }
             return;
@@ -186,14 +275,17 @@ export async function runTrashEmpty(fs: FileSystem, named: string, options: Tras
             return;
           }
           try {
-            result.bytes += vacuum.removeTrashed(`${dir}/${record.id}`, target);
+            if (refusal !== undefined) throw new JanitorError('E_SYMLINK', `refusing to delete through ${refusal}`, { path: `${dir}/${record.in ?? ''}` });
+            result.bytes += vacuum.removeTrashed(`${dir}/${itemNameOf(record)}`, target);
             result.done++;
           } catch (error) {
             if (!(error instanceof JanitorError)) throw error;
             result.refused.push({ path: record.path, reason: error.message });
             rewrite.keep(entry);
+            groups.keep(record);
           }
         });
+        groups.remove((group) => vacuum.removeTrashGroup(dir, group), items);
       });
       result.unnamed = [...items].sort();
       // 4. rewrite
