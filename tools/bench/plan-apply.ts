@@ -208,7 +208,7 @@ async function runJanitor(label: string, janitor: string, args: string[]): Promi
   return { label, seconds: finished.seconds, rssMB: finished.rssMB, json };
 }
 
-const fixed = (ms: number | undefined, width = 12): string => (ms === undefined ? '-' : (ms / 1000).toFixed(2)).padStart(width);
+const fixed = (ms: number | undefined, width = COLUMN): string => (ms === undefined ? '-' : (ms / 1000).toFixed(2)).padStart(width);
 
 function printPhases(runs: JanitorRun[]): void {
   const names: string[] = [];
