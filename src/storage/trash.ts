@@ -164,6 +164,8 @@ export class TrashBin {
   private readonly runId: string;
   private readonly now: () => number;
   private seq = 0;
+  /** a write of records came out short: the manifest ends in a cut line until the next run ends it. */
+  private cut = false;
   /** what this run moved in, counted as it goes (a run stopped part-way reports what it moved). */
   readonly report: TrashReport;
   /** a trash of format 2 (made by this version): a quarantine directory goes in whole (takeGroup); one of format 1 takes items one by one. */
@@ -310,15 +312,19 @@ export class TrashBin {
   /** Appends records to the manifest, before their items move (write-ahead): on a failure nothing moved for them. */
   private write(lines: string): void {
     const path = `${this.dir}/${TRASH_MANIFEST}`;
+    // An earlier write came out short: a record appended now would be glued to its cut line, unreadable; nothing more moves in this run.
+    if (this.cut) throw new JanitorError('E_DELETE', `cannot write ${path}: an earlier record was cut short (ENOSPC); nothing more is moved in`, { path });
     let written: number;
     try {
       written = this.fs.writeSync(this.fd, lines);
     } catch (cause) {
       throw new JanitorError('E_DELETE', `cannot write ${path}: ${errnoCode(cause) ?? String(cause)}`, { path, cause });
     }
-    // Cut short (a disk filling up): the lines not all there, nothing moves; the next run ends the cut line.
-    if (written !== Buffer.byteLength(lines))
+    // Cut short (a disk filling up): the lines not all there, nothing moves; the next run ends the cut line (constructor).
+    if (written !== Buffer.byteLength(lines)) {
+      this.cut = true;
       throw new JanitorError('E_DELETE', `cannot write ${path}: ENOSPC (${written} of ${Buffer.byteLength(lines)} bytes written)`, { path });
+    }
   }
 }
 

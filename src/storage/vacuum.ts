@@ -297,7 +297,8 @@ export class Vacuum {
     if (!this.trash?.takesGroups || first === undefined) return undefined;
     const dir = this.aside.dirOf(first);
     this.guard.assertNoMountAt(dir);
-    if (!this.guard.assertNoSymlinkAbove(dir)) return items.map(() => 0);
+    // The directory itself resolved too (its items' own moves resolve it as their parent): a link there would be moved, not what it names.
+    if (!this.guard.assertNoSymlinkAbove(`${dir}/.`)) return items.map(() => 0);
     const there = this.aside.holdsOnly(dir, items);
     if (there === undefined) return undefined;
     const taken: { target: DeletionTarget; size: number }[] = [];

@@ -94,7 +94,8 @@ function listItems(fs: FileSystem, dir: string): Set<string> {
  */
 class Groups {
   private readonly seen = new Set<string>();
-  private readonly kept = new Set<string>();
+  /** per group, the names of its items left in it (their records kept). */
+  private readonly kept = new Map<string, Set<string>>();
   /** per group: why its directory is refused (a symbolic link: what is "inside" it would be elsewhere), or '' when it is a real directory on DIR's device. */
   private readonly refusals = new Map<string, string>();
   private readonly fs: FileSystem;
@@ -122,7 +123,8 @@ class Groups {
         if (!stats.isDirectory()) refusal = `${where} is a ${describeFileType(stats)}, not the directory its group was moved into the trash as`;
         else if (stats.dev !== this.fs.lstatSync(this.dir).dev) refusal = `${where} is on another filesystem than ${this.dir}`;
       } catch (cause) {
-        if (errnoCode(cause) !== 'ENOENT') throw cause; // gone: its items are absent
+        // Gone: its items are absent. Unreadable: each of its items refused, the rest go on.
+        if (errnoCode(cause) !== 'ENOENT') refusal = `cannot look at ${where}: ${errnoCode(cause) ?? String(cause)}`;
       }
       this.refusals.set(record.in, refusal);
     }
@@ -136,16 +138,35 @@ class Groups {
     return record.in;
   }
 
+  /** An item left in its group (refused, or younger than --older-than): its name there is named by its record. */
   keep(record: TrashRecord): void {
-    if (record.in !== undefined) this.kept.add(record.in);
+    if (record.in === undefined) return;
+    let names = this.kept.get(record.in);
+    if (!names) this.kept.set(record.in, (names = new Set()));
+    names.add(itemNameOf(record).slice(record.in.length + 1));
   }
 
-  /** Removes the groups emptied; what is left in one no record names goes into `unnamed` as <group>/<name>. */
+  /** What is in a group kept (its items refused or young); an unreadable one shows nothing more: those items are reported already. */
+  private list(group: string): string[] {
+    try {
+      return this.fs.readdirSync(`${this.dir}/${group}`, { withFileTypes: true }).map((entry) => entry.name);
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * Removes the groups emptied (rmdir); what is left in one (listed when
+   * its directory is a real one) that no kept record names goes into
+   * `unnamed` as <group>/<name>.
+   */
   remove(removeDir: (group: string) => string[], unnamed: Set<string>): void {
     for (const group of this.seen) {
       unnamed.delete(group);
-      if (this.kept.has(group)) continue;
-      for (const name of removeDir(group)) unnamed.add(`${group}/${name}`);
+      if (this.refusals.get(group)) continue; // not a directory to look into: its items were refused
+      const kept = this.kept.get(group);
+      const left = kept ? this.list(group) : removeDir(group);
+      for (const name of left) if (!kept?.has(name)) unnamed.add(`${group}/${name}`);
     }
   }
 }
@@ -157,7 +178,7 @@ function isThere(fs: FileSystem, item: string): boolean {
     return true;
   } catch (cause) {
     if (errnoCode(cause) === 'ENOENT') return false; // restored, emptied or never moved: its record names nothing
-    throw cause;
+    return true; // there, as far as anyone can tell: its deletion looks again and refuses it, naming the error
   }
 }
 
