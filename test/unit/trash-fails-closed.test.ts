@@ -8,6 +8,7 @@
 // everything moved aside goes back.
 import { describe, expect, it } from 'vitest';
 import { ROOT, exists, memTree } from '../support/memfs-tree.js';
+import { withWritesTo } from '../support/manifest-writes.js';
 import { runCliOn } from '../support/run-cli.js';
 
 const TRASH = '/srv/trash';
@@ -79,25 +80,12 @@ describe('a full disk while the trash records what moves', () => {
     const gone = mem.tree.pushImage('app', { layers: ['gone'] });
     mem.fs.mkdirSync('/srv', { recursive: true });
     const before = mem.files();
-    let manifestFd: number | undefined;
     let writes = 0;
-    const full = new Proxy(mem.fs, {
-      get(target, prop, receiver) {
-        if (prop === 'openSync')
-          return (path: string, ...rest: unknown[]) => {
-            const fd = (target.openSync as (...a: unknown[]) => number)(path, ...rest);
-            if (path === `${TRASH}/manifest.jsonl`) manifestFd = fd;
-            return fd;
-          };
-        if (prop === 'writeSync')
-          return (fd: number, ...rest: unknown[]) => {
-            // The header goes in; the first record does not.
-            if (fd === manifestFd && ++writes > 1) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-            return (target.writeSync as (...a: unknown[]) => unknown)(fd, ...rest);
-          };
-        const value = Reflect.get(target, prop, receiver);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
+    const full = withWritesTo(mem.fs, `${TRASH}/manifest.jsonl`, (n, data, pass) => {
+      writes = n;
+      // The header goes in; the first record does not.
+      if (n > 1) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      return pass(data);
     });
     const run = await runCliOn(full, ['gc', '-m', '--root', ROOT, '--grace', '0s', '--trash', TRASH]);
     expect(writes).toBeGreaterThan(1);

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { FileSystem } from '../../src/storage/file-system.js';
 import { TRASH_MANIFEST, type TrashRecord, itemNameOf } from '../../src/storage/trash-manifest.js';
 import { type MemFs, ROOT, V2, exists, memTree } from '../support/memfs-tree.js';
+import { withWritesTo } from '../support/manifest-writes.js';
 import { runCliOn } from '../support/run-cli.js';
 
 const TRASH = '/srv/trash';
@@ -199,26 +200,8 @@ describe('what is left in a group', () => {
   it('a record write cut short (a full disk): the run stops before the rename, nothing moves in without its record, and what was aside goes back', async () => {
     const mem = build();
     const before = mem.files();
-    let manifestFd: number | undefined;
-    let writes = 0;
-    const short = new Proxy(mem.fs, {
-      get(target, prop, receiver) {
-        if (prop === 'openSync')
-          return (file: string, ...rest: unknown[]) => {
-            const fd = (target.openSync as (...a: unknown[]) => number)(file, ...rest);
-            if (file === `${TRASH}/${TRASH_MANIFEST}`) manifestFd = fd;
-            return fd;
-          };
-        if (prop === 'writeSync')
-          return (fd: number, data: string) => {
-            // The header goes in whole; of the first records, up to the first record's first comma: a cut line.
-            if (fd === manifestFd && ++writes > 1) return target.writeSync(fd, data.slice(0, data.indexOf(',') + 1));
-            return target.writeSync(fd, data);
-          };
-        const value = Reflect.get(target, prop, receiver);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
+    // The header goes in whole; of the first records, up to the first record's first comma: a cut line.
+    const short = withWritesTo(mem.fs, `${TRASH}/${TRASH_MANIFEST}`, (n, data, pass) => pass(n > 1 ? data.slice(0, data.indexOf(',') + 1) : data));
     const run = await runCliOn(short, ['gc', '-m', '--root', ROOT, '--grace', '0s', '--trash', TRASH]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/cannot write .*manifest\.jsonl: ENOSPC \(\d+ of \d+ bytes written\)/);
