@@ -182,18 +182,19 @@ export function parseHeader(line: string): TrashHeader | undefined {
   }
 }
 
-/** The format of a header this version cannot read because a newer one wrote it (for the refusal's words), else undefined. */
-export function newerFormatOf(line: string): number | undefined {
+/**
+ * Why a first line that is no header this version reads is refused, when a
+ * newer version wrote it (its format above this one's; nothing in that
+ * trash is touched), else undefined.
+ */
+export function newerFormatRefusal(line: string): string | undefined {
+  let format: unknown;
   try {
-    const value = (JSON.parse(line) as { registryJanitorTrash?: unknown } | null)?.registryJanitorTrash;
-    return typeof value === 'number' && Number.isSafeInteger(value) && value > FORMAT ? value : undefined;
+    format = (JSON.parse(line) as { registryJanitorTrash?: unknown } | null)?.registryJanitorTrash;
   } catch {
     return undefined;
   }
-}
-
-/** The refusal of a trash a newer version wrote (nothing in it is touched). */
-export function newerFormatWords(format: number): string {
+  if (typeof format !== 'number' || !Number.isSafeInteger(format) || format <= FORMAT) return undefined;
   return `a newer registry-janitor made this trash (format ${format}; this version reads formats 1 and 2): restore or empty it with that version; nothing was touched`;
 }
 
@@ -266,8 +267,8 @@ export function readTrashManifest(fs: FileSystem, dir: string): TrashManifest {
       : notTrash(`its manifest cannot be read: ${errnoCode(cause) ?? String(cause)}`, cause);
   }
   if (!header) {
-    const newer = newerFormatOf(first);
-    if (newer !== undefined) throw new JanitorError('E_USAGE', `${dir}: ${newerFormatWords(newer)}`, { path: file });
+    const newer = newerFormatRefusal(first);
+    if (newer !== undefined) throw new JanitorError('E_USAGE', `${dir}: ${newer}`, { path: file });
     throw notTrash(`the first line of ${file} is not a trash header`);
   }
   return { ...manifest, header };

@@ -31,12 +31,12 @@ import { type PathSpec, renderPath } from './layout.js';
 import type { TargetGuard } from './target-guard.js';
 import {
   TRASH_MANIFEST,
+  type TrashHeader,
   type TrashKind,
   type TrashRecord,
   headerLine,
   itemNameOf,
-  newerFormatOf,
-  newerFormatWords,
+  newerFormatRefusal,
   originOf,
   parseHeader,
   takesGroups,
@@ -45,10 +45,11 @@ import { describeFileType } from './tree-reader.js';
 import { findMountOf } from './mount-points.js';
 import { walkHousekeeping } from './vacuum-housekeeping.js';
 
-/** A trash directory that passed the checks: its canonical path, and whether it is there yet. */
+/** A trash directory that passed the checks: its canonical path, whether it is there yet, and its manifest's header when it has one. */
 export interface TrashDir {
   dir: string;
   exists: boolean;
+  header?: TrashHeader;
 }
 
 function lstatOrUndefined(fs: FileSystem, file: string): FileStats | undefined {
@@ -131,11 +132,12 @@ export function checkTrashDir(fs: FileSystem, named: string, v2: string, option 
       throw refuse(`it is not empty and not a registry-janitor trash directory (no ${TRASH_MANIFEST})`);
     }
     if (!header) {
-      const newer = newerFormatOf(first);
-      if (newer !== undefined) throw refuse(newerFormatWords(newer));
+      const newer = newerFormatRefusal(first);
+      if (newer !== undefined) throw refuse(newer);
       throw refuse(`it is not a registry-janitor trash directory (the first line of ${TRASH_MANIFEST} is no trash header)`);
     }
     if (header.v2 !== v2) throw refuse(`it is the trash of another tree (${header.v2})`);
+    return { dir, exists: true, header };
   }
   return { dir, exists: stats !== undefined };
 }
@@ -185,9 +187,8 @@ export class TrashBin {
       fs.writeSync(this.fd, headerLine(v2, now()));
       this.takesGroups = true;
     } else {
-      // checkTrashDir read this header: a trash of this tree, of format 1 or 2.
-      const header = parseHeader(readFirstLine(fs, `${trash.dir}/${TRASH_MANIFEST}`));
-      this.takesGroups = header !== undefined && takesGroups(header);
+      // checkTrashDir read its header: a trash of this tree, of format 1 or 2.
+      this.takesGroups = trash.header !== undefined && takesGroups(trash.header);
       // A crash while appending left a line cut short: end it, so the next record is a line of its own.
       const last = Buffer.alloc(1);
       fs.readSync(this.fd, last, 0, 1, size - 1);
