@@ -39,15 +39,29 @@ const PACE_AFTER_MS = 2_000;
 // (the 100k tree: ~5 s, where it cost 1.35x; the 1M tree: ~300 s, where it
 // gained 2.4x).
 const PACE_REST_MS = 15_000;
+// apply: the many-small trees after `drop_caches`, apply --trash, 2026-12-04.
+// 100k: an inventory of ~21k reads in 3.2 s (~150 µs each), ~117k reads
+// left (18 s by this count; the -j threads took ~10 s): the child made the
+// run 20 s -> 25 s (its reads' CPU, on 2 cores). 1M: ~210k reads in 63 s
+// (~300 µs), ~1.1M left (~330 s): the child paid (see README). Between.
+const APPLY_REST_MS = 60_000;
+const MIN_PACED_READS = 1_000;
 
 /** What the probed reads say of the tree's metadata (see above). */
 export type ReadSpeed = 'cached' | 'quick' | 'slow';
 
+function medianOf(microseconds: number[]): number {
+  const sorted = [...microseconds].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
 /** The median of the timings, against the thresholds; no timing at all (an empty tree) counts as cached. */
 function judge(microseconds: number[]): ReadSpeed {
-  if (microseconds.length === 0) return 'cached';
-  const sorted = [...microseconds].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+  return microseconds.length === 0 ? 'cached' : judgeMedian(medianOf(microseconds));
+}
+
+/** A probe's median against the thresholds. */
+export function judgeMedian(median: number): ReadSpeed {
   return median <= CACHED_MICROSECONDS ? 'cached' : median <= SLOW_MICROSECONDS ? 'quick' : 'slow';
 }
 
@@ -92,6 +106,29 @@ function timeMicroseconds(clock: Clock, call: () => unknown): number | undefined
 
 /** Before the inventory: the lstat of a blob's data in PROBES shards spread over blobs/<alg>/. */
 export function probeBlobReads(reader: TreeReader, clock: Clock = () => performance.now()): ReadSpeed {
+  return judge(timeBlobReads(reader, clock));
+}
+
+/**
+ * An apply's rule (prefetch.ts), judged once its inventory is over. It
+ * reads little but what the plan names, and the plan says how much: the
+ * inventory's fingerprints (`readsDone`, in `elapsedMs`), then every target
+ * and kept tag (`readsLeft`). The child starts if those would take longer
+ * than APPLY_REST_MS at the inventory's pace (the blob probe's median
+ * where the inventory read too little to say, under MIN_PACED_READS).
+ */
+export function isApplyLong(elapsedMs: number, readsDone: number, readsLeft: number, probedMicroseconds: number): boolean {
+  const microsecondsEach = readsDone >= MIN_PACED_READS ? (elapsedMs * 1000) / readsDone : probedMicroseconds;
+  return (readsLeft * microsecondsEach) / 1000 > APPLY_REST_MS;
+}
+
+/** The median of the blob probe's reads (probeBlobReads), undefined when none could be timed. */
+export function medianBlobRead(reader: TreeReader, clock: Clock = () => performance.now()): number | undefined {
+  const timings = timeBlobReads(reader, clock);
+  return timings.length === 0 ? undefined : medianOf(timings);
+}
+
+function timeBlobReads(reader: TreeReader, clock: Clock): number[] {
   const timings: number[] = [];
   for (const algorithm of listNames(reader, { kind: 'blobsRoot' }).filter(isAlgorithm)) {
     for (const prefix of pickSpread(listNames(reader, { kind: 'blobAlgorithm', algorithm }), PROBES)) {
@@ -105,7 +142,7 @@ export function probeBlobReads(reader: TreeReader, clock: Clock = () => performa
     }
     if (timings.length > 0) break;
   }
-  return judge(timings);
+  return timings;
 }
 
 /** Before the scan: one revision link read in each of PROBES repositories spread over `names`. */

@@ -4,13 +4,15 @@
 // listing puts what it found at the front (so the walk goes depth first, in
 // listing order, as the scan does), and a repository's first read enters
 // only when the deque is empty and the scan is less than AHEAD_REPOSITORIES
-// behind. Every failure is ignored: these reads decide nothing.
+// behind (an apply's fingerprint walk: behind its fingerprints). Then the
+// plan's blobs, its links, and (an apply's verify) the kept tags. Every
+// failure is ignored: these reads decide nothing.
 
 import type { Dirent } from 'node:fs';
 import { constants, promises as fsp } from 'node:fs';
 import { type Algorithm, type Digest, isAlgorithm, makeDigest } from '../model/digest.js';
 import { type PathSpec, isRepositoryOwnDir, isShardName, renderPath } from '../storage/layout.js';
-import type { LinkGroup, PrefetchMessage } from './prefetch.js';
+import type { InventoryWalk, LinkGroup, PrefetchMessage, RepositoryWalk } from './prefetch.js';
 
 // How far the walk may run ahead of the scan, in repositories: enough to
 // keep `width` reads busy in small repositories, little enough that what it
@@ -28,6 +30,7 @@ let width = 0;
 const deque: Task[] = [];
 let repositories: string[] = [];
 let tagIndex = true;
+let repositoryWalk: RepositoryWalk = 'scan';
 let nextRepository = 0;
 let scanned = 0;
 const waiters: (() => void)[] = [];
@@ -68,8 +71,8 @@ async function statOnly(file: string): Promise<void> {
 /** One buffer for every read: the bytes are dropped (reads may overlap in it), only the cache keeps them. */
 const scratch = Buffer.allocUnsafe(READ_BYTES);
 
-/** The inventory: the blob shards, then repositories/ (the scan lists both in this order). */
-function inventoryTasks(): Task[] {
+/** The inventory: the blob shards (gc's, not apply's: its blobs are the plan's), then repositories/ (listed in this order). */
+function inventoryTasks(inventory: InventoryWalk): Task[] {
   const shards: Task = async () => {
     const tasks: Task[] = [];
     for (const algorithm of algorithmsIn(await list(at({ kind: 'blobsRoot' })))) {
@@ -83,7 +86,8 @@ function inventoryTasks(): Task[] {
   const walk = (dir: string): Task => {
     return async () => (await list(dir)).filter((e) => isDir(e) && !isRepositoryOwnDir(e.name)).map((e) => walk(`${dir}/${e.name}`));
   };
-  return [shards, walk(at({ kind: 'repositoriesRoot' }))];
+  const catalog = walk(at({ kind: 'repositoriesRoot' }));
+  return inventory === 'catalog' ? [catalog] : [shards, catalog];
 }
 
 /** The algorithm directories among a listing's entries. */
@@ -145,8 +149,30 @@ function repositoryTask(name: string): Task {
     ]);
 }
 
+/**
+ * One repository, as apply's fingerprint (scan/fingerprint-repository.ts)
+ * reads it: the listings of revisions/<alg>, tags/ and _layers/<alg>, and
+ * each tag's current link looked up (its mtime, not its content).
+ */
+function fingerprintTask(name: string): Task {
+  const listOnly = (): Task[] => [];
+  return () =>
+    Promise.resolve([
+      () => digestDirs({ kind: 'revisionsRoot', name }, (algorithm) => ({ kind: 'revisionsAlgorithm', name, algorithm }), listOnly),
+      async () =>
+        (await list(at({ kind: 'tagsRoot', name }))).filter(isDir).map(
+          (entry): Task =>
+            () =>
+              statOnly(at({ kind: 'tagCurrentLink', name, tag: entry.name })).then(() => undefined),
+        ),
+      () => digestDirs({ kind: 'layersRoot', name }, (algorithm) => ({ kind: 'layersAlgorithm', name, algorithm }), listOnly),
+    ]);
+}
+
 let blobShards: { algorithm: string; prefix: string; hexes: string[] }[] = [];
 const linkGroups: LinkGroup[] = [];
+/** apply's verify: each kept tag's revision link and manifest blob, after everything else. */
+const keptGroups: LinkGroup[] = [];
 
 function next(): Task | undefined {
   const task = deque.shift();
@@ -154,7 +180,7 @@ function next(): Task | undefined {
   const name = nextRepository < scanned + AHEAD_REPOSITORIES ? repositories[nextRepository] : undefined;
   if (name !== undefined) {
     nextRepository++;
-    return repositoryTask(name);
+    return repositoryWalk === 'fingerprint' ? fingerprintTask(name) : repositoryTask(name);
   }
   // The plan's deletable blobs come last: the scan is done with the repositories by then.
   const shard = blobShards.shift();
@@ -173,6 +199,18 @@ function next(): Task | undefined {
     const { repository: name, kind } = group;
     const digests = group.hexes.flatMap((hex) => makeDigest('sha256', hex) ?? []);
     return () => Promise.resolve(digests.map((digest) => readTask({ kind, name, digest })));
+  }
+  const kept = keptGroups.shift();
+  if (kept) {
+    const { repository: name } = kept;
+    const digests = kept.hexes.flatMap((hex) => makeDigest('sha256', hex) ?? []);
+    return () =>
+      Promise.resolve(
+        digests.flatMap((digest): Task[] => [
+          readTask({ kind: 'revisionLink', name, digest }),
+          () => statOnly(at({ kind: 'blobData', digest })).then(() => undefined),
+        ]),
+      );
   }
   return undefined;
 }
@@ -204,16 +242,20 @@ process.on('message', (message: PrefetchMessage) => {
     v2 = message.start.v2;
     width = message.start.width;
     // Started after the inventory (the probe found only the repositories cold): nothing of it to warm.
-    if (message.start.inventory) deque.push(...inventoryTasks());
+    if (message.start.inventory !== 'none') deque.push(...inventoryTasks(message.start.inventory));
     for (let id = 0; id < width; id++) void runner();
   } else if ('repositories' in message) {
     repositories = message.repositories;
     tagIndex = message.tagIndex;
+    repositoryWalk = message.walk;
     nextRepository = 0;
+    scanned = 0;
   } else if ('scanned' in message) {
     scanned = message.scanned;
   } else if ('blobs' in message) {
     blobShards = message.blobs;
+  } else if ('kept' in message) {
+    keptGroups.push(...message.kept);
   } else {
     // The plan's blobs are vetted by the time its links are known.
     blobShards = [];

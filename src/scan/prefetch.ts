@@ -29,7 +29,7 @@ import { forkChild } from '../entry-points.js';
 import type { BlobIndex } from '../model/blob-index.js';
 import { nodeFileSystem } from '../storage/file-system.js';
 import type { TreeReader } from '../storage/tree-reader.js';
-import { type ReadSpeed, isScanLong, probeBlobReads, probeRepositoryReads } from './cache-probe.js';
+import { type ReadSpeed, isApplyLong, isScanLong, judgeMedian, medianBlobRead, probeBlobReads, probeRepositoryReads } from './cache-probe.js';
 
 /** The default number of reads in flight (--prefetch). */
 export const DEFAULT_PREFETCH = 32;
@@ -42,13 +42,19 @@ export interface PrefetchSetting {
   probe: boolean;
 }
 
-/** What the parent tells the child, in this order (plain data over IPC). */
+/** What the child walks at its start: gc's inventory (the blob shards and the catalog), apply's (the catalog alone: its blobs are the plan's), or nothing. */
+export type InventoryWalk = 'blobs-and-catalog' | 'catalog' | 'none';
+/** How the child reads each repository: as the scan does, or as apply's fingerprint does (listings and tag links' mtimes). */
+export type RepositoryWalk = 'scan' | 'fingerprint';
+
+/** What the parent tells the child, in this order (plain data over IPC); `repositories` may come again (apply: the fingerprints, then the scan). */
 export type PrefetchMessage =
-  | { start: { v2: string; width: number; inventory: boolean } }
-  | { repositories: string[]; tagIndex: boolean }
+  | { start: { v2: string; width: number; inventory: InventoryWalk } }
+  | { repositories: string[]; tagIndex: boolean; walk: RepositoryWalk }
   | { scanned: number }
   | { blobs: { algorithm: string; prefix: string; hexes: string[] }[] }
-  | { links: LinkGroup[] };
+  | { links: LinkGroup[] }
+  | { kept: LinkGroup[] };
 
 /** Link files the plan reads in one repository: its revision or layer links of these sha256 hexes. */
 export interface LinkGroup {
@@ -71,26 +77,53 @@ export class Prefetcher {
   /** repositories scanned before a child started by the pace rule: it is sent only the rest. */
   private scannedBefore = 0;
   private blobsSent = false;
+  private keptSent = false;
 
   private constructor(
     private readonly reader: TreeReader,
     private readonly width: number,
+    /** an apply: the child starts before its inventory, or after it (inventoried()), or never. */
+    private readonly applying: boolean,
   ) {}
+
+  /** an apply on reads judged quick: when it started and the blob probe's median, for inventoried(). */
+  private applyPace: { startedMs: number; probedMicroseconds: number } | undefined;
 
   /**
    * On the real filesystem (memfs in tests: never) and a width above 0, a
    * prefetcher whose child starts now, to warm the inventory, unless asked
    * to probe and the blobs' metadata is cached (cache-probe.ts); then it
-   * is decided again before the scan (repositories()). A child that fails
-   * to start or dies costs only its speed.
+   * is decided again before the scan (repositories()). An `apply`, which
+   * scans little, decides by the blob probe alone (slow: now; cached:
+   * never), or, on quick reads, once its inventory is over (inventoried()).
+   * A child that fails to start or dies costs only its speed.
    */
-  static start(reader: TreeReader, { width, probe }: PrefetchSetting): Prefetcher | undefined {
+  static start(reader: TreeReader, { width, probe }: PrefetchSetting, apply = false): Prefetcher | undefined {
     if (width <= 0 || reader.fs !== nodeFileSystem) return undefined;
-    const prefetcher = new Prefetcher(reader, width);
-    const speed = probe ? probeBlobReads(reader) : 'slow';
-    if (speed === 'slow') prefetcher.spawn(true);
-    else if (speed === 'quick') prefetcher.speed = 'quick';
+    const prefetcher = new Prefetcher(reader, width, apply);
+    if (!apply) {
+      const speed = probe ? probeBlobReads(reader) : 'slow';
+      if (speed === 'slow') prefetcher.spawn('blobs-and-catalog');
+      else if (speed === 'quick') prefetcher.speed = 'quick';
+      return prefetcher;
+    }
+    const median = probe ? medianBlobRead(reader) : undefined;
+    const speed = !probe ? 'slow' : median === undefined ? 'cached' : judgeMedian(median);
+    if (speed === 'slow') prefetcher.spawn('catalog');
+    else if (speed === 'quick' && median !== undefined) prefetcher.applyPace = { startedMs: Date.now(), probedMicroseconds: median };
     return prefetcher;
+  }
+
+  /**
+   * An apply's inventory is over: it read `readsDone` files (its
+   * fingerprints), and the plan names `readsLeft` more. On quick reads
+   * the child starts now if those would take long at that pace
+   * (cache-probe.ts isApplyLong), in time for the plan's reads.
+   */
+  inventoried(readsDone: number, readsLeft: number): void {
+    const pace = this.applyPace;
+    this.applyPace = undefined;
+    if (pace && isApplyLong(Date.now() - pace.startedMs, readsDone, readsLeft, pace.probedMicroseconds)) this.spawn('none');
   }
 
   /** Whether a child is warming the cache (the probes found it cold). */
@@ -98,7 +131,7 @@ export class Prefetcher {
     return this.child !== undefined;
   }
 
-  private spawn(inventory: boolean): void {
+  private spawn(inventory: InventoryWalk): void {
     let child: ChildProcess;
     try {
       child = forkChild('prefetch-child', () => new URL('./prefetch-child.js', import.meta.url), {
@@ -123,15 +156,19 @@ export class Prefetcher {
    * The repositories the scan will read, in the order it takes them. With
    * no child yet and the blobs found cached, a probe of their revision
    * links decides: slow, a child starts now; quick, the pace decides
-   * (scannedOne); cached, never.
+   * (scannedOne); cached, never. An apply sends its fingerprints' walk
+   * first (`walk` 'fingerprint', one scannedOne() a repository
+   * fingerprinted), then the repositories it reads again.
    */
-  repositories(names: readonly string[], tagIndex: boolean): void {
-    if (this.child === undefined) {
+  repositories(names: readonly string[], tagIndex: boolean, walk: RepositoryWalk = 'scan'): void {
+    if (this.child === undefined && !this.applying) {
       this.speed ??= probeRepositoryReads(this.reader, names);
-      if (this.speed === 'slow') this.spawn(false);
+      if (this.speed === 'slow') this.spawn('none');
       else if (this.speed === 'quick') this.pace = { startedMs: Date.now(), names: [...names], tagIndex };
     }
-    this.send({ repositories: [...names], tagIndex });
+    this.scanned = 0;
+    this.scannedBefore = 0;
+    this.send({ repositories: [...names], tagIndex, walk });
   }
 
   /** One more repository scanned: the child may walk one further ahead, or, on quick reads, start. */
@@ -143,9 +180,9 @@ export class Prefetcher {
       const { names, tagIndex } = this.pace;
       this.pace = undefined; // judged once
       if (!long) return;
-      this.spawn(false);
+      this.spawn('none');
       this.scannedBefore = this.scanned;
-      this.send({ repositories: names.slice(this.scanned), tagIndex });
+      this.send({ repositories: names.slice(this.scanned), tagIndex, walk: 'scan' });
     }
     this.send({ scanned: this.scanned - this.scannedBefore });
   }
@@ -166,19 +203,32 @@ export class Prefetcher {
    * deletable blobs it has not reached (their vetting is over by then).
    */
   links(groups: Iterable<LinkGroup>): void {
-    if (!this.child) return;
+    if (this.child) this.sendBatched(groups, (links) => ({ links }));
+  }
+
+  /**
+   * apply's verify, after the sweep: each kept tag's revision link and
+   * manifest blob, read last (the plan's reads first). Once.
+   */
+  kept(groups: Iterable<LinkGroup>): void {
+    if (!this.child || this.keptSent) return;
+    this.keptSent = true;
+    this.sendBatched(groups, (kept) => ({ kept }));
+  }
+
+  private sendBatched(groups: Iterable<LinkGroup>, wrap: (batch: LinkGroup[]) => PrefetchMessage): void {
     let batch: LinkGroup[] = [];
     let count = 0;
     for (const group of groups) {
       batch.push(group);
       count += group.hexes.length;
       if (count >= LINKS_A_MESSAGE) {
-        this.send({ links: batch });
+        this.send(wrap(batch));
         batch = [];
         count = 0;
       }
     }
-    if (batch.length > 0) this.send({ links: batch });
+    if (batch.length > 0) this.send(wrap(batch));
   }
 
   stop(): void {

@@ -55,6 +55,42 @@ describe('--prefetch', () => {
     expect(listContents(on.root)).toEqual(listContents(off.root));
   });
 
+  it('an apply, plain and --trash, told its fingerprints, targets and kept tags, leaves the same files with or without it', () => {
+    for (const trash of [false, true]) {
+      const runOn = (name: string, prefetch: string) => {
+        const root = copyTree(FIXTURE, path.join(work, name));
+        ageTree(root);
+        const plan = path.join(work, `${name}.jsonl`);
+        expect(runJanitor(['gc', '-m', '--plan', plan, '--root', root]).status).toBe(0);
+        // A change since the plan: one repository is read again (the child's scan walk after its fingerprint walk).
+        const tags = path.join(v2Of(root), 'repositories/library/nginx/_manifests/tags');
+        fs.cpSync(path.join(tags, 'latest'), path.join(tags, 'pinned'), { recursive: true });
+        const trashArgs = trash ? ['--trash', path.join(work, `${name}-trash`)] : [];
+        const run = runJanitor(['apply', plan, '--json', '--prefetch', prefetch, ...trashArgs]);
+        expect(run.status, run.stderr).toBe(0);
+        return { root, json: run.json as Record<string, unknown> };
+      };
+      const kind = trash ? 'trash' : 'plain';
+      const off = runOn(`apply-${kind}-off`, '0');
+      const on = runOn(`apply-${kind}-on`, '64');
+      expect(off.json.prefetched).toBe(false);
+      expect(on.json.prefetched).toBe(true);
+      const applied = (json: Record<string, unknown>): Record<string, unknown> => ({
+        ...(json.apply as Record<string, unknown>),
+        file: undefined,
+        planCreatedAt: undefined,
+      });
+      expect(applied(on.json)).toEqual(applied(off.json));
+      expect(applied(on.json).reread).toEqual(['library/nginx']);
+      // Something went: the plan had targets and kept tags to send the child.
+      expect((on.json.manifestsDeleted as unknown[]).length).toBeGreaterThan(0);
+      const same = (json: Record<string, unknown>) =>
+        withoutTimes({ ...json, prefetched: undefined, root: undefined, v2: undefined, apply: undefined, trash: undefined });
+      expect(same(on.json)).toEqual(same(off.json));
+      expect(listContents(on.root)).toEqual(listContents(off.root));
+    }
+  });
+
   it('changes nothing ls or verify finds, with or without it', () => {
     expect((expectSameWithAndWithout('ls', ['ls']).repositories as unknown[]).length).toBeGreaterThan(0);
     expect(Number(expectSameWithAndWithout('verify', ['verify']).tagsOk)).toBeGreaterThan(0);

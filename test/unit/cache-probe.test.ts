@@ -5,7 +5,7 @@
 // a fake one that each probed call advances, so a busy machine cannot
 // change the answer.
 import { describe, expect, it } from 'vitest';
-import { isScanLong, probeBlobReads, probeRepositoryReads } from '../../src/scan/cache-probe.js';
+import { isApplyLong, isScanLong, medianBlobRead, probeBlobReads, probeRepositoryReads } from '../../src/scan/cache-probe.js';
 import type { FileSystem } from '../../src/storage/file-system.js';
 import { TreeReader } from '../../src/storage/tree-reader.js';
 import { V2, memTree } from '../support/memfs-tree.js';
@@ -84,6 +84,31 @@ describe('cache probe', () => {
     // nothing scanned in 2 s: long; everything scanned: not
     expect(isScanLong(2_000, 0, 10)).toBe(true);
     expect(isScanLong(9_000, 10, 10)).toBe(false);
+  });
+
+  it("apply's rule: the reads its plan names left, at its inventory's pace (the probe's median if it read under 1,000), over 60 s", () => {
+    // the many-small 100k tree cold: 20,958 reads in 5.1 s (~245 µs), 111,472 left -> ~27 s
+    expect(isApplyLong(5_146, 20_958, 111_472, 658)).toBe(false);
+    // the 1M tree: ~210k reads in 63 s (300 µs), ~1.1M left -> ~330 s
+    expect(isApplyLong(63_000, 210_000, 1_100_000, 400)).toBe(true);
+    // the boundary: 60 s left is not long, 60.01 s is
+    expect(isApplyLong(1_000, 1_000, 60_000, 5)).toBe(false);
+    expect(isApplyLong(1_000, 1_000, 60_010, 5)).toBe(true);
+    // an inventory of 999 reads says too little: the probe's median decides, however long they took
+    expect(isApplyLong(60_000, 999, 1_000, 500)).toBe(false);
+    expect(isApplyLong(0, 999, 200_000, 500)).toBe(true);
+    // nothing left: never
+    expect(isApplyLong(600_000, 1_000, 0, 10_000)).toBe(false);
+  });
+
+  it('medianBlobRead: the median of the blob probe, undefined with nothing to time', () => {
+    const { fs } = builtTree();
+    for (const micros of [50, 700, 4_000]) {
+      // one outlier each way among 12 shards' reads: the median is the common value
+      const blobs = timed(fs, 'lstatSync', (call) => (call === 0 ? 90_000 : call === 1 ? 1 : micros));
+      expect(medianBlobRead(blobs.reader, blobs.clock)).toBeCloseTo(micros, 6);
+    }
+    expect(medianBlobRead(new TreeReader(memTree().fs, V2))).toBeUndefined();
   });
 
   it('an empty tree, repositories without revisions and unreadable probes count as cached (nothing to warm), and never throw', () => {

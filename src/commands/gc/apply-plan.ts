@@ -62,6 +62,9 @@ interface RepoPlan {
   layerLinks: Digest[];
 }
 
+// A fingerprint lists revisions/, its <alg>, tags/, _layers/ and its <alg>.
+const FINGERPRINT_LISTINGS = 5;
+
 const emptyRepoPlan = (): RepoPlan => ({ record: undefined, tags: [], tagIndexEntries: new Map(), revisions: [], linkless: [], layerLinks: [] });
 
 export class PlanApplication {
@@ -119,6 +122,23 @@ export class PlanApplication {
     this.report = startApplyReport(file, this.header);
   }
 
+  /**
+   * The files an apply reads, as the plan counts them (the prefetcher's
+   * rule, scan/cache-probe.ts isApplyLong): `inventory` its fingerprints'
+   * listings and tag links; `after` every target and kept tag's revision.
+   */
+  plannedReads(): { inventory: number; after: number } {
+    const { totals } = this.header;
+    let inventory = 0;
+    let after = totals.tags + totals.tagIndexEntries + totals.manifests + totals.linklessRevisions + totals.layerLinks + totals.blobs;
+    for (const { record } of this.repositories.values()) {
+      if (!record) continue;
+      inventory += FINGERPRINT_LISTINGS + record.tags;
+      after += record.keptTags.length;
+    }
+    return { inventory, after };
+  }
+
   /** The plan's blobs, every one unmarked: the only blobs the run can delete. */
   blobIndex(): BlobIndex {
     const index = new BlobIndex();
@@ -134,9 +154,10 @@ export class PlanApplication {
    * Splits the repositories on disk now: those to read again (returned),
    * and those the plan stands for (their outcomes pushed onto `outcomes`).
    */
-  sortRepositories(reader: TreeReader, names: readonly string[], outcomes: RepoOutcome[]): string[] {
+  sortRepositories(reader: TreeReader, names: readonly string[], outcomes: RepoOutcome[], onEach: () => void = () => {}): string[] {
     const reread: string[] = [];
     for (const name of names) {
+      onEach();
       const plan = this.repositories.get(name);
       const record = plan?.record;
       // Listed before the fingerprint is taken: unchanged, it is what the plan was made on.

@@ -45,9 +45,9 @@ import { listServableDigests } from '../../scan/scan-repository.js';
 import { InProcessWorkers } from '../../scan/storage-workers.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import { journalTagsOf, writeJournal } from '../journal.js';
-import { openTree, runDeleting } from '../skeleton.js';
+import { type DeletingRun, openTree, runDeleting } from '../skeleton.js';
 import { restrictToTarget, sizeDeletableBlobs } from './free-target.js';
-import { assertHalvesPresent, findChangedRepositories, groupByRepository, replaceOutcome, verifyKeptTags } from './gc-checks.js';
+import { assertHalvesPresent, findChangedRepositories, groupByRepository, keptLinkGroupsOf, replaceOutcome, verifyKeptTags } from './gc-checks.js';
 import type { GcOptions, GcResult, SweepCounts } from './gc-types.js';
 import { type RepoOutcome, markRepository } from './mark-repository.js';
 import { DirectoriesSeen, emptyHousekeeping, planHousekeeping } from './plan-housekeeping.js';
@@ -96,7 +96,10 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     options.selector?.assertExplicitFound();
     return result;
   }
-  return runDeleting(fs, reader, options, warn, async ({ vacuum, mountPoints, resumed, complete, trash }) => {
+  // The cold-cache prefetcher: stopped however the run ends; gc's when its
+  // plan is revalidated, an apply's once its verify is over (the kept tags' reads are its last).
+  let prefetch: Prefetcher | undefined;
+  const sweepTree = async ({ vacuum, mountPoints, resumed, complete, trash }: DeletingRun): Promise<GcResult> => {
     result.trash = trash;
     // 1. inventory
     const skip = options.skipRepository ?? (() => false);
@@ -116,8 +119,8 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     }
     const journalTags = groupByRepository(apply ? apply.journalTags() : (resumed?.tags ?? []));
     const directories = new DirectoriesSeen();
-    // Warms the page cache ahead of the scan until the plan ends; it decides nothing.
-    const prefetch = Prefetcher.start(reader, options.prefetch ?? { width: 0, probe: false });
+    // Warms the page cache ahead of the scan; it decides nothing.
+    prefetch = Prefetcher.start(reader, options.prefetch ?? { width: 0, probe: false }, apply !== undefined);
     const inventory = (): string[] => {
       index = apply ? apply.blobIndex() : scanBlobs(reader);
       const repositories = findRepositories(reader, warn, skip, directories.visit);
@@ -136,7 +139,12 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
         );
       }
       const names = repositories.filter((name) => !skip(name));
-      return apply ? apply.sortRepositories(reader, names, result.repositories) : names;
+      if (!apply) return names;
+      prefetch?.repositories(names, false, 'fingerprint');
+      const reread = apply.sortRepositories(reader, names, result.repositories, () => prefetch?.scannedOne());
+      const reads = apply.plannedReads();
+      prefetch?.inventoried(reads.inventory, reads.after);
+      return reread;
     };
     // 2. mark, 3. plan and 4. revalidate use the read-side threads (-j),
     // closed before any deletion. Started now: a worker takes ~0.2 s to
@@ -201,6 +209,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
         { reader, index, workers, mountPoints, depth, freshAfterMs, prefetch, ...(layerLinkCandidates ? { layerLinkCandidates } : {}) },
         outcomes,
       );
+      if (apply) prefetch?.kept(keptLinkGroupsOf(outcomes));
       result.bytesFreed = totals.bytesFreed;
       result.blobsDeletedCount = index.unmarkedCount;
       result.keptByGrace.blobs = totals.blobsKeptByGrace;
@@ -258,7 +267,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       }
     } finally {
       result.prefetched = prefetch?.running ?? false;
-      prefetch?.stop();
+      if (!apply) prefetch?.stop();
       await workers.close();
     }
     // --free: the plan restricted to the largest blobs that reach SIZE (free-target.ts).
@@ -347,6 +356,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       if (result.free) Object.assign(result.free, { freed: swept.bytes, reached: swept.bytes >= result.free.target });
       // 7. verify: the journal goes only once every kept tag is checked.
       timer.run('verify', () => verifyKeptTags(reader, outcomes));
+      prefetch?.stop();
       if (journaled) complete();
     } catch (error) {
       const known = error instanceof JanitorError;
@@ -372,5 +382,12 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     }
     result.temporaryFiles = vacuum.temporaryFiles;
     return result;
+  };
+  return runDeleting(fs, reader, options, warn, async (run) => {
+    try {
+      return await sweepTree(run);
+    } finally {
+      prefetch?.stop();
+    }
   });
 }

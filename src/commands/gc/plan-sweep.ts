@@ -48,7 +48,7 @@ export interface PlanContext {
   depth: VetDepth;
   /** the grace window's start (+Infinity: no window). */
   freshAfterMs: number;
-  /** told a full vetting's links, in the order it reads them, as soon as they are known. */
+  /** told the links a real run's vetting reads (full, or a move's), in its order, as soon as they are known. */
   prefetch?: Pick<Prefetcher, 'links'> | undefined;
   /** apply (apply-plan.ts): the layer links that may go in a repository, in place of its listing. */
   layerLinkCandidates?: (name: string) => readonly Digest[];
@@ -110,7 +110,7 @@ export async function planSweep(context: PlanContext, outcomes: readonly RepoOut
     });
   }
 
-  if (depth === 'full') context.prefetch?.links(linkGroupsOf(outcomes));
+  if (depth !== 'light') context.prefetch?.links(linkGroupsOf(outcomes));
   // d. other targets: a light look at them is the mount table alone, and a
   // tree with a mount inside was refused before it was read.
   if (depth !== 'light' || mountPoints.length > 0) await workers.vet(targetJobs(outcomes, mountPoints, depth, freshAfterMs));
@@ -192,7 +192,7 @@ export function* targetsOf(outcomes: readonly RepoOutcome[], layerLinks = true):
   }
 }
 
-/** The sha256 links a full vetting of the targets reads, in its order: the revisions, then the layer links. */
+/** The sha256 links a real run's vetting of the targets reads (full or move), in its order: the revisions, then the layer links. */
 function* linkGroupsOf(outcomes: readonly RepoOutcome[]): Generator<LinkGroup> {
   const hexes = (digests: Iterable<Digest>): string[] => [...digests].map(splitDigest).flatMap(({ algorithm, hex }) => (algorithm === 'sha256' ? [hex] : []));
   for (const { name, manifestsDeleted } of outcomes) {
