@@ -40,10 +40,11 @@ const PACE_AFTER_MS = 2_000;
 // gained 2.4x).
 const PACE_REST_MS = 15_000;
 // apply: the many-small trees after `drop_caches`, apply --trash, 2026-12-04.
-// 100k: an inventory of ~21k reads in 3.2 s (~150 µs each), ~117k reads
-// left (18 s by this count; the -j threads took ~10 s): the child made the
-// run 20 s -> 25 s (its reads' CPU, on 2 cores). 1M: ~210k reads in 63 s
-// (~300 µs), ~1.1M left (~330 s): the child paid (see README). Between.
+// 100k: 20,958 fingerprint reads in at most 3.2-5.1 s (the whole inventory;
+// <= 245 µs each), 111,472 left (<= 27 s by this count): a child started at
+// once made the run 20 s -> 25 s (its reads' CPU, on 2 cores). 1M: 209,642
+// in at most 37.7 s (<= 180 µs), 1.11M left (<= 200 s): a child started
+// after the inventory took the run 332 s -> 306 s (README). Between.
 const APPLY_REST_MS = 60_000;
 const MIN_PACED_READS = 1_000;
 

@@ -241,7 +241,7 @@ process.on('message', (message: PrefetchMessage) => {
   if ('start' in message) {
     v2 = message.start.v2;
     width = message.start.width;
-    // Started after the inventory (the probe found only the repositories cold): nothing of it to warm.
+    // Started after the inventory (the probe found only the repositories cold, the scan's pace or an apply's rule said so): nothing of it to warm.
     if (message.start.inventory !== 'none') deque.push(...inventoryTasks(message.start.inventory));
     for (let id = 0; id < width; id++) void runner();
   } else if ('repositories' in message) {
@@ -255,6 +255,11 @@ process.on('message', (message: PrefetchMessage) => {
   } else if ('blobs' in message) {
     blobShards = message.blobs;
   } else if ('kept' in message) {
+    // The plan's vetting is over: none of its reads is of use now, and its links are about to be deleted.
+    repositories = [];
+    blobShards = [];
+    linkGroups.length = 0;
+    deque.length = 0;
     keptGroups.push(...message.kept);
   } else {
     // The plan's blobs are vetted by the time its links are known.

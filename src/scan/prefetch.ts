@@ -13,7 +13,8 @@
 // the page cache: nothing it reads or fails to read decides anything (the
 // scan's synchronous, checked reads do), it follows no symlink it can see,
 // opens files O_NOFOLLOW|O_NONBLOCK and reads at most a bounded prefix, and
-// it is stopped (killed) when the plan ends, or exits when this process does.
+// it is stopped (killed) when the plan ends (an apply's: when its verify
+// does), or exits when this process does.
 // A child process rather than a thread: libuv's thread pool, which runs
 // fs.promises, is sized once per process (UV_THREADPOOL_SIZE, 4 by default)
 // before any code of ours runs.
@@ -86,7 +87,7 @@ export class Prefetcher {
     private readonly applying: boolean,
   ) {}
 
-  /** an apply on reads judged quick: when it started and the blob probe's median, for inventoried(). */
+  /** an apply on reads judged quick: the blob probe's median, and when the fingerprints began (repositories()), for inventoried(). */
   private applyPace: { startedMs: number; probedMicroseconds: number } | undefined;
 
   /**
@@ -115,15 +116,16 @@ export class Prefetcher {
   }
 
   /**
-   * An apply's inventory is over: it read `readsDone` files (its
-   * fingerprints), and the plan names `readsLeft` more. On quick reads
+   * An apply's inventory is over: its fingerprints read `inventory` files
+   * since their walk was sent (repositories()), and the plan names `after`
+   * more (PlanApplication.plannedReads). On quick reads
    * the child starts now if those would take long at that pace
    * (cache-probe.ts isApplyLong), in time for the plan's reads.
    */
-  inventoried(readsDone: number, readsLeft: number): void {
+  inventoried({ inventory, after }: { inventory: number; after: number }): void {
     const pace = this.applyPace;
     this.applyPace = undefined;
-    if (pace && isApplyLong(Date.now() - pace.startedMs, readsDone, readsLeft, pace.probedMicroseconds)) this.spawn('none');
+    if (pace && isApplyLong(Date.now() - pace.startedMs, inventory, after, pace.probedMicroseconds)) this.spawn('none');
   }
 
   /** Whether a child is warming the cache (the probes found it cold). */
@@ -166,6 +168,7 @@ export class Prefetcher {
       if (this.speed === 'slow') this.spawn('none');
       else if (this.speed === 'quick') this.pace = { startedMs: Date.now(), names: [...names], tagIndex };
     }
+    if (walk === 'fingerprint' && this.applyPace) this.applyPace.startedMs = Date.now();
     this.scanned = 0;
     this.scannedBefore = 0;
     this.send({ repositories: [...names], tagIndex, walk });
@@ -197,10 +200,11 @@ export class Prefetcher {
   }
 
   /**
-   * The links a full vetting (a real run's plan, step d) reads the content
-   * of, in the order it reads them: the revisions deleted, then the layer
-   * links. Sent once the layer links are judged; the child drops the
-   * deletable blobs it has not reached (their vetting is over by then).
+   * The links a real run's vetting (the plan's step d: full, or a move's
+   * with --trash) reads the content of, in the order it reads them: the
+   * revisions deleted, then the layer links. Sent once the layer links are
+   * judged; the child drops the deletable blobs it has not reached (their
+   * vetting is over by then).
    */
   links(groups: Iterable<LinkGroup>): void {
     if (this.child) this.sendBatched(groups, (links) => ({ links }));
@@ -208,7 +212,10 @@ export class Prefetcher {
 
   /**
    * apply's verify, after the sweep: each kept tag's revision link and
-   * manifest blob, read last (the plan's reads first). Once.
+   * manifest blob. Sent once the plan's vetting is over: the child drops
+   * whatever of the plan's reads it has not reached, so from then on it
+   * opens no file the sweep deletes (on NFS an open file deleted is kept
+   * as a `.nfs*` entry, which would stop the sweep's rmdir). Once.
    */
   kept(groups: Iterable<LinkGroup>): void {
     if (!this.child || this.keptSent) return;

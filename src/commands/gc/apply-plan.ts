@@ -124,18 +124,19 @@ export class PlanApplication {
 
   /**
    * The files an apply reads, as the plan counts them (the prefetcher's
-   * rule, scan/cache-probe.ts isApplyLong): `inventory` its fingerprints'
-   * listings and tag links; `after` every target and kept tag's revision.
+   * rule, scan/cache-probe.ts isApplyLong): `inventory` the listings and
+   * tag links of the fingerprints sortRepositories took (those of `names`
+   * the plan has); `after` every target and kept tag's revision.
    */
-  plannedReads(): { inventory: number; after: number } {
+  plannedReads(names: readonly string[]): { inventory: number; after: number } {
     const { totals } = this.header;
     let inventory = 0;
-    let after = totals.tags + totals.tagIndexEntries + totals.manifests + totals.linklessRevisions + totals.layerLinks + totals.blobs;
-    for (const { record } of this.repositories.values()) {
-      if (!record) continue;
-      inventory += FINGERPRINT_LISTINGS + record.tags;
-      after += record.keptTags.length;
+    for (const name of names) {
+      const record = this.repositories.get(name)?.record;
+      if (record) inventory += FINGERPRINT_LISTINGS + record.tags;
     }
+    let after = totals.tags + totals.tagIndexEntries + totals.manifests + totals.linklessRevisions + totals.layerLinks + totals.blobs;
+    for (const { record } of this.repositories.values()) after += record?.keptTags.length ?? 0;
     return { inventory, after };
   }
 

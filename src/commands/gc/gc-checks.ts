@@ -98,13 +98,6 @@ export function assertHalvesPresent(reader: TreeReader, blobs: number, repositor
   }
 }
 
-/**
- * Phase 7: every kept tag still has its revision link (read: it names the
- * digest) and its manifest blob's data (lstat'ed: the sweep only ever
- * removes a blob whole, and on a cold 1M-blob tree reading 140k manifests
- * again was one random read each). A digest that several tags of a
- * repository name is checked once.
- */
 /** What verifyKeptTags reads, for apply's prefetcher: each repository's kept sha256 revisions (their link, then their manifest's data). */
 export function* keptLinkGroupsOf(outcomes: readonly RepoOutcome[]): Generator<LinkGroup> {
   for (const { name, keptTags } of outcomes) {
@@ -117,6 +110,13 @@ export function* keptLinkGroupsOf(outcomes: readonly RepoOutcome[]): Generator<L
   }
 }
 
+/**
+ * Phase 7: every kept tag still has its revision link (read: it names the
+ * digest) and its manifest blob's data (lstat'ed: the sweep only ever
+ * removes a blob whole, and on a cold 1M-blob tree reading 140k manifests
+ * again was one random read each). A digest that several tags of a
+ * repository name is checked once.
+ */
 export function verifyKeptTags(reader: TreeReader, outcomes: readonly RepoOutcome[]): void {
   for (const { name, keptTags } of outcomes) {
     const checked = new Set<Digest>();

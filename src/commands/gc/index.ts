@@ -142,8 +142,7 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       if (!apply) return names;
       prefetch?.repositories(names, false, 'fingerprint');
       const reread = apply.sortRepositories(reader, names, result.repositories, () => prefetch?.scannedOne());
-      const reads = apply.plannedReads();
-      prefetch?.inventoried(reads.inventory, reads.after);
+      prefetch?.inventoried(apply.plannedReads(names));
       return reread;
     };
     // 2. mark, 3. plan and 4. revalidate use the read-side threads (-j),
