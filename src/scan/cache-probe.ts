@@ -62,7 +62,7 @@ function judge(microseconds: number[]): ReadSpeed {
 }
 
 /** A probe's median against the thresholds. */
-export function judgeMedian(median: number): ReadSpeed {
+function judgeMedian(median: number): ReadSpeed {
   return median <= CACHED_MICROSECONDS ? 'cached' : median <= SLOW_MICROSECONDS ? 'quick' : 'slow';
 }
 
@@ -121,6 +121,21 @@ export function probeBlobReads(reader: TreeReader, clock: Clock = () => performa
 export function isApplyLong(elapsedMs: number, readsDone: number, readsLeft: number, probedMicroseconds: number): boolean {
   const microsecondsEach = readsDone >= MIN_PACED_READS ? (elapsedMs * 1000) / readsDone : probedMicroseconds;
   return (readsLeft * microsecondsEach) / 1000 > APPLY_REST_MS;
+}
+
+/** When an apply's child starts (prefetch.ts): now, never, or after its inventory if isApplyLong says so. */
+export type ApplyStart = { at: 'now' } | { at: 'never' } | { at: 'inventory'; probedMicroseconds: number };
+
+/**
+ * An apply's start, from the blob probe's median (medianBlobRead; not
+ * probed: --prefetch N, now): slow reads now; cached ones, or none timed
+ * (an empty tree), never; quick ones after the inventory.
+ */
+export function applyStartOf(probe: boolean, median: number | undefined): ApplyStart {
+  if (!probe) return { at: 'now' };
+  const speed = median === undefined ? 'cached' : judgeMedian(median);
+  if (speed === 'slow') return { at: 'now' };
+  return speed === 'quick' && median !== undefined ? { at: 'inventory', probedMicroseconds: median } : { at: 'never' };
 }
 
 /** The median of the blob probe's reads (probeBlobReads), undefined when none could be timed. */

@@ -30,7 +30,7 @@ import { forkChild } from '../entry-points.js';
 import type { BlobIndex } from '../model/blob-index.js';
 import { nodeFileSystem } from '../storage/file-system.js';
 import type { TreeReader } from '../storage/tree-reader.js';
-import { type ReadSpeed, isApplyLong, isScanLong, judgeMedian, medianBlobRead, probeBlobReads, probeRepositoryReads } from './cache-probe.js';
+import { type ReadSpeed, applyStartOf, isApplyLong, isScanLong, medianBlobRead, probeBlobReads, probeRepositoryReads } from './cache-probe.js';
 
 /** The default number of reads in flight (--prefetch). */
 export const DEFAULT_PREFETCH = 32;
@@ -108,10 +108,9 @@ export class Prefetcher {
       else if (speed === 'quick') prefetcher.speed = 'quick';
       return prefetcher;
     }
-    const median = probe ? medianBlobRead(reader) : undefined;
-    const speed = !probe ? 'slow' : median === undefined ? 'cached' : judgeMedian(median);
-    if (speed === 'slow') prefetcher.spawn('catalog');
-    else if (speed === 'quick' && median !== undefined) prefetcher.applyPace = { startedMs: Date.now(), probedMicroseconds: median };
+    const start = applyStartOf(probe, probe ? medianBlobRead(reader) : undefined);
+    if (start.at === 'now') prefetcher.spawn('catalog');
+    else if (start.at === 'inventory') prefetcher.applyPace = { startedMs: Date.now(), probedMicroseconds: start.probedMicroseconds };
     return prefetcher;
   }
 

@@ -5,7 +5,7 @@
 // a fake one that each probed call advances, so a busy machine cannot
 // change the answer.
 import { describe, expect, it } from 'vitest';
-import { isApplyLong, isScanLong, medianBlobRead, probeBlobReads, probeRepositoryReads } from '../../src/scan/cache-probe.js';
+import { applyStartOf, isApplyLong, isScanLong, medianBlobRead, probeBlobReads, probeRepositoryReads } from '../../src/scan/cache-probe.js';
 import type { FileSystem } from '../../src/storage/file-system.js';
 import { TreeReader } from '../../src/storage/tree-reader.js';
 import { V2, memTree } from '../support/memfs-tree.js';
@@ -99,6 +99,18 @@ describe('cache probe', () => {
     expect(isApplyLong(0, 999, 200_000, 500)).toBe(true);
     // nothing left: never
     expect(isApplyLong(600_000, 1_000, 0, 10_000)).toBe(false);
+  });
+
+  it("applyStartOf: an apply's child starts now on slow reads or when told N, never on cached ones or none timed, else after the inventory", () => {
+    expect(applyStartOf(false, undefined)).toEqual({ at: 'now' });
+    expect(applyStartOf(false, 20)).toEqual({ at: 'now' });
+    expect(applyStartOf(true, 1_100)).toEqual({ at: 'now' });
+    expect(applyStartOf(true, 1_000)).toEqual({ at: 'inventory', probedMicroseconds: 1_000 });
+    expect(applyStartOf(true, 553)).toEqual({ at: 'inventory', probedMicroseconds: 553 });
+    expect(applyStartOf(true, 201)).toEqual({ at: 'inventory', probedMicroseconds: 201 });
+    expect(applyStartOf(true, 200)).toEqual({ at: 'never' });
+    expect(applyStartOf(true, 20)).toEqual({ at: 'never' });
+    expect(applyStartOf(true, undefined)).toEqual({ at: 'never' });
   });
 
   it('medianBlobRead: the median of the blob probe, undefined with nothing to time', () => {
