@@ -25,6 +25,11 @@ export function fingerprintRepository(reader: TreeReader, name: string): string 
   return `${watch};${revisions},${tags},${layers}`;
 }
 
+/** The files fingerprintRepository reads in a repository of `tags` tags (of one algorithm): the listings of revisions/, its <alg>, tags/, _layers/ and its <alg>, and each tag's link. */
+export function fingerprintReadsOf(tags: number): number {
+  return 5 + tags;
+}
+
 /** The watch within a fingerprint (what the sweep's recheck compares). */
 export function watchOfFingerprint(fingerprint: string): string {
   const at = fingerprint.indexOf(';');

@@ -114,6 +114,14 @@ const readTask =
   () =>
     readPrefix(at(spec), scratch).then(() => undefined);
 
+const statTask =
+  (spec: PathSpec): Task =>
+  () =>
+    statOnly(at(spec)).then(() => undefined);
+
+/** A link group's digests (sha256: the parent sends nothing else). */
+const digestsOf = (group: LinkGroup): Digest[] => group.hexes.flatMap((hex) => makeDigest('sha256', hex) ?? []);
+
 /**
  * One repository, as scan-repository.ts and the plan read it. Its own
  * directory and _manifests are not listed: looking up the paths below them
@@ -159,12 +167,7 @@ function fingerprintTask(name: string): Task {
   return () =>
     Promise.resolve([
       () => digestDirs({ kind: 'revisionsRoot', name }, (algorithm) => ({ kind: 'revisionsAlgorithm', name, algorithm }), listOnly),
-      async () =>
-        (await list(at({ kind: 'tagsRoot', name }))).filter(isDir).map(
-          (entry): Task =>
-            () =>
-              statOnly(at({ kind: 'tagCurrentLink', name, tag: entry.name })).then(() => undefined),
-        ),
+      async () => (await list(at({ kind: 'tagsRoot', name }))).filter(isDir).map((entry) => statTask({ kind: 'tagCurrentLink', name, tag: entry.name })),
       () => digestDirs({ kind: 'layersRoot', name }, (algorithm) => ({ kind: 'layersAlgorithm', name, algorithm }), listOnly),
     ]);
 }
@@ -173,6 +176,7 @@ let blobShards: { algorithm: string; prefix: string; hexes: string[] }[] = [];
 const linkGroups: LinkGroup[] = [];
 /** apply's verify: each kept tag's revision link and manifest blob, after everything else. */
 const keptGroups: LinkGroup[] = [];
+let keptStarted = false;
 
 function next(): Task | undefined {
   const task = deque.shift();
@@ -187,30 +191,18 @@ function next(): Task | undefined {
   if (shard) {
     const algorithm = isAlgorithm(shard.algorithm) ? shard.algorithm : undefined;
     const digests = algorithm ? shard.hexes.flatMap((hex) => makeDigest(algorithm, hex) ?? []) : [];
-    const blobs = digests.map(
-      (digest): Task =>
-        () =>
-          statOnly(at({ kind: 'blobData', digest })).then(() => undefined),
-    );
-    return () => Promise.resolve(blobs);
+    return () => Promise.resolve(digests.map((digest) => statTask({ kind: 'blobData', digest })));
   }
   const group = linkGroups.shift();
   if (group) {
     const { repository: name, kind } = group;
-    const digests = group.hexes.flatMap((hex) => makeDigest('sha256', hex) ?? []);
-    return () => Promise.resolve(digests.map((digest) => readTask({ kind, name, digest })));
+    return () => Promise.resolve(digestsOf(group).map((digest) => readTask({ kind, name, digest })));
   }
   const kept = keptGroups.shift();
   if (kept) {
     const { repository: name } = kept;
-    const digests = kept.hexes.flatMap((hex) => makeDigest('sha256', hex) ?? []);
     return () =>
-      Promise.resolve(
-        digests.flatMap((digest): Task[] => [
-          readTask({ kind: 'revisionLink', name, digest }),
-          () => statOnly(at({ kind: 'blobData', digest })).then(() => undefined),
-        ]),
-      );
+      Promise.resolve(digestsOf(kept).flatMap((digest) => [readTask({ kind: 'revisionLink', name, digest }), statTask({ kind: 'blobData', digest })]));
   }
   return undefined;
 }
@@ -255,11 +247,16 @@ process.on('message', (message: PrefetchMessage) => {
   } else if ('blobs' in message) {
     blobShards = message.blobs;
   } else if ('kept' in message) {
-    // The plan's vetting is over: none of its reads is of use now, and its links are about to be deleted.
-    repositories = [];
-    blobShards = [];
-    linkGroups.length = 0;
-    deque.length = 0;
+    // The first batch: the plan's vetting is over, none of its reads is of
+    // use now, and its links are about to be deleted. (A later batch must
+    // not empty the queue: it holds the kept reads of the batches before.)
+    if (!keptStarted) {
+      keptStarted = true;
+      repositories = [];
+      blobShards = [];
+      linkGroups.length = 0;
+      deque.length = 0;
+    }
     keptGroups.push(...message.kept);
   } else {
     // The plan's blobs are vetted by the time its links are known.

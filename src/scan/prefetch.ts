@@ -28,6 +28,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { forkChild } from '../entry-points.js';
 import type { BlobIndex } from '../model/blob-index.js';
+import { type Digest, splitDigest } from '../model/digest.js';
 import { nodeFileSystem } from '../storage/file-system.js';
 import type { TreeReader } from '../storage/tree-reader.js';
 import { type ReadSpeed, applyStartOf, isApplyLong, isScanLong, medianBlobRead, probeBlobReads, probeRepositoryReads } from './cache-probe.js';
@@ -62,6 +63,16 @@ export interface LinkGroup {
   repository: string;
   kind: 'revisionLink' | 'layerLink';
   hexes: string[];
+}
+
+/** A repository's group of links to read: its sha256 digests among `digests`, each once (the child reads sha256 paths alone); undefined when there is none. */
+export function linkGroupOf(repository: string, kind: LinkGroup['kind'], digests: Iterable<Digest>): LinkGroup | undefined {
+  const hexes = new Set<string>();
+  for (const digest of digests) {
+    const { algorithm, hex } = splitDigest(digest);
+    if (algorithm === 'sha256') hexes.add(hex);
+  }
+  return hexes.size > 0 ? { repository, kind, hexes: [...hexes] } : undefined;
 }
 
 // Link files a message carries (~70 bytes of JSON each): ~1 MB a message,

@@ -25,7 +25,7 @@ import { type Algorithm, type Digest, shardOf, splitDigest } from '../../model/d
 import { DigestList } from '../../model/digest-list.js';
 import { markRevision, selectKept } from '../../model/reachability.js';
 import type { RepoScan } from '../../model/repository.js';
-import { fingerprintRepository, watchOfFingerprint } from '../../scan/fingerprint-repository.js';
+import { fingerprintReadsOf, fingerprintRepository, watchOfFingerprint } from '../../scan/fingerprint-repository.js';
 import { listLayerLinksIn, listRevisionDirs } from '../../scan/scan-repository.js';
 import type { TagDecision } from '../../select/select-tags.js';
 import type { FileSystem } from '../../storage/file-system.js';
@@ -61,9 +61,6 @@ interface RepoPlan {
   linkless: Digest[];
   layerLinks: Digest[];
 }
-
-// A fingerprint lists revisions/, its <alg>, tags/, _layers/ and its <alg>.
-const FINGERPRINT_LISTINGS = 5;
 
 const emptyRepoPlan = (): RepoPlan => ({ record: undefined, tags: [], tagIndexEntries: new Map(), revisions: [], linkless: [], layerLinks: [] });
 
@@ -133,7 +130,7 @@ export class PlanApplication {
     let inventory = 0;
     for (const name of names) {
       const record = this.repositories.get(name)?.record;
-      if (record) inventory += FINGERPRINT_LISTINGS + record.tags;
+      if (record) inventory += fingerprintReadsOf(record.tags);
     }
     let after = totals.tags + totals.tagIndexEntries + totals.manifests + totals.linklessRevisions + totals.layerLinks + totals.blobs;
     for (const { record } of this.repositories.values()) after += record?.keptTags.length ?? 0;

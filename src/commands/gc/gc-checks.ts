@@ -3,9 +3,9 @@
 // of a live registry, uploads, are counted by plan-housekeeping.ts).
 
 import { JanitorError } from '../../errors.js';
-import { type Digest, splitDigest } from '../../model/digest.js';
+import type { Digest } from '../../model/digest.js';
 import { findRepositories } from '../../scan/find-repositories.js';
-import type { LinkGroup } from '../../scan/prefetch.js';
+import { type LinkGroup, linkGroupOf } from '../../scan/prefetch.js';
 import { watchRepository } from '../../scan/scan-repository.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
 import type { JournalTag } from '../journal.js';
@@ -101,12 +101,12 @@ export function assertHalvesPresent(reader: TreeReader, blobs: number, repositor
 /** What verifyKeptTags reads, for apply's prefetcher: each repository's kept sha256 revisions (their link, then their manifest's data). */
 export function* keptLinkGroupsOf(outcomes: readonly RepoOutcome[]): Generator<LinkGroup> {
   for (const { name, keptTags } of outcomes) {
-    const hexes = new Set<string>();
-    for (const { digest } of keptTags) {
-      const { algorithm, hex } = splitDigest(digest);
-      if (algorithm === 'sha256') hexes.add(hex);
-    }
-    if (hexes.size > 0) yield { repository: name, kind: 'revisionLink', hexes: [...hexes] };
+    const group = linkGroupOf(
+      name,
+      'revisionLink',
+      keptTags.map((t) => t.digest),
+    );
+    if (group) yield group;
   }
 }
 

@@ -96,8 +96,9 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
     options.selector?.assertExplicitFound();
     return result;
   }
-  // The cold-cache prefetcher: stopped however the run ends; gc's when its
-  // plan is revalidated, an apply's once its verify is over (the kept tags' reads are its last).
+  // The cold-cache prefetcher: gc's is stopped once its plan is revalidated,
+  // an apply's (whose last reads are the verify's kept tags) when the run
+  // ends; either when it fails.
   let prefetch: Prefetcher | undefined;
   const sweepTree = async ({ vacuum, mountPoints, resumed, complete, trash }: DeletingRun): Promise<GcResult> => {
     result.trash = trash;
@@ -155,7 +156,6 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       workers.start();
       names = timer.run('inventory', inventory);
     } catch (error) {
-      prefetch?.stop();
       await workers.close();
       throw error;
     }
@@ -355,7 +355,6 @@ export async function runGc(fs: FileSystem, rootNamed: string, options: GcOption
       if (result.free) Object.assign(result.free, { freed: swept.bytes, reached: swept.bytes >= result.free.target });
       // 7. verify: the journal goes only once every kept tag is checked.
       timer.run('verify', () => verifyKeptTags(reader, outcomes));
-      prefetch?.stop();
       if (journaled) complete();
     } catch (error) {
       const known = error instanceof JanitorError;

@@ -19,12 +19,12 @@
 //                        lightly in a dry run
 
 import type { BlobIndex } from '../../model/blob-index.js';
-import { type Digest, splitDigest } from '../../model/digest.js';
+import type { Digest } from '../../model/digest.js';
 import { DigestList, type PlainDigestList, SHA256_BYTES, sha256DigestAt } from '../../model/digest-list.js';
 import { type StorageWorkers, type VetJob, batchesOf } from '../../scan/storage-workers.js';
 import { listLayerLinksIn } from '../../scan/scan-repository.js';
 import type { LayerDirectory } from '../../model/repository.js';
-import type { LinkGroup, Prefetcher } from '../../scan/prefetch.js';
+import { type LinkGroup, type Prefetcher, linkGroupOf } from '../../scan/prefetch.js';
 import type { TreeReader } from '../../storage/tree-reader.js';
 import type { DeletionTarget, VetDepth } from '../../storage/vacuum.js';
 import type { RepoOutcome } from './mark-repository.js';
@@ -194,12 +194,13 @@ export function* targetsOf(outcomes: readonly RepoOutcome[], layerLinks = true):
 
 /** The sha256 links a real run's vetting of the targets reads (full or move), in its order: the revisions, then the layer links. */
 function* linkGroupsOf(outcomes: readonly RepoOutcome[]): Generator<LinkGroup> {
-  const hexes = (digests: Iterable<Digest>): string[] => [...digests].map(splitDigest).flatMap(({ algorithm, hex }) => (algorithm === 'sha256' ? [hex] : []));
   for (const { name, manifestsDeleted } of outcomes) {
-    if (manifestsDeleted.length > 0) yield { repository: name, kind: 'revisionLink', hexes: hexes(manifestsDeleted) };
+    const group = linkGroupOf(name, 'revisionLink', manifestsDeleted);
+    if (group) yield group;
   }
   for (const { name, layerLinksDeleted } of outcomes) {
-    if (layerLinksDeleted.length > 0) yield { repository: name, kind: 'layerLink', hexes: hexes(layerLinksDeleted) };
+    const group = linkGroupOf(name, 'layerLink', layerLinksDeleted);
+    if (group) yield group;
   }
 }
 
